@@ -1,0 +1,65 @@
+//! tracevis's shared crate: the trace model, the structural diff, the protocol
+//! and store seams (server side only), server functions, and the Leptos pages
+//! that render on the server and hydrate in the browser.
+
+pub mod diff;
+pub mod error;
+pub mod format;
+pub mod model;
+pub mod server_fns;
+
+mod components;
+mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::{path, StaticSegment};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: header, navigation and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tracevis.css"/>
+        <Title text="tracevis"/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"tracevis"</A>
+                <nav aria-label="Main">
+                    <A href="/">"Runs"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=pages::ExecutionListPage/>
+                    <Route path=path!("/executions/:id") view=pages::ExecutionPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,25 @@
+//! The trace model shared by the server and the browser: what a run, its node
+//! events and its state snapshots look like on the wire (field names follow the
+//! design document and API.md), plus the validated inputs producers send.
+
+mod execution;
+mod graph;
+mod ids;
+mod ingest;
+mod node_event;
+mod snapshot;
+
+pub use execution::{
+    ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ExecutionTrace, DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT,
+};
+pub use graph::{GraphDefinition, GraphEdge, GraphNode};
+pub use ids::{Label, RecordId};
+pub use ingest::{
+    Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot, PerformanceTotals,
+};
+pub use node_event::{NodeEvent, NodeEventType};
+pub use snapshot::StateSnapshot;
+
+/// A JSON object as producers send it (inputs, outputs, metadata, state).
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;

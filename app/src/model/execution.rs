@@ -1,0 +1,138 @@
+//! A run as a whole: its status and aggregates (the summary), the summary with
+//! its events and snapshots (the trace), and how runs are filtered in lists.
+
+use super::{GraphDefinition, JsonObject, NodeEvent, StateSnapshot};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExecutionStatus {
+    /// Started and not yet completed.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Finished with an error.
+    Failed,
+}
+
+impl ExecutionStatus {
+    /// The wire name, also the stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "running" => Some(Self::Running),
+            "completed" => Some(Self::Completed),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A run without its events and snapshots: what lists and dashboards carry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionSummary {
+    /// The run's id.
+    pub execution_id: String,
+    /// Which workflow ran, e.g. `forward_mode`.
+    pub graph_type: String,
+    /// Running, completed or failed.
+    pub status: ExecutionStatus,
+    /// When the run started.
+    pub start_time: DateTime<Utc>,
+    /// When it finished; `None` while running.
+    pub end_time: Option<DateTime<Utc>>,
+    /// `end_time - start_time` in milliseconds, once finished.
+    pub total_duration_ms: Option<f64>,
+    /// Node visits that ended (completed, failed or cached events).
+    pub total_nodes: i64,
+    /// Failed node events.
+    pub failed_nodes: i64,
+    /// Cache hits.
+    pub cached_nodes: i64,
+    /// LLM calls, summed from event metadata unless `complete` gave a total.
+    pub total_llm_calls: i64,
+    /// Tokens, likewise; `None` when nothing reported any.
+    pub total_tokens: Option<i64>,
+    /// The run's inputs.
+    pub original_inputs: JsonObject,
+    /// The state the run ended with.
+    pub final_state: Option<JsonObject>,
+    /// Producer metadata.
+    pub metadata: JsonObject,
+    /// The declared graph, when the producer sent one.
+    pub graph: Option<GraphDefinition>,
+    /// Whether this run replays another.
+    pub is_replay: bool,
+    /// The run this one replays.
+    pub original_execution_id: Option<String>,
+    /// The run's error, when it failed.
+    pub error: Option<String>,
+    /// The highest `seq` stored for this run (0 when it has no records).
+    pub last_seq: i64,
+}
+
+/// A run with every node event and state snapshot, in `seq` order (AC1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionTrace {
+    /// Everything the summary carries.
+    #[serde(flatten)]
+    pub summary: ExecutionSummary,
+    /// Node events in the order they were stored.
+    pub node_events: Vec<NodeEvent>,
+    /// State snapshots in order, each with its diff from the previous one.
+    pub state_snapshots: Vec<StateSnapshot>,
+}
+
+/// Default page size of run lists.
+pub const DEFAULT_LIST_LIMIT: u32 = 100;
+/// Largest page size a list request may ask for.
+pub const MAX_LIST_LIMIT: u32 = 1000;
+
+/// Which runs a list shows, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionFilter {
+    /// Only runs of this graph type.
+    pub graph_type: Option<String>,
+    /// Only runs in this status.
+    pub status: Option<ExecutionStatus>,
+    /// Only runs that started at or after this time.
+    pub start_time: Option<DateTime<Utc>>,
+    /// Only runs that started at or before this time.
+    pub end_time: Option<DateTime<Utc>>,
+    /// Page size, 1..=1000.
+    pub limit: u32,
+    /// Runs to skip.
+    pub offset: u32,
+}
+
+impl Default for ExecutionFilter {
+    fn default() -> Self {
+        Self {
+            graph_type: None,
+            status: None,
+            start_time: None,
+            end_time: None,
+            limit: DEFAULT_LIST_LIMIT,
+            offset: 0,
+        }
+    }
+}
+
+/// One page of runs and how many match in all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionList {
+    /// The runs on this page, newest first.
+    pub executions: Vec<ExecutionSummary>,
+    /// How many runs match the filter.
+    pub total: i64,
+}

@@ -1,0 +1,32 @@
+//! The design document's `TraceVisualizationProtocol` as a Rust trait. HTTP
+//! routes and server functions both call one implementation of it, so neither
+//! has logic of its own.
+
+use crate::error::TraceError;
+use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace, NodeEvent, StateSnapshot};
+use async_trait::async_trait;
+
+/// Read access to stored runs, as the UI and API need it.
+#[async_trait]
+pub trait TraceVisualization: Send + Sync + 'static {
+    /// The whole run: summary, node events and state snapshots (AC1).
+    async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError>;
+
+    /// Node events ordered by timestamp (ties by `seq`), optionally only those
+    /// of one node type (AC4).
+    async fn get_node_timeline(
+        &self,
+        execution_id: &str,
+        node_type: Option<&str>,
+    ) -> Result<Vec<NodeEvent>, TraceError>;
+
+    /// State snapshots in order, with diffs from the previous one when asked.
+    async fn get_state_history(
+        &self,
+        execution_id: &str,
+        include_diffs: bool,
+    ) -> Result<Vec<StateSnapshot>, TraceError>;
+
+    /// One page of runs matching `filter`, newest first, with the match count.
+    async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError>;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, unit and API tests (SQLite,
+# and PostgreSQL at TRACEVIS_TEST_POSTGRES_URL), then the browser tests on
+# Chromium against a freshly built server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+./scripts/setup.sh
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (server + shared crate, then the WASM client)"
+cargo clippy -p tracevis --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit, store and API tests"
+cargo test -p app -p tracevis
+
+step "build the site (cargo leptos build)"
+cargo leptos build
+
+step "browser tests (Playwright on /usr/bin/chromium)"
+(cd end2end && npx playwright test)
+
+step "all tests passed"

@@ -1,0 +1,32 @@
+//! The HTTP JSON API of API.md: routing and the edge where requests are
+//! parsed and validated. Handlers translate between HTTP and `TraceService`
+//! and hold no logic of their own.
+
+mod error;
+mod executions;
+mod extract;
+mod health;
+
+pub use error::AppError;
+
+use crate::service::TraceService;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The `/api/v1` routes and `/healthz`, with the request body limit applied.
+pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
+    let v1 = Router::new()
+        .route("/executions", post(executions::start).get(executions::list))
+        .route("/executions/{execution_id}", get(executions::trace))
+        .route("/executions/{execution_id}/events", post(executions::append))
+        .route("/executions/{execution_id}/complete", post(executions::complete))
+        .route("/executions/{execution_id}/timeline", get(executions::timeline))
+        .route("/executions/{execution_id}/states", get(executions::states))
+        .fallback(error::unknown_route);
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/healthz", get(health::healthz))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(service)
+}

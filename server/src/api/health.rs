@@ -1,0 +1,23 @@
+//! `/healthz`: healthy once the store answers.
+
+use crate::service::TraceService;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+/// `200 {"status": "ok"}` when the database answers, `503` otherwise.
+pub async fn healthz(State(service): State<TraceService>) -> (StatusCode, Json<Value>) {
+    match service.health().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({"status": "unhealthy", "error": "the database does not answer", "code": "storage_unavailable"}),
+                ),
+            )
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! `tracevis bench`: fills a database with many runs, then measures what
+//! users feel — `get_trace` latency inside the service and over HTTP on
+//! loopback, and ingest throughput through the HTTP API. Prints the figures
+//! BENCHMARKS.md records. Build with `--release` for meaningful numbers.
+
+use crate::service::TraceService;
+use crate::{store, web};
+use anyhow::{ensure, Context};
+use app::model::{EventBatch, ExecutionFilter, NewExecution};
+use app::protocol::TraceVisualization;
+use chrono::{Duration as ChronoDuration, Utc};
+use clap::Args;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Options of `tracevis bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Database to fill and measure (default: a new SQLite file in the temp dir).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Runs stored before measuring reads (each with --events-per-run events).
+    #[arg(long, default_value_t = 1_000)]
+    runs: u32,
+    /// Node events per stored run.
+    #[arg(long, default_value_t = 1_000)]
+    events_per_run: u32,
+    /// State snapshots per stored run.
+    #[arg(long, default_value_t = 100)]
+    snapshots_per_run: u32,
+    /// get_trace calls measured per path.
+    #[arg(long, default_value_t = 1_000)]
+    samples: u32,
+    /// Events posted through HTTP for the ingest figure (batches of 1,000).
+    #[arg(long, default_value_t = 200_000)]
+    ingest_events: u32,
+    /// Concurrent HTTP producers during the ingest measurement.
+    #[arg(long, default_value_t = 4)]
+    producers: u32,
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let url = args.database_url.clone().unwrap_or_else(|| {
+        let path = std::env::temp_dir().join(format!("tracevis-bench-{}.db", std::process::id()));
+        format!("sqlite://{}", path.display())
+    });
+    println!("tracevis bench — database {}", crate::config::redact_url(&url));
+    let service = TraceService::new(store::open(&url).await?);
+    let mut rng = StdRng::seed_from_u64(42);
+
+    let ids = fill(&service, &args, &mut rng).await?;
+
+    let store_latency = measure(args.samples, &ids, &mut rng, |id| {
+        let service = service.clone();
+        async move {
+            let trace = service.get_trace(&id).await?;
+            ensure!(trace.node_events.len() as u32 >= 1, "empty trace");
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "get_trace in the service ({} events + {} snapshots): {store_latency}",
+        args.events_per_run, args.snapshots_per_run
+    );
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = web::router(service.clone(), 64 * 1024 * 1024, "target/site");
+    tokio::spawn(web::serve(listener, router));
+    let http = reqwest::Client::new();
+    let http_latency = measure(args.samples, &ids, &mut rng, |id| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(format!("http://{addr}/api/v1/executions/{id}"))
+                .send()
+                .await?;
+            ensure!(response.status().is_success(), "status {}", response.status());
+            let body = response.bytes().await?;
+            ensure!(body.len() > 1_000, "short body");
+            Ok(())
+        }
+    })
+    .await?;
+    println!("GET /api/v1/executions/{{id}} over HTTP on loopback: {http_latency}");
+
+    let rate = ingest(&http, addr, &args).await?;
+    println!(
+        "ingest through HTTP, batches of 1,000, {} producers: {rate:.0} events/s",
+        args.producers
+    );
+    Ok(())
+}
+
+/// Stores runs until the database holds `args.runs` of them; returns their ids.
+async fn fill(service: &TraceService, args: &BenchArgs, rng: &mut StdRng) -> anyhow::Result<Vec<String>> {
+    let existing = service
+        .list_executions(&ExecutionFilter {
+            graph_type: Some("bench".into()),
+            limit: app::model::MAX_LIST_LIMIT,
+            ..ExecutionFilter::default()
+        })
+        .await?;
+    let mut ids: Vec<String> = existing.executions.into_iter().map(|e| e.execution_id).collect();
+    let missing = args.runs.saturating_sub(ids.len() as u32);
+    if missing == 0 {
+        println!("reusing {} stored runs", ids.len());
+        return Ok(ids);
+    }
+    let started = Instant::now();
+    for _ in 0..missing {
+        let id = format!("bench-{}", uuid::Uuid::now_v7().simple());
+        let start = Utc::now() - ChronoDuration::hours(1);
+        let new: NewExecution = serde_json::from_value(json!({
+            "execution_id": id, "graph_type": "bench", "start_time": start,
+            "original_inputs": {"prompt": "benchmark"},
+        }))?;
+        service.start_execution(new).await?;
+        let batch: EventBatch = serde_json::from_value(batch_json(
+            rng,
+            args.events_per_run,
+            args.snapshots_per_run,
+            start,
+        ))?;
+        let record_id = app::model::RecordId::parse(id.clone()).map_err(anyhow::Error::msg)?;
+        service.append_batch(&record_id, batch).await?;
+        let done = serde_json::from_value(
+            json!({"status": "completed", "end_time": start + ChronoDuration::minutes(5)}),
+        )?;
+        service.complete_execution(&record_id, done).await?;
+        ids.push(id);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let events = f64::from(missing) * f64::from(args.events_per_run);
+    println!(
+        "stored {missing} runs ({events:.0} events) in {secs:.1} s: {:.0} events/s through the service",
+        events / secs
+    );
+    Ok(ids)
+}
+
+/// A batch of `events` node events and `snapshots` snapshots, like a real run's.
+fn batch_json(rng: &mut StdRng, events: u32, snapshots: u32, start: chrono::DateTime<Utc>) -> Value {
+    const NODES: [&str; 8] = [
+        "PlanNode",
+        "SearchNode",
+        "FetchNode",
+        "SummarizeNode",
+        "ReviewNode",
+        "TranslateNode",
+        "FormatNode",
+        "PublishNode",
+    ];
+    let events: Vec<Value> = (0..events)
+        .map(|i| {
+            let node = NODES[(i / 2) as usize % NODES.len()];
+            let done = i % 2 == 1;
+            json!({
+                "node_id": node,
+                "event_type": if !done { "started" } else if rng.random_bool(0.05) { "failed" } else { "completed" },
+                "timestamp": start + ChronoDuration::milliseconds(i64::from(i) * 50),
+                "duration_ms": if done { Some(rng.random_range(5.0..500.0)) } else { None },
+                "inputs": {"step": i, "query": "how do graph executors schedule nodes"},
+                "outputs": if done { json!({"result": "ok", "items": [1, 2, 3]}) } else { json!({}) },
+                "metadata": if done { json!({"attempt": 1, "llm_calls": 1, "tokens": rng.random_range(100..2_000)}) } else { json!({"attempt": 1}) },
+            })
+        })
+        .collect();
+    let snapshots: Vec<Value> = (0..snapshots)
+        .map(|i| {
+            json!({
+                "node_id": NODES[i as usize % NODES.len()],
+                "timestamp": start + ChronoDuration::milliseconds(i64::from(i) * 500 + 1),
+                "state": {"step": i, "plan": {"queries": ["a", "b"], "status": "ready"},
+                          "draft": {"title": format!("draft {i}"), "word_count": i * 10},
+                          "sources": (0..(i % 5)).collect::<Vec<_>>()},
+            })
+        })
+        .collect();
+    json!({"events": events, "snapshots": snapshots})
+}
+
+/// Latency percentiles of `samples` calls of `op` on random ids.
+async fn measure<F, Fut>(samples: u32, ids: &[String], rng: &mut StdRng, op: F) -> anyhow::Result<Percentiles>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    // Warm-up: first reads fill caches and the connection pool.
+    for id in ids.iter().take(20) {
+        op(id.clone()).await?;
+    }
+    let mut times = Vec::with_capacity(samples as usize);
+    for _ in 0..samples {
+        let id = ids[rng.random_range(0..ids.len())].clone();
+        let t = Instant::now();
+        op(id).await?;
+        times.push(t.elapsed());
+    }
+    Ok(Percentiles::of(times))
+}
+
+/// Posts `args.ingest_events` events in batches of 1,000 from concurrent
+/// producers; returns events per second from first request to last answer.
+async fn ingest(http: &reqwest::Client, addr: std::net::SocketAddr, args: &BenchArgs) -> anyhow::Result<f64> {
+    let batches = args.ingest_events.div_ceil(1_000);
+    let mut rng = StdRng::seed_from_u64(7);
+    // Bodies are serialised before the clock starts: the figure is the
+    // server's, not the benchmark client's JSON encoder.
+    let mut work = Vec::new();
+    for b in 0..batches {
+        let id = format!("ingest-{}", uuid::Uuid::now_v7().simple());
+        let start = Utc::now();
+        let body = serde_json::to_vec(&batch_json(&mut rng, 1_000, 0, start))?;
+        http.post(format!("http://{addr}/api/v1/executions"))
+            .json(&json!({"execution_id": id, "graph_type": "bench-ingest", "start_time": start}))
+            .send()
+            .await?
+            .error_for_status()?;
+        work.push((b, id, body));
+    }
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(work));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.producers {
+        let queue = queue.clone();
+        let http = http.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some((_, id, body)) = queue.lock().await.pop() else {
+                    return anyhow::Ok(());
+                };
+                let response = http
+                    .post(format!("http://{addr}/api/v1/executions/{id}/events"))
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(
+                    response.status().is_success(),
+                    "ingest answered {}",
+                    response.status()
+                );
+                let outcome: Value = response.json().await?;
+                ensure!(outcome["accepted"] == 1_000, "not all accepted: {outcome}");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.context("producer task panicked")??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(f64::from(batches * 1_000) / secs)
+}
+
+/// Latency distribution of a measurement.
+pub struct Percentiles {
+    p50: Duration,
+    p95: Duration,
+    p99: Duration,
+    mean: Duration,
+    n: usize,
+}
+
+impl Percentiles {
+    fn of(mut times: Vec<Duration>) -> Self {
+        times.sort();
+        let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;
+        Self {
+            p50: at(0.50),
+            p95: at(0.95),
+            p99: at(0.99),
+            mean,
+            n: times.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Percentiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+        write!(
+            f,
+            "p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, mean {:.2} ms (n={})",
+            ms(self.p50),
+            ms(self.p95),
+            ms(self.p99),
+            ms(self.mean),
+            self.n
+        )
+    }
+}

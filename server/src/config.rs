@@ -1,0 +1,111 @@
+//! Server configuration: built-in defaults, then an optional TOML file, then
+//! environment variables, then command-line flags — each overriding the last.
+
+use anyhow::Context;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Everything `tracevis serve` needs to know.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address to listen on (`TRACEVIS_ADDR`).
+    pub addr: SocketAddr,
+    /// Database URL (`DATABASE_URL`): `sqlite://file.db`.
+    pub database_url: String,
+    /// Largest accepted request body in bytes (`TRACEVIS_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+    /// Where the built site (WASM, CSS, assets) lives (`TRACEVIS_SITE_ROOT`,
+    /// or `LEPTOS_SITE_ROOT` as cargo-leptos sets it).
+    pub site_root: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://tracevis.db".into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            site_root: "target/site".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults < `file` (if it exists) < environment.
+    pub fn load(file: &Path) -> anyhow::Result<Self> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+            .merge(Env::raw().only(&["LEPTOS_SITE_ROOT"]).map(|_| "site_root".into()))
+            .merge(Env::prefixed("TRACEVIS_").ignore(&["CONFIG", "SEED_DEMO"]))
+            .extract()
+            .with_context(|| format!("invalid configuration (file {}, environment)", file.display()))
+    }
+}
+
+/// The database URL with any password replaced, safe for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("site_root", &self.site_root)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_password_never_reaches_the_debug_output() {
+        let config = Config {
+            database_url: "postgres://tracevis:s3cret@db:5432/tracevis".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://tracevis:***@db:5432/tracevis"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own large error")]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", "addr = \"127.0.0.1:4000\"\nmax_body_bytes = 10")?;
+            jail.set_env("TRACEVIS_MAX_BODY_BYTES", "20");
+            let config = Config::load(Path::new("t.toml")).expect("config loads");
+            assert_eq!(config.addr.port(), 4000);
+            assert_eq!(config.max_body_bytes, 20);
+            assert_eq!(config.database_url, "sqlite://tracevis.db");
+            Ok(())
+        });
+    }
+}

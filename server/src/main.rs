@@ -1,0 +1,87 @@
+//! `tracevis`: the server (`serve`), the demo producer (`demo`) and the
+//! benchmark (`bench`).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tracevis::config::Config;
+use tracevis::service::TraceService;
+use tracevis::{bench, demo, store, web};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// A self-hosted dashboard for graph/agent workflow runs.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the dashboard and the HTTP API.
+    Serve {
+        /// Address to listen on [env: TRACEVIS_ADDR] [default: 127.0.0.1:3000].
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Database URL [env: DATABASE_URL] [default: sqlite://tracevis.db].
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Optional TOML configuration file.
+        #[arg(long, env = "TRACEVIS_CONFIG", default_value = "tracevis.toml")]
+        config: PathBuf,
+        /// When the database holds no runs yet, fill it with demo runs.
+        #[arg(long, env = "TRACEVIS_SEED_DEMO")]
+        seed_demo: bool,
+    },
+    /// Post simulated graph runs to a tracevis server through its HTTP API.
+    Demo(demo::DemoArgs),
+    /// Measure trace reads and ingest; prints the figures BENCHMARKS.md records.
+    Bench(bench::BenchArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve {
+            addr,
+            database_url,
+            config,
+            seed_demo,
+        } => {
+            let mut config = Config::load(&config)?;
+            if let Some(addr) = addr {
+                config.addr = addr;
+            }
+            if let Some(url) = database_url {
+                config.database_url = url;
+            }
+            serve(config, seed_demo).await
+        }
+        Command::Demo(args) => demo::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}
+
+async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
+    info!(?config, "starting tracevis");
+    let store = store::open(&config.database_url).await?;
+    let service = TraceService::new(store);
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    if seed_demo {
+        demo::seed_if_empty(service.clone(), addr);
+    }
+    info!("tracevis listening on http://{addr}");
+    let router = web::router(service, config.max_body_bytes, &config.site_root);
+    web::serve(listener, router).await
+}

@@ -1,0 +1,104 @@
+//! `TraceService`: the one implementation of the trace protocol and of the
+//! write operations. HTTP routes and server functions call it; it calls the
+//! store. Nothing else decides what a request means.
+
+use app::error::TraceError;
+use app::model::{
+    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot,
+};
+use app::protocol::TraceVisualization;
+use app::store::{CreateOutcome, HistoryStore, StoredBatch};
+use async_trait::async_trait;
+use std::sync::Arc;
+use tracing::info;
+
+/// Reads and writes runs through a `HistoryStore`.
+#[derive(Clone)]
+pub struct TraceService {
+    store: Arc<dyn HistoryStore>,
+}
+
+impl TraceService {
+    /// A service over `store`.
+    pub fn new(store: Arc<dyn HistoryStore>) -> Self {
+        Self { store }
+    }
+
+    /// Starts a run; the same request twice is one run, a different request
+    /// under an existing id is a conflict.
+    pub async fn start_execution(&self, new: NewExecution) -> Result<CreateOutcome, TraceError> {
+        let id = new.execution_id.clone().unwrap_or_else(RecordId::generate);
+        // serde_json maps are ordered by key, so this text is canonical: two
+        // requests with the same content serialise identically.
+        let request = serde_json::to_string(&new)
+            .map_err(|e| TraceError::Internal(format!("cannot serialise request: {e}")))?;
+        let outcome = self.store.create_execution(&id, &new, &request).await?;
+        if let CreateOutcome::Created(_) = &outcome {
+            info!(execution.id = %id, graph.r#type = new.graph_type.as_str(), "started execution {id}");
+        }
+        Ok(outcome)
+    }
+
+    /// Appends a batch atomically.
+    pub async fn append_batch(&self, id: &RecordId, batch: EventBatch) -> Result<StoredBatch, TraceError> {
+        self.store.append_batch(id, &batch).await
+    }
+
+    /// Finishes a run as completed or failed.
+    pub async fn complete_execution(
+        &self,
+        id: &RecordId,
+        completion: Completion,
+    ) -> Result<ExecutionSummary, TraceError> {
+        if completion.status == ExecutionStatus::Running {
+            return Err(TraceError::Invalid {
+                field: "status".into(),
+                message: "must be \"completed\" or \"failed\"".into(),
+            });
+        }
+        let summary = self.store.complete_execution(id, &completion).await?;
+        info!(execution.id = %id, status = summary.status.as_str(), "execution {id} {}", summary.status.as_str());
+        Ok(summary)
+    }
+
+    /// Succeeds when the store answers.
+    pub async fn health(&self) -> Result<(), TraceError> {
+        self.store.ping().await
+    }
+}
+
+#[async_trait]
+impl TraceVisualization for TraceService {
+    async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError> {
+        self.store.load_trace(execution_id).await
+    }
+
+    async fn get_node_timeline(
+        &self,
+        execution_id: &str,
+        node_type: Option<&str>,
+    ) -> Result<Vec<NodeEvent>, TraceError> {
+        let mut events = self.store.load_events(execution_id, node_type).await?;
+        // Stored in seq order; the timeline is by time, seq breaking ties
+        // (the sort is stable).
+        events.sort_by_key(|e| e.timestamp);
+        Ok(events)
+    }
+
+    async fn get_state_history(
+        &self,
+        execution_id: &str,
+        include_diffs: bool,
+    ) -> Result<Vec<StateSnapshot>, TraceError> {
+        let mut snapshots = self.store.load_snapshots(execution_id).await?;
+        if !include_diffs {
+            snapshots.iter_mut().for_each(|s| s.diff = None);
+        }
+        Ok(snapshots)
+    }
+
+    async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
+        self.store.list_executions(filter).await
+    }
+}

@@ -1,0 +1,52 @@
+//! Store implementations of `app::store::HistoryStore`, one module per
+//! database backend, plus what every backend shares: choosing a backend from
+//! the URL, planning a batch, and mapping database errors.
+
+mod batch_plan;
+mod sqlite;
+mod time;
+
+pub use sqlite::SqliteStore;
+
+use anyhow::{bail, Context};
+use app::error::TraceError;
+use app::store::HistoryStore;
+use std::sync::Arc;
+
+/// Opens (creating if needed) and migrates the store a database URL names.
+pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
+    if database_url.starts_with("sqlite:") {
+        let store = SqliteStore::open(database_url)
+            .await
+            .with_context(|| format!("cannot open SQLite database {database_url}"))?;
+        Ok(Arc::new(store))
+    } else {
+        bail!("unsupported database URL scheme in {database_url:?}: expected sqlite://");
+    }
+}
+
+/// Maps a database error to what a caller can act on: connection trouble is
+/// `Unavailable` (retry later), everything else `Internal`.
+pub(crate) fn db_error(err: sqlx::Error) -> TraceError {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => TraceError::Unavailable(err.to_string()),
+        other => TraceError::Internal(other.to_string()),
+    }
+}
+
+/// Parses a JSON column written by this store.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(text: &str, column: &str) -> Result<T, TraceError> {
+    serde_json::from_str(text)
+        .map_err(|e| TraceError::Internal(format!("corrupt JSON in column {column}: {e}")))
+}
+
+/// Serialises a value for a JSON column.
+pub(crate) fn to_json_column<T: serde::Serialize>(value: &T) -> String {
+    // Serialising maps of JSON values cannot fail (string keys, no custom
+    // serialisers), so an error here would be a bug worth crashing the request.
+    serde_json::to_string(value).expect("JSON values always serialise")
+}

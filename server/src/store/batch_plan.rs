@@ -1,0 +1,215 @@
+//! Turns a validated batch into the exact records a backend writes: ids
+//! assigned, duplicates dropped, `seq` numbers given, snapshot diffs computed
+//! and the run's aggregate deltas summed. Backends only do the I/O around it,
+//! so SQLite and PostgreSQL cannot disagree on any of this.
+
+use app::diff::diff_objects;
+use app::model::{EventBatch, JsonObject, NodeEvent, NodeEventType, RecordId, StateSnapshot};
+use std::collections::HashSet;
+
+/// The records to store for one batch and what they add to the run.
+#[derive(Debug, Default)]
+pub struct BatchPlan {
+    /// New events, in `seq` order.
+    pub events: Vec<NodeEvent>,
+    /// New snapshots, in `seq` order.
+    pub snapshots: Vec<StateSnapshot>,
+    /// Records skipped because their id was stored before or repeated.
+    pub duplicates: u64,
+    /// Node visits that ended.
+    pub nodes: i64,
+    /// Failed events.
+    pub failed: i64,
+    /// Cache hits.
+    pub cached: i64,
+    /// LLM calls from event metadata.
+    pub llm_calls: i64,
+    /// Tokens from event metadata, when any event reported them.
+    pub tokens: Option<i64>,
+    /// The run's highest `seq` after this batch.
+    pub last_seq: i64,
+}
+
+/// What the store already holds that a plan depends on.
+pub struct StoredContext<'a> {
+    /// The run's highest stored `seq`.
+    pub last_seq: i64,
+    /// Which of the batch's event ids are already stored.
+    pub stored_event_ids: &'a HashSet<String>,
+    /// Which of the batch's snapshot ids are already stored.
+    pub stored_snapshot_ids: &'a HashSet<String>,
+    /// The state of the run's latest stored snapshot, the base of the first diff.
+    pub previous_state: Option<JsonObject>,
+}
+
+/// Plans `batch` for execution `execution_id` on top of what is stored.
+///
+/// Events and snapshots share one sequence; they are interleaved by timestamp
+/// (events first on ties) so a node's event precedes the state it produced.
+pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredContext<'_>) -> BatchPlan {
+    enum Item {
+        Event(usize),
+        Snapshot(usize),
+    }
+    let mut seen_events: HashSet<&str> = HashSet::new();
+    let mut seen_snapshots: HashSet<&str> = HashSet::new();
+    let mut plan = BatchPlan::default();
+    let mut items = Vec::with_capacity(batch.events.len() + batch.snapshots.len());
+    for (i, e) in batch.events.iter().enumerate() {
+        if let Some(id) = &e.event_id {
+            if stored.stored_event_ids.contains(id.as_str()) || !seen_events.insert(id.as_str()) {
+                plan.duplicates += 1;
+                continue;
+            }
+        }
+        items.push((e.timestamp, 0u8, Item::Event(i)));
+    }
+    for (i, s) in batch.snapshots.iter().enumerate() {
+        if let Some(id) = &s.snapshot_id {
+            if stored.stored_snapshot_ids.contains(id.as_str()) || !seen_snapshots.insert(id.as_str()) {
+                plan.duplicates += 1;
+                continue;
+            }
+        }
+        items.push((s.timestamp, 1u8, Item::Snapshot(i)));
+    }
+    // Stable sort: records with equal timestamps keep the producer's order.
+    items.sort_by_key(|(t, kind, _)| (*t, *kind));
+
+    let mut seq = stored.last_seq;
+    let mut previous_state = stored.previous_state;
+    for (_, _, item) in items {
+        seq += 1;
+        match item {
+            Item::Event(i) => {
+                let e = &batch.events[i];
+                if e.event_type.ends_visit() {
+                    plan.nodes += 1;
+                }
+                match e.event_type {
+                    NodeEventType::Failed => plan.failed += 1,
+                    NodeEventType::Cached => plan.cached += 1,
+                    _ => {}
+                }
+                plan.llm_calls += e.llm_calls();
+                if let Some(t) = e.tokens() {
+                    plan.tokens = Some(plan.tokens.unwrap_or(0) + t);
+                }
+                plan.events.push(NodeEvent {
+                    event_id: e.event_id.clone().unwrap_or_else(RecordId::generate).into(),
+                    execution_id: execution_id.to_string(),
+                    seq,
+                    node_id: e.node_id.as_str().to_owned(),
+                    event_type: e.event_type,
+                    timestamp: e.timestamp,
+                    duration_ms: e.duration_ms.map(|d| d.get()),
+                    inputs: e.inputs.clone(),
+                    outputs: e.outputs.clone(),
+                    error: e.error.clone(),
+                    metadata: e.metadata.clone(),
+                });
+            }
+            Item::Snapshot(i) => {
+                let s = &batch.snapshots[i];
+                let diff = previous_state.as_ref().map(|prev| diff_objects(prev, &s.state));
+                previous_state = Some(s.state.clone());
+                plan.snapshots.push(StateSnapshot {
+                    snapshot_id: s.snapshot_id.clone().unwrap_or_else(RecordId::generate).into(),
+                    execution_id: execution_id.to_string(),
+                    seq,
+                    timestamp: s.timestamp,
+                    node_id: s.node_id.as_str().to_owned(),
+                    state: s.state.clone(),
+                    diff,
+                });
+            }
+        }
+    }
+    plan.last_seq = seq;
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn batch(value: serde_json::Value) -> EventBatch {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn context<'a>(ids: &'a HashSet<String>, last_seq: i64) -> StoredContext<'a> {
+        StoredContext {
+            last_seq,
+            stored_event_ids: ids,
+            stored_snapshot_ids: ids,
+            previous_state: None,
+        }
+    }
+
+    #[test]
+    fn events_and_snapshots_share_one_sequence_ordered_by_time() {
+        let b = batch(json!({
+            "events": [
+                {"event_id": "e1", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:00Z"},
+                {"event_id": "e2", "node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:02Z", "duration_ms": 2000}
+            ],
+            "snapshots": [{"snapshot_id": "s1", "node_id": "A", "timestamp": "2025-01-01T00:00:02Z", "state": {"x": 1}}]
+        }));
+        let none = HashSet::new();
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 10));
+        assert_eq!(
+            plan.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![11, 12]
+        );
+        assert_eq!(plan.snapshots[0].seq, 13);
+        assert_eq!(plan.last_seq, 13);
+    }
+
+    #[test]
+    fn stored_and_repeated_ids_are_duplicates_and_take_no_seq() {
+        let b = batch(json!({"events": [
+            {"event_id": "old", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:00Z"},
+            {"event_id": "new", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z"},
+            {"event_id": "new", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z"}
+        ]}));
+        let stored: HashSet<String> = ["old".to_string()].into();
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&stored, 0));
+        assert_eq!(plan.duplicates, 2);
+        assert_eq!(plan.events.len(), 1);
+        assert_eq!(plan.events[0].event_id, "new");
+        assert_eq!(plan.last_seq, 1);
+    }
+
+    #[test]
+    fn aggregates_count_visits_failures_cache_hits_calls_and_tokens() {
+        let b = batch(json!({"events": [
+            {"node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:00Z"},
+            {"node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:01Z", "metadata": {"llm_calls": 2, "tokens": 300}},
+            {"node_id": "B", "event_type": "failed", "timestamp": "2025-01-01T00:00:02Z", "metadata": {"llm_calls": 1}},
+            {"node_id": "C", "event_type": "cached", "timestamp": "2025-01-01T00:00:03Z"}
+        ]}));
+        let none = HashSet::new();
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 0));
+        assert_eq!((plan.nodes, plan.failed, plan.cached), (3, 1, 1));
+        assert_eq!((plan.llm_calls, plan.tokens), (3, Some(300)));
+    }
+
+    #[test]
+    fn each_snapshot_is_diffed_against_the_one_before_it() {
+        let b = batch(json!({"snapshots": [
+            {"node_id": "A", "timestamp": "2025-01-01T00:00:01Z", "state": {"n": 1}},
+            {"node_id": "B", "timestamp": "2025-01-01T00:00:02Z", "state": {"n": 2}}
+        ]}));
+        let none = HashSet::new();
+        let mut ctx = context(&none, 0);
+        ctx.previous_state = Some(serde_json::from_value(json!({"n": 0})).unwrap());
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, ctx);
+        let olds: Vec<_> = plan
+            .snapshots
+            .iter()
+            .map(|s| s.diff.as_ref().unwrap()[0].old.clone().unwrap())
+            .collect();
+        assert_eq!(olds, vec![json!(0), json!(1)]);
+    }
+}

@@ -1,0 +1,540 @@
+//! The embedded default store: one SQLite file in WAL mode. Reads run in
+//! parallel on a small pool; writes are serialised by an in-process lock, the
+//! way SQLite wants them (one writer), so no transaction ever waits on a busy
+//! database file.
+
+use super::batch_plan::{plan_batch, StoredContext};
+use super::time::{from_micros, millis_between, to_micros};
+use super::{db_error, json_column, to_json_column};
+use app::error::TraceError;
+use app::model::{
+    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
+};
+use app::store::{AppendOutcome, CreateOutcome, HistoryStore, StoredBatch};
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tracing::instrument;
+
+/// Rows per multi-row INSERT: 11 columns × 500 stays far below SQLite's
+/// 32,766 bound parameters, and larger statements stopped getting faster.
+const INSERT_CHUNK: usize = 500;
+
+const SUMMARY_COLUMNS: &str = "execution_id, graph_type, status, start_time, end_time, \
+    total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
+    original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, last_seq";
+
+/// A `HistoryStore` on one SQLite database file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+    writer: Mutex<()>,
+}
+
+impl SqliteStore {
+    /// Opens `url` (creating the file if missing), enables WAL and applies the
+    /// embedded migrations.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        // synchronous=NORMAL in WAL mode: a committed transaction survives a
+        // crash or kill -9 of tracevis (it is in the WAL file); only a power
+        // loss can drop the last commits, which FULL would trade speed for.
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool,
+            writer: Mutex::new(()),
+        })
+    }
+}
+
+#[async_trait]
+impl HistoryStore for SqliteStore {
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn create_execution(
+        &self,
+        id: &RecordId,
+        new: &NewExecution,
+        request: &str,
+    ) -> Result<CreateOutcome, TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT create_request FROM executions WHERE execution_id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if let Some(stored_request) = existing {
+            if stored_request != request {
+                return Err(TraceError::Conflict(format!(
+                    "execution {id} already exists with different content"
+                )));
+            }
+            let summary = select_summary(&mut tx, id.as_str()).await?;
+            return Ok(CreateOutcome::AlreadyExists(summary));
+        }
+        let start_time = new.start_time.unwrap_or_else(Utc::now);
+        let last_seq = i64::from(new.initial_state.is_some());
+        sqlx::query(
+            "INSERT INTO executions (execution_id, graph_type, status, start_time, original_inputs, \
+             metadata, graph, is_replay, original_execution_id, last_seq, create_request) \
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(new.graph_type.as_str())
+        .bind(to_micros(&start_time))
+        .bind(to_json_column(&new.original_inputs))
+        .bind(to_json_column(&new.metadata))
+        .bind(new.graph.as_ref().map(to_json_column))
+        .bind(new.is_replay)
+        .bind(new.original_execution_id.as_ref().map(|o| o.as_str()))
+        .bind(last_seq)
+        .bind(request)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if let Some(state) = &new.initial_state {
+            let snapshot = StateSnapshot {
+                snapshot_id: RecordId::generate().into(),
+                execution_id: id.to_string(),
+                seq: 1,
+                timestamp: start_time,
+                node_id: "__start__".into(),
+                state: state.clone(),
+                diff: None,
+            };
+            insert_snapshots(&mut tx, std::slice::from_ref(&snapshot)).await?;
+        }
+        let summary = select_summary(&mut tx, id.as_str()).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(CreateOutcome::Created(summary))
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query("SELECT status, last_seq FROM executions WHERE execution_id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let status: String = row.get(0);
+        if status != ExecutionStatus::Running.as_str() {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} is {status}; a finished run takes no more records"
+            )));
+        }
+        let last_seq: i64 = row.get(1);
+
+        let event_ids: Vec<&str> = batch
+            .events
+            .iter()
+            .filter_map(|e| e.event_id.as_ref().map(|i| i.as_str()))
+            .collect();
+        let snapshot_ids: Vec<&str> = batch
+            .snapshots
+            .iter()
+            .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.as_str()))
+            .collect();
+        let stored_event_ids = stored_ids(&mut tx, "node_events", "event_id", id, &event_ids).await?;
+        let stored_snapshot_ids =
+            stored_ids(&mut tx, "state_snapshots", "snapshot_id", id, &snapshot_ids).await?;
+        let previous_state = if batch.snapshots.is_empty() {
+            None
+        } else {
+            latest_state(&mut tx, id.as_str()).await?
+        };
+        let plan = plan_batch(
+            id,
+            batch,
+            StoredContext {
+                last_seq,
+                stored_event_ids: &stored_event_ids,
+                stored_snapshot_ids: &stored_snapshot_ids,
+                previous_state,
+            },
+        );
+        insert_events(&mut tx, &plan.events).await?;
+        insert_snapshots(&mut tx, &plan.snapshots).await?;
+        sqlx::query(
+            "UPDATE executions SET last_seq = ?, total_nodes = total_nodes + ?, \
+             failed_nodes = failed_nodes + ?, cached_nodes = cached_nodes + ?, \
+             total_llm_calls = total_llm_calls + ?, \
+             total_tokens = CASE WHEN ? IS NULL THEN total_tokens ELSE COALESCE(total_tokens, 0) + ? END \
+             WHERE execution_id = ?",
+        )
+        .bind(plan.last_seq)
+        .bind(plan.nodes)
+        .bind(plan.failed)
+        .bind(plan.cached)
+        .bind(plan.llm_calls)
+        .bind(plan.tokens)
+        .bind(plan.tokens)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(StoredBatch {
+            outcome: AppendOutcome {
+                accepted: (plan.events.len() + plan.snapshots.len()) as u64,
+                duplicates: plan.duplicates,
+                last_seq: plan.last_seq,
+            },
+            events: plan.events,
+            snapshots: plan.snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn complete_execution(
+        &self,
+        id: &RecordId,
+        completion: &Completion,
+    ) -> Result<ExecutionSummary, TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let current = select_summary(&mut tx, id.as_str()).await?;
+        if current.status != ExecutionStatus::Running {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} is already {}",
+                current.status.as_str()
+            )));
+        }
+        let end_time = completion.end_time.unwrap_or_else(Utc::now);
+        if end_time < current.start_time {
+            return Err(TraceError::Invalid {
+                field: "end_time".into(),
+                message: "is before the run's start_time".into(),
+            });
+        }
+        let performance = completion.performance.clone().unwrap_or_default();
+        sqlx::query(
+            "UPDATE executions SET status = ?, end_time = ?, total_duration_ms = ?, final_state = ?, \
+             error = ?, total_llm_calls = COALESCE(?, total_llm_calls), \
+             total_tokens = COALESCE(?, total_tokens) WHERE execution_id = ?",
+        )
+        .bind(completion.status.as_str())
+        .bind(to_micros(&end_time))
+        .bind(millis_between(&current.start_time, &end_time))
+        .bind(completion.final_state.as_ref().map(to_json_column))
+        .bind(completion.error.as_deref())
+        .bind(performance.total_llm_calls.map(i64::from))
+        .bind(performance.total_tokens.map(|t| t as i64))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let summary = select_summary(&mut tx, id.as_str()).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(summary)
+    }
+
+    #[instrument(skip_all)]
+    async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM executions");
+        push_filter(&mut count, filter);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
+        push_filter(&mut page, filter);
+        page.push(" ORDER BY start_time DESC, execution_id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(filter.offset));
+        let rows = page.build().fetch_all(&self.pool).await.map_err(db_error)?;
+        let executions = rows.iter().map(summary_from_row).collect::<Result<_, _>>()?;
+        Ok(ExecutionList { executions, total })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_trace(&self, id: &str) -> Result<ExecutionTrace, TraceError> {
+        // One read transaction: the summary's counts match the records returned
+        // even while the run is being written.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let summary = select_summary(&mut tx, id).await?;
+        let node_events = select_events(&mut tx, id, None).await?;
+        let state_snapshots = select_snapshots(&mut tx, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(ExecutionTrace {
+            summary,
+            node_events,
+            state_snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        ensure_exists(&mut tx, id).await?;
+        let events = select_events(&mut tx, id, node_id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(events)
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        ensure_exists(&mut tx, id).await?;
+        let snapshots = select_snapshots(&mut tx, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(snapshots)
+    }
+
+    async fn ping(&self) -> Result<(), TraceError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ExecutionFilter) {
+    let mut sep = " WHERE ";
+    if let Some(graph_type) = &f.graph_type {
+        q.push(sep).push("graph_type = ").push_bind(graph_type.as_str());
+        sep = " AND ";
+    }
+    if let Some(status) = f.status {
+        q.push(sep).push("status = ").push_bind(status.as_str());
+        sep = " AND ";
+    }
+    if let Some(start) = &f.start_time {
+        q.push(sep).push("start_time >= ").push_bind(to_micros(start));
+        sep = " AND ";
+    }
+    if let Some(end) = &f.end_time {
+        q.push(sep).push("start_time <= ").push_bind(to_micros(end));
+    }
+}
+
+async fn ensure_exists(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {
+    sqlx::query("SELECT 1 FROM executions WHERE execution_id = ?")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?
+        .map(|_| ())
+        .ok_or_else(|| TraceError::execution_not_found(id))
+}
+
+async fn select_summary(conn: &mut SqliteConnection, id: &str) -> Result<ExecutionSummary, TraceError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM executions WHERE execution_id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| TraceError::execution_not_found(id))?;
+    summary_from_row(&row)
+}
+
+fn summary_from_row(row: &SqliteRow) -> Result<ExecutionSummary, TraceError> {
+    let status: String = row.get("status");
+    Ok(ExecutionSummary {
+        execution_id: row.get("execution_id"),
+        graph_type: row.get("graph_type"),
+        status: ExecutionStatus::parse(&status)
+            .ok_or_else(|| TraceError::Internal(format!("unknown stored status {status:?}")))?,
+        start_time: from_micros(row.get("start_time"))?,
+        end_time: row
+            .get::<Option<i64>, _>("end_time")
+            .map(from_micros)
+            .transpose()?,
+        total_duration_ms: row.get("total_duration_ms"),
+        total_nodes: row.get("total_nodes"),
+        failed_nodes: row.get("failed_nodes"),
+        cached_nodes: row.get("cached_nodes"),
+        total_llm_calls: row.get("total_llm_calls"),
+        total_tokens: row.get("total_tokens"),
+        original_inputs: json_column(row.get("original_inputs"), "original_inputs")?,
+        final_state: row
+            .get::<Option<&str>, _>("final_state")
+            .map(|t| json_column(t, "final_state"))
+            .transpose()?,
+        metadata: json_column(row.get("metadata"), "metadata")?,
+        graph: row
+            .get::<Option<&str>, _>("graph")
+            .map(|t| json_column(t, "graph"))
+            .transpose()?,
+        is_replay: row.get("is_replay"),
+        original_execution_id: row.get("original_execution_id"),
+        error: row.get("error"),
+        last_seq: row.get("last_seq"),
+    })
+}
+
+async fn select_events(
+    conn: &mut SqliteConnection,
+    id: &str,
+    node_id: Option<&str>,
+) -> Result<Vec<NodeEvent>, TraceError> {
+    let rows = sqlx::query(
+        "SELECT seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata \
+         FROM node_events WHERE execution_id = ? AND (? IS NULL OR node_id = ?) ORDER BY seq",
+    )
+    .bind(id)
+    .bind(node_id)
+    .bind(node_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let event_type: &str = row.get("event_type");
+            Ok(NodeEvent {
+                event_id: row.get("event_id"),
+                execution_id: id.to_owned(),
+                seq: row.get("seq"),
+                node_id: row.get("node_id"),
+                event_type: NodeEventType::parse(event_type).ok_or_else(|| {
+                    TraceError::Internal(format!("unknown stored event type {event_type:?}"))
+                })?,
+                timestamp: from_micros(row.get("timestamp"))?,
+                duration_ms: row.get("duration_ms"),
+                inputs: json_column(row.get("inputs"), "inputs")?,
+                outputs: json_column(row.get("outputs"), "outputs")?,
+                error: row.get("error"),
+                metadata: json_column(row.get("metadata"), "metadata")?,
+            })
+        })
+        .collect()
+}
+
+async fn select_snapshots(conn: &mut SqliteConnection, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+    let rows = sqlx::query(
+        "SELECT seq, snapshot_id, node_id, timestamp, state, diff FROM state_snapshots \
+         WHERE execution_id = ? ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(StateSnapshot {
+                snapshot_id: row.get("snapshot_id"),
+                execution_id: id.to_owned(),
+                seq: row.get("seq"),
+                timestamp: from_micros(row.get("timestamp"))?,
+                node_id: row.get("node_id"),
+                state: json_column(row.get("state"), "state")?,
+                diff: row
+                    .get::<Option<&str>, _>("diff")
+                    .map(|t| json_column(t, "diff"))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+async fn latest_state(conn: &mut SqliteConnection, id: &str) -> Result<Option<JsonObject>, TraceError> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM state_snapshots WHERE execution_id = ? ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    state.map(|s| json_column(&s, "state")).transpose()
+}
+
+/// Which of `ids` are already stored for the run, looked up in chunks.
+async fn stored_ids(
+    conn: &mut SqliteConnection,
+    table: &str,
+    column: &str,
+    execution_id: &RecordId,
+    ids: &[&str],
+) -> Result<HashSet<String>, TraceError> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {column} FROM {table} WHERE execution_id = "));
+        q.push_bind(execution_id.as_str())
+            .push(format!(" AND {column} IN ("));
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<String> = q
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
+    for chunk in events.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, \
+             duration_ms, inputs, outputs, error, metadata) ",
+        );
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(e.execution_id.as_str())
+                .push_bind(e.seq)
+                .push_bind(e.event_id.as_str())
+                .push_bind(e.node_id.as_str())
+                .push_bind(e.event_type.as_str())
+                .push_bind(to_micros(&e.timestamp))
+                .push_bind(e.duration_ms)
+                .push_bind(to_json_column(&e.inputs))
+                .push_bind(to_json_column(&e.outputs))
+                .push_bind(e.error.as_deref())
+                .push_bind(to_json_column(&e.metadata));
+        });
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+async fn insert_snapshots(
+    conn: &mut SqliteConnection,
+    snapshots: &[StateSnapshot],
+) -> Result<(), TraceError> {
+    for chunk in snapshots.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state, diff) ",
+        );
+        q.push_values(chunk, |mut row, s| {
+            row.push_bind(s.execution_id.as_str())
+                .push_bind(s.seq)
+                .push_bind(s.snapshot_id.as_str())
+                .push_bind(s.node_id.as_str())
+                .push_bind(to_micros(&s.timestamp))
+                .push_bind(to_json_column(&s.state))
+                .push_bind(s.diff.as_ref().map(to_json_column));
+        });
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
