@@ -96,7 +96,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(clippy::result_large_err, reason = "figment's Jail API returns its own large error")]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API returns its own large error"
+    )]
     fn environment_overrides_the_file_which_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("t.toml", "addr = \"127.0.0.1:4000\"\nmax_body_bytes = 10")?;

@@ -1,0 +1,180 @@
+//! Reads: the list with filters and pagination, the timeline filtered by node
+//! type (AC4), state history with and without diffs.
+
+use crate::helpers::{assert_error, event, spawn_app};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn the_list_is_newest_first_filtered_and_paginated() {
+    let app = spawn_app().await;
+    for (i, (graph, status)) in [
+        ("a", "completed"),
+        ("b", "failed"),
+        ("a", "failed"),
+        ("a", "running"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("run{i}");
+        let start = format!("2025-10-2{}T10:00:00Z", i + 1);
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": id, "graph_type": graph, "start_time": start}),
+        )
+        .await;
+        if *status != "running" {
+            app.post(
+                &format!("/api/v1/executions/{id}/complete"),
+                &json!({"status": status}),
+            )
+            .await;
+        }
+    }
+    let ids = |v: &Value| -> Vec<String> {
+        v["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["execution_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = app.get_json("/api/v1/executions").await;
+    assert_eq!(ids(&all), ["run3", "run2", "run1", "run0"]);
+    assert_eq!(all["total"], 4);
+
+    let failed_a = app
+        .get_json("/api/v1/executions?graph_type=a&status=failed")
+        .await;
+    assert_eq!(ids(&failed_a), ["run2"]);
+    assert_eq!(failed_a["total"], 1);
+
+    let page = app.get_json("/api/v1/executions?limit=2&offset=1").await;
+    assert_eq!(ids(&page), ["run2", "run1"]);
+    assert_eq!(page["total"], 4, "total counts every match, not the page");
+
+    let window = app
+        .get_json("/api/v1/executions?start_time=2025-10-22T00:00:00Z&end_time=2025-10-23T23:00:00Z")
+        .await;
+    assert_eq!(ids(&window), ["run2", "run1"]);
+
+    assert_error(
+        app.get("/api/v1/executions?status=paused").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["status"],
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/executions?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["limit"],
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/executions?start_time=yesterday").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["start_time"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_timeline_filters_by_node_type_and_is_ordered_by_time() {
+    let app = spawn_app().await;
+    app.start("r").await;
+    let at = |id: &str, node: &str, t: &str| {
+        let mut e = event(id, node);
+        e["timestamp"] = json!(t);
+        e
+    };
+    // Posted out of time order: the timeline sorts by timestamp.
+    let events = json!([
+        at("e3", "TranslateNode", "2025-10-21T10:00:03Z"),
+        at("e1", "PlanNode", "2025-10-21T10:00:01Z"),
+        at("e2", "TranslateNode", "2025-10-21T10:00:02Z"),
+    ]);
+    app.post("/api/v1/executions/r/events", &json!({"events": events}))
+        .await;
+    let all = app.get_json("/api/v1/executions/r/timeline").await;
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["e1", "e2", "e3"]);
+    let translate = app
+        .get_json("/api/v1/executions/r/timeline?node_type=TranslateNode")
+        .await;
+    let translate = translate.as_array().unwrap();
+    assert_eq!(translate.len(), 2);
+    assert!(translate.iter().all(|e| e["node_id"] == "TranslateNode"));
+    assert_error(
+        app.get("/api/v1/executions/nope/timeline").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["nope"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn state_history_carries_diffs_unless_asked_not_to() {
+    let app = spawn_app().await;
+    app.start("r").await;
+    let snapshot =
+        |n: i64, t: &str| json!({"node_id": "A", "timestamp": t, "state": {"count": n, "nested": {"n": n}}});
+    app.post(
+        "/api/v1/executions/r/events",
+        &json!({"snapshots": [snapshot(1, "2025-10-21T10:00:01Z"), snapshot(2, "2025-10-21T10:00:02Z")]}),
+    )
+    .await;
+    // A later batch diffs against the last stored snapshot.
+    app.post(
+        "/api/v1/executions/r/events",
+        &json!({"snapshots": [snapshot(3, "2025-10-21T10:00:03Z")]}),
+    )
+    .await;
+    let states = app
+        .get_json("/api/v1/executions/r/states?include_diffs=true")
+        .await;
+    let states = states.as_array().unwrap();
+    assert_eq!(states.len(), 3);
+    assert_eq!(states[0]["diff"], Value::Null);
+    assert_eq!(
+        states[2]["diff"],
+        json!([
+            {"path": "/count", "op": "replace", "old": 2, "new": 3},
+            {"path": "/nested/n", "op": "replace", "old": 2, "new": 3}
+        ])
+    );
+    let plain = app
+        .get_json("/api/v1/executions/r/states?include_diffs=false")
+        .await;
+    assert!(plain.as_array().unwrap().iter().all(|s| s["diff"].is_null()));
+    assert_eq!(plain[2]["state"]["count"], 3);
+}
+
+#[tokio::test]
+async fn health_answers_ok_and_unknown_routes_answer_json() {
+    let app = spawn_app().await;
+    assert_eq!(app.get_json("/healthz").await, json!({"status": "ok"}));
+    assert_error(
+        app.get("/api/v1/nothing-here").await,
+        StatusCode::NOT_FOUND,
+        "unknown_route",
+        &[],
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/executions/missing").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["missing"],
+    )
+    .await;
+}

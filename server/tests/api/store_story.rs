@@ -1,0 +1,156 @@
+//! The store story: every `HistoryStore` method, in the order a run lives,
+//! against each backend.
+
+use app::error::TraceError;
+use app::model::{Completion, EventBatch, ExecutionFilter, ExecutionStatus, NewExecution, RecordId};
+use app::store::{CreateOutcome, HistoryStore};
+use serde_json::json;
+use std::sync::Arc;
+
+fn id(s: &str) -> RecordId {
+    RecordId::parse(s).unwrap()
+}
+
+fn new_run(run: &str, graph: &str, start: &str) -> NewExecution {
+    serde_json::from_value(
+        json!({"execution_id": run, "graph_type": graph, "start_time": start,
+                                  "original_inputs": {"q": run}, "initial_state": {"n": 0}}),
+    )
+    .unwrap()
+}
+
+fn batch(value: serde_json::Value) -> EventBatch {
+    serde_json::from_value(value).unwrap()
+}
+
+async fn story(store: Arc<dyn HistoryStore>) {
+    store.ping().await.expect("ping");
+
+    // create: new, identical retry, conflicting retry
+    let new = new_run("s1", "alpha", "2025-01-01T00:00:00Z");
+    let request = serde_json::to_string(&new).unwrap();
+    assert!(matches!(
+        store.create_execution(&id("s1"), &new, &request).await.unwrap(),
+        CreateOutcome::Created(_)
+    ));
+    assert!(matches!(
+        store.create_execution(&id("s1"), &new, &request).await.unwrap(),
+        CreateOutcome::AlreadyExists(_)
+    ));
+    assert!(matches!(
+        store.create_execution(&id("s1"), &new, "{\"other\":1}").await,
+        Err(TraceError::Conflict(_))
+    ));
+
+    // append: seq continues after the initial snapshot, diffs against it
+    let stored = store
+        .append_batch(
+            &id("s1"),
+            &batch(json!({
+                "events": [
+                    {"event_id": "e1", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z"},
+                    {"event_id": "e2", "node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:02Z",
+                     "duration_ms": 1000, "metadata": {"llm_calls": 1, "tokens": 10}},
+                    {"event_id": "e3", "node_id": "B", "event_type": "failed", "timestamp": "2025-01-01T00:00:03Z", "error": "x"}
+                ],
+                "snapshots": [{"snapshot_id": "p1", "node_id": "A", "timestamp": "2025-01-01T00:00:02Z", "state": {"n": 1}}]
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stored.outcome.accepted,
+            stored.outcome.duplicates,
+            stored.outcome.last_seq
+        ),
+        (4, 0, 5)
+    );
+    assert_eq!(
+        stored.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 3, 5]
+    );
+    assert_eq!(stored.snapshots[0].diff.as_ref().unwrap()[0].path, "/n");
+    let dup = store
+        .append_batch(&id("s1"), &batch(json!({"events": [{"event_id": "e1", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z"}]})))
+        .await
+        .unwrap();
+    assert_eq!(
+        (dup.outcome.accepted, dup.outcome.duplicates, dup.outcome.last_seq),
+        (0, 1, 5)
+    );
+    assert!(matches!(
+        store.append_batch(&id("ghost"), &EventBatch::default()).await,
+        Err(TraceError::NotFound(_))
+    ));
+
+    // reads
+    let trace = store.load_trace("s1").await.unwrap();
+    assert_eq!(trace.node_events.len(), 3);
+    assert_eq!(trace.state_snapshots.len(), 2);
+    assert_eq!((trace.summary.total_nodes, trace.summary.failed_nodes), (2, 1));
+    assert_eq!(
+        (trace.summary.total_llm_calls, trace.summary.total_tokens),
+        (1, Some(10))
+    );
+    assert_eq!(store.load_events("s1", Some("B")).await.unwrap().len(), 1);
+    assert_eq!(store.load_snapshots("s1").await.unwrap().len(), 2);
+    assert!(matches!(
+        store.load_trace("ghost").await,
+        Err(TraceError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.load_events("ghost", None).await,
+        Err(TraceError::NotFound(_))
+    ));
+
+    // complete, then nothing more is appended
+    let completion: Completion = serde_json::from_value(
+        json!({"status": "failed", "end_time": "2025-01-01T00:00:04Z", "final_state": {"n": 1}}),
+    )
+    .unwrap();
+    let summary = store.complete_execution(&id("s1"), &completion).await.unwrap();
+    assert_eq!(summary.status, ExecutionStatus::Failed);
+    assert_eq!(summary.total_duration_ms, Some(4000.0));
+    assert!(matches!(
+        store.complete_execution(&id("s1"), &completion).await,
+        Err(TraceError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.append_batch(&id("s1"), &EventBatch::default()).await,
+        Err(TraceError::Conflict(_))
+    ));
+
+    // list with filters
+    let second = new_run("s2", "beta", "2025-01-02T00:00:00Z");
+    store
+        .create_execution(&id("s2"), &second, &serde_json::to_string(&second).unwrap())
+        .await
+        .unwrap();
+    let all = store.list_executions(&ExecutionFilter::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.executions[0].execution_id, "s2", "newest first");
+    let beta = store
+        .list_executions(&ExecutionFilter {
+            graph_type: Some("beta".into()),
+            ..ExecutionFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(beta.executions.len(), 1);
+    let failed = store
+        .list_executions(&ExecutionFilter {
+            status: Some(ExecutionStatus::Failed),
+            ..ExecutionFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed.executions[0].execution_id, "s1");
+}
+
+#[tokio::test]
+async fn the_sqlite_store_tells_the_whole_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("story.db").display());
+    story(tracevis::store::open(&url).await.unwrap()).await;
+}

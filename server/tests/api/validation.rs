@@ -1,0 +1,345 @@
+//! Bad input gets a clear error naming what is wrong, nothing half-stored,
+//! and the server keeps answering with earlier data intact.
+
+use crate::helpers::{assert_error, event, spawn_app, spawn_app_with_limit, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+/// A run "keep" with 3 events that every bad request must leave as it was.
+async fn app_with_data() -> TestApp {
+    let app = spawn_app().await;
+    app.start("keep").await;
+    app.append_events("keep", 3).await;
+    app
+}
+
+async fn assert_intact(app: &TestApp) {
+    assert_eq!(app.get_json("/healthz").await["status"], "ok");
+    assert_eq!(app.event_count("keep").await, 3);
+    assert_eq!(
+        app.get_json("/api/v1/executions").await["total"],
+        1,
+        "no run was half-created"
+    );
+}
+
+async fn post_batch(app: &TestApp, body: Value) -> reqwest::Response {
+    app.post("/api/v1/executions/keep/events", &body).await
+}
+
+#[tokio::test]
+async fn malformed_json_is_a_400() {
+    let app = app_with_data().await;
+    assert_error(
+        app.post_raw("/api/v1/executions/keep/events", "{\"events\": [")
+            .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        &["malformed JSON"],
+    )
+    .await;
+    assert_error(
+        app.post_raw("/api/v1/executions", "{\"graph_type\": \"g\"} trailing").await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        &[],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn a_wrong_field_type_names_the_field() {
+    let app = app_with_data().await;
+    let mut e = event("x1", "A");
+    e["duration_ms"] = json!("fast");
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].duration_ms"],
+    )
+    .await;
+    let mut e = event("x2", "A");
+    e["inputs"] = json!([1, 2]);
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].inputs"],
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/executions", &json!({"graph_type": 5})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["graph_type"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn a_missing_or_empty_graph_type_is_rejected() {
+    let app = app_with_data().await;
+    assert_error(
+        app.post("/api/v1/executions", &json!({"execution_id": "n1"}))
+            .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["graph_type"],
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": "n1", "graph_type": ""}),
+        )
+        .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["graph_type", "empty"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn an_unknown_event_type_a_bad_timestamp_and_a_negative_duration_are_rejected() {
+    let app = app_with_data().await;
+    let mut e = event("x1", "A");
+    e["event_type"] = json!("exploded");
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].event_type", "exploded"],
+    )
+    .await;
+    let mut e = event("x1", "A");
+    e["timestamp"] = json!("yesterday at noon");
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].timestamp"],
+    )
+    .await;
+    let mut e = event("x1", "A");
+    e["duration_ms"] = json!(-1.5);
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].duration_ms", ">= 0"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn ids_outside_the_safe_set_or_too_long_are_rejected() {
+    let app = app_with_data().await;
+    assert_error(
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": "a/b", "graph_type": "g"}),
+        )
+        .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["execution_id", "'/'"],
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": "x".repeat(129), "graph_type": "g"}),
+        )
+        .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["execution_id", "128"],
+    )
+    .await;
+    let mut e = event("bad id", "A");
+    e["event_id"] = json!("bad id");
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].event_id"],
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/executions", &json!({"graph_type": "g".repeat(257)}))
+            .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["graph_type", "256"],
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/executions/bad%20id").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["execution_id"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn events_for_an_unknown_execution_are_a_404() {
+    let app = app_with_data().await;
+    assert_error(
+        app.post(
+            "/api/v1/executions/ghost/events",
+            &json!({"events": [event("e", "A")]}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["ghost"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn one_bad_record_rejects_the_whole_batch_naming_its_index_and_field() {
+    let app = app_with_data().await;
+    let mut bad = event("b2", "A");
+    bad["event_type"] = json!("nope");
+    let body = json!({"events": [event("b0", "A"), event("b1", "A"), bad, event("b3", "A")]});
+    assert_error(
+        post_batch(&app, body).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[2].event_type"],
+    )
+    .await;
+    let body = json!({"events": [event("b0", "A")], "snapshots": [{"node_id": "A", "timestamp": "2025-10-21T10:00:00Z"}]});
+    assert_error(
+        post_batch(&app, body).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["snapshots[0]", "state"],
+    )
+    .await;
+    assert_intact(&app).await;
+    let trace = app.get_json("/api/v1/executions/keep").await;
+    assert_eq!(trace["last_seq"], 3, "no seq was used by the rejected batches");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let app = spawn_app_with_limit(4 * 1024).await;
+    app.start("keep").await;
+    app.append_events("keep", 3).await;
+    let events: Vec<Value> = (0..200).map(|i| event(&format!("big{i}"), "A")).collect();
+    let body = serde_json::to_vec(&json!({"events": events})).unwrap();
+    assert!(body.len() > 4 * 1024);
+    assert_error(
+        app.post_raw("/api/v1/executions/keep/events", body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &["limit"],
+    )
+    .await;
+    // A streamed body without a declared length is cut off at the limit too.
+    let chunks = futures_chunks(64, 1024);
+    assert_error(
+        app.post_raw(
+            "/api/v1/executions/keep/events",
+            reqwest::Body::wrap_stream(chunks),
+        )
+        .await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &[],
+    )
+    .await;
+    assert_eq!(app.event_count("keep").await, 3);
+}
+
+fn futures_chunks(
+    count: usize,
+    size: usize,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::iter((0..count).map(move |_| Ok(vec![b' '; size])))
+}
+
+#[tokio::test]
+async fn pathologically_deep_json_is_a_400() {
+    let app = app_with_data().await;
+    let depth = 10_000;
+    let body = format!(
+        "{{\"events\": [{{\"node_id\": \"A\", \"event_type\": \"started\", \"timestamp\": \"2025-10-21T10:00:00Z\", \"inputs\": {{\"a\": {}{}}}}}]}}",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    assert_error(
+        app.post_raw("/api/v1/executions/keep/events", body).await,
+        StatusCode::BAD_REQUEST,
+        "too_deep",
+        &[],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn events_after_complete_are_a_409_and_completing_twice_too() {
+    let app = app_with_data().await;
+    let r = app
+        .post(
+            "/api/v1/executions/keep/complete",
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_error(
+        post_batch(&app, json!({"events": [event("late", "A")]})).await,
+        StatusCode::CONFLICT,
+        "conflict",
+        &["completed"],
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/executions/keep/complete", &json!({"status": "failed"}))
+            .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        &[],
+    )
+    .await;
+    assert_error(
+        app.post("/api/v1/executions/keep/complete", &json!({"status": "running"}))
+            .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["status"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn the_same_execution_id_with_different_content_is_a_409() {
+    let app = app_with_data().await;
+    assert_error(
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": "keep", "graph_type": "other"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+        &["keep"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
