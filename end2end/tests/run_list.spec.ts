@@ -38,6 +38,9 @@ async function postRun(request: APIRequestContext, id: string) {
 test("a user opens the run list, clicks a run and sees its nodes", async ({ page, request }) => {
   const id = `e2e-${Date.now()}`;
   await postRun(request, id);
+  // A missing WASM file or a hydration panic shows up as a console error.
+  const consoleErrors: string[] = [];
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
 
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Runs" })).toBeVisible();
@@ -58,4 +61,5 @@ test("a user opens the run list, clicks a run and sees its nodes", async ({ page
   await expect(events.nth(4)).toContainText("TranslateNode");
   await expect(events.nth(4)).toContainText("RateLimitError: 429");
   await expect(page.getByRole("region", { name: "Final state" })).toContainText('"plan": "ready"');
+  expect(consoleErrors).toEqual([]);
 });
