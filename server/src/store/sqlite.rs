@@ -426,7 +426,18 @@ async fn select_events(
     let rows: Vec<EventColumns> = json_column(&packed, "node_events")?;
     rows.into_iter()
         .map(
-            |(seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata)| {
+            |(
+                seq,
+                event_id,
+                node_id,
+                event_type,
+                timestamp,
+                duration_ms,
+                inputs,
+                outputs,
+                error,
+                metadata,
+            )| {
                 Ok(NodeEvent {
                     event_type: NodeEventType::parse(&event_type).ok_or_else(|| {
                         TraceError::Internal(format!("unknown stored event type {event_type:?}"))

@@ -41,7 +41,8 @@ async fn malformed_json_is_a_400() {
     )
     .await;
     assert_error(
-        app.post_raw("/api/v1/executions", "{\"graph_type\": \"g\"} trailing").await,
+        app.post_raw("/api/v1/executions", "{\"graph_type\": \"g\"} trailing")
+            .await,
         StatusCode::BAD_REQUEST,
         "malformed_json",
         &[],
