@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ./scripts/setup.sh
+# PostgreSQL runs on 127.0.0.1:5432 on development and CI machines; tests
+# create and drop their own schemas in this database.
+export TRACEVIS_TEST_POSTGRES_URL="${TRACEVIS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -16,8 +19,11 @@ step "clippy (server + shared crate, then the WASM client)"
 cargo clippy -p tracevis --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-step "unit, store and API tests"
+step "unit, store and API tests on SQLite (the store story also on PostgreSQL)"
 cargo test -p app -p tracevis
+
+step "API tests again, every one on PostgreSQL ($TRACEVIS_TEST_POSTGRES_URL)"
+TRACEVIS_TEST_BACKEND=postgres cargo test -p tracevis --test api
 
 step "build the site (cargo leptos build)"
 cargo leptos build

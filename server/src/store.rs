@@ -3,9 +3,12 @@
 //! the URL, planning a batch, and mapping database errors.
 
 mod batch_plan;
+mod postgres;
 mod sqlite;
+mod summary_row;
 mod time;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use anyhow::{bail, Context};
@@ -20,20 +23,40 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
             .await
             .with_context(|| format!("cannot open SQLite database {database_url}"))?;
         Ok(Arc::new(store))
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        let store = PostgresStore::open(database_url).await.with_context(|| {
+            format!(
+                "cannot open PostgreSQL database {}",
+                crate::config::redact_url(database_url)
+            )
+        })?;
+        Ok(Arc::new(store))
     } else {
-        bail!("unsupported database URL scheme in {database_url:?}: expected sqlite://");
+        bail!(
+            "unsupported database URL {:?}: expected sqlite://… or postgres://…",
+            crate::config::redact_url(database_url)
+        );
     }
 }
 
 /// Maps a database error to what a caller can act on: connection trouble is
 /// `Unavailable` (retry later), everything else `Internal`.
 pub(crate) fn db_error(err: sqlx::Error) -> TraceError {
+    // SQLSTATE classes 08 (connection exception), 53 (insufficient
+    // resources) and 57 (operator intervention: shutdown, restart) are the
+    // database going away, not a bug.
+    let database_went_away = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| ["08", "53", "57"].iter().any(|class| code.starts_with(class)));
     match err {
         sqlx::Error::Io(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::Tls(_) => TraceError::Unavailable(err.to_string()),
+        other if database_went_away => TraceError::Unavailable(other.to_string()),
         other => TraceError::Internal(other.to_string()),
     }
 }

@@ -4,6 +4,7 @@
 //! database file.
 
 use super::batch_plan::{plan_batch, StoredContext};
+use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
 use app::diff::DiffEntry;
@@ -15,9 +16,7 @@ use app::model::{
 use app::store::{AppendOutcome, CreateOutcome, HistoryStore, StoredBatch};
 use async_trait::async_trait;
 use chrono::Utc;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -28,10 +27,6 @@ use tracing::instrument;
 /// Rows per multi-row INSERT: 11 columns × 500 stays far below SQLite's
 /// 32,766 bound parameters, and larger statements stopped getting faster.
 const INSERT_CHUNK: usize = 500;
-
-const SUMMARY_COLUMNS: &str = "execution_id, graph_type, status, start_time, end_time, \
-    total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
-    original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, last_seq";
 
 /// A `HistoryStore` on one SQLite database file.
 pub struct SqliteStore {
@@ -266,8 +261,15 @@ impl HistoryStore for SqliteStore {
             .push_bind(i64::from(filter.limit))
             .push(" OFFSET ")
             .push_bind(i64::from(filter.offset));
-        let rows = page.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        let executions = rows.iter().map(summary_from_row).collect::<Result<_, _>>()?;
+        let rows: Vec<SummaryRow> = page
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let executions = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
         Ok(ExecutionList { executions, total })
     }
 
@@ -344,50 +346,15 @@ async fn ensure_exists(conn: &mut SqliteConnection, id: &str) -> Result<(), Trac
 }
 
 async fn select_summary(conn: &mut SqliteConnection, id: &str) -> Result<ExecutionSummary, TraceError> {
-    let row = sqlx::query(&format!(
+    sqlx::query_as::<_, SummaryRow>(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM executions WHERE execution_id = ?"
     ))
     .bind(id)
     .fetch_optional(conn)
     .await
     .map_err(db_error)?
-    .ok_or_else(|| TraceError::execution_not_found(id))?;
-    summary_from_row(&row)
-}
-
-fn summary_from_row(row: &SqliteRow) -> Result<ExecutionSummary, TraceError> {
-    let status: String = row.get("status");
-    Ok(ExecutionSummary {
-        execution_id: row.get("execution_id"),
-        graph_type: row.get("graph_type"),
-        status: ExecutionStatus::parse(&status)
-            .ok_or_else(|| TraceError::Internal(format!("unknown stored status {status:?}")))?,
-        start_time: from_micros(row.get("start_time"))?,
-        end_time: row
-            .get::<Option<i64>, _>("end_time")
-            .map(from_micros)
-            .transpose()?,
-        total_duration_ms: row.get("total_duration_ms"),
-        total_nodes: row.get("total_nodes"),
-        failed_nodes: row.get("failed_nodes"),
-        cached_nodes: row.get("cached_nodes"),
-        total_llm_calls: row.get("total_llm_calls"),
-        total_tokens: row.get("total_tokens"),
-        original_inputs: json_column(row.get("original_inputs"), "original_inputs")?,
-        final_state: row
-            .get::<Option<&str>, _>("final_state")
-            .map(|t| json_column(t, "final_state"))
-            .transpose()?,
-        metadata: json_column(row.get("metadata"), "metadata")?,
-        graph: row
-            .get::<Option<&str>, _>("graph")
-            .map(|t| json_column(t, "graph"))
-            .transpose()?,
-        is_replay: row.get("is_replay"),
-        original_execution_id: row.get("original_execution_id"),
-        error: row.get("error"),
-        last_seq: row.get("last_seq"),
-    })
+    .ok_or_else(|| TraceError::execution_not_found(id))?
+    .try_into()
 }
 
 /// An event as `select_events` packs it: the columns in table order.

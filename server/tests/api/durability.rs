@@ -1,15 +1,15 @@
 //! A batch the API acknowledged survives `kill -9` of the server process.
 
+use crate::helpers::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn start_server(db: &std::path::Path, port: u16) -> Child {
+fn start_server(database_url: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_tracevis"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}", db.display()))
+        .args(["--database-url", database_url])
         .env("TRACEVIS_CONFIG", "/nonexistent/tracevis.toml")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -39,13 +39,12 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn an_acknowledged_batch_survives_kill_dash_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("durable.db");
+    let db = TestDatabase::new();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
 
-    let mut server = start_server(&db, port);
+    let mut server = start_server(&db.url, port);
     wait_healthy(&client, &base).await;
     let r = client
         .post(format!("{base}/api/v1/executions"))
@@ -68,7 +67,7 @@ async fn an_acknowledged_batch_survives_kill_dash_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let mut server = start_server(&db, port);
+    let mut server = start_server(&db.url, port);
     wait_healthy(&client, &base).await;
     let trace: Value = client
         .get(format!("{base}/api/v1/executions/durable"))

@@ -1,5 +1,7 @@
 //! `spawn_app()`: a tracevis server in this process on port 0, over a fresh
-//! SQLite file, and a client for it.
+//! database, and a client for it. The backend is SQLite unless
+//! `TRACEVIS_TEST_BACKEND=postgres`, in which case each test gets its own
+//! schema in the database at `TRACEVIS_TEST_POSTGRES_URL`, dropped afterwards.
 
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
@@ -8,10 +10,87 @@ use tempfile::TempDir;
 use tracevis::service::TraceService;
 use tracevis::{store, web};
 
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A fresh, empty database for one test; removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A database on the backend the environment selects.
+    pub fn new() -> Self {
+        match std::env::var("TRACEVIS_TEST_BACKEND").as_deref() {
+            Ok("postgres") => Self::postgres(),
+            _ => Self::sqlite(),
+        }
+    }
+
+    /// A new SQLite file in a temporary directory.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            url: format!("sqlite://{}", dir.path().join("test.db").display()),
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    /// A new schema in the test PostgreSQL database.
+    pub fn postgres() -> Self {
+        let admin = postgres_admin_url();
+        let schema = format!("tracevis_test_{}", uuid::Uuid::now_v7().simple());
+        run_sql(&admin, &format!("CREATE SCHEMA {schema}"));
+        let separator = if admin.contains('?') { '&' } else { '?' };
+        Self {
+            url: format!("{admin}{separator}options[search_path]={schema}"),
+            _dir: None,
+            schema: Some((admin, schema)),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin, schema)) = self.schema.take() {
+            run_sql(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// The PostgreSQL database tests create their schemas in.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TRACEVIS_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
+}
+
+/// Runs one statement on its own thread and runtime, so it also works from
+/// `Drop` inside an async test.
+pub fn run_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL for tests is not reachable at {url} (set TRACEVIS_TEST_POSTGRES_URL): {e}")
+            });
+            sqlx::query(&sql).execute(&mut conn).await.expect(&sql);
+        })
+    })
+    .join()
+    .expect("SQL thread");
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    _dir: TempDir,
+    /// Kept alive as long as the app; `None` when attached to another's.
+    _db: Option<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -19,23 +98,38 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let service = TraceService::new(store::open(&url).await.expect("store opens"));
+    let db = TestDatabase::new();
+    let addr = serve_on(&db.url, max_body_bytes).await;
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        _db: Some(db),
+    }
+}
+
+/// Serves a new tracevis instance over `url`; returns its address.
+pub async fn serve_on(url: &str, max_body_bytes: usize) -> SocketAddr {
+    let service = TraceService::new(store::open(url).await.expect("store opens"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(
         listener,
         web::router(service, max_body_bytes, "target/site"),
     ));
-    TestApp {
-        addr,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
+    addr
 }
 
 impl TestApp {
+    /// A client for a server that is already running (the database is
+    /// owned elsewhere).
+    pub fn attach(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            _db: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -3,7 +3,9 @@
 
 mod durability;
 mod helpers;
+mod proxy;
 mod reads;
 mod store_story;
+mod teams;
 mod validation;
 mod writes;

@@ -1,6 +1,7 @@
 //! The store story: every `HistoryStore` method, in the order a run lives,
 //! against each backend.
 
+use crate::helpers::TestDatabase;
 use app::error::TraceError;
 use app::model::{Completion, EventBatch, ExecutionFilter, ExecutionStatus, NewExecution, RecordId};
 use app::store::{CreateOutcome, HistoryStore};
@@ -150,7 +151,12 @@ async fn story(store: Arc<dyn HistoryStore>) {
 
 #[tokio::test]
 async fn the_sqlite_store_tells_the_whole_story() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("story.db").display());
-    story(tracevis::store::open(&url).await.unwrap()).await;
+    let db = TestDatabase::sqlite();
+    story(tracevis::store::open(&db.url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_postgres_store_tells_the_whole_story() {
+    let db = TestDatabase::postgres();
+    story(tracevis::store::open(&db.url).await.unwrap()).await;
 }

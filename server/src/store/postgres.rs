@@ -1,0 +1,509 @@
+//! The team store: PostgreSQL, shared by any number of stateless tracevis
+//! instances. Concurrent writers to one run are serialised by a row lock on
+//! the run (`FOR UPDATE`); batches go in with one `UNNEST` insert per table.
+
+use super::batch_plan::{plan_batch, StoredContext};
+use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
+use super::time::{from_micros, millis_between, to_micros};
+use super::{db_error, json_column, to_json_column};
+use app::error::TraceError;
+use app::model::{
+    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
+};
+use app::store::{AppendOutcome, CreateOutcome, HistoryStore, StoredBatch};
+use async_trait::async_trait;
+use chrono::Utc;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+use tracing::instrument;
+
+/// A `HistoryStore` on a PostgreSQL database.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies the embedded migrations (under
+    /// PostgreSQL's advisory lock, so instances starting together are safe).
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = PgConnectOptions::from_str(url)?;
+        // One direct connection first: the pool would report an unreachable
+        // server only as "pool timed out", this says "connection refused".
+        let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer from the database server within 10 s"))??;
+        probe.close().await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // A request waits at most this long for the database before it
+            // answers 503, instead of hanging while the database is away.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy_with(options);
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl HistoryStore for PostgresStore {
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn create_execution(
+        &self,
+        id: &RecordId,
+        new: &NewExecution,
+        request: &str,
+    ) -> Result<CreateOutcome, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let start_time = new.start_time.unwrap_or_else(Utc::now);
+        let inserted = sqlx::query(
+            "INSERT INTO executions (execution_id, graph_type, status, start_time, original_inputs, \
+             metadata, graph, is_replay, original_execution_id, last_seq, create_request) \
+             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (execution_id) DO NOTHING",
+        )
+        .bind(id.as_str())
+        .bind(new.graph_type.as_str())
+        .bind(to_micros(&start_time))
+        .bind(to_json_column(&new.original_inputs))
+        .bind(to_json_column(&new.metadata))
+        .bind(new.graph.as_ref().map(to_json_column))
+        .bind(new.is_replay)
+        .bind(new.original_execution_id.as_ref().map(|o| o.as_str()))
+        .bind(i64::from(new.initial_state.is_some()))
+        .bind(request)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if inserted == 0 {
+            let stored_request: String =
+                sqlx::query_scalar("SELECT create_request FROM executions WHERE execution_id = $1")
+                    .bind(id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            if stored_request != request {
+                return Err(TraceError::Conflict(format!(
+                    "execution {id} already exists with different content"
+                )));
+            }
+            return Ok(CreateOutcome::AlreadyExists(
+                select_summary(&mut tx, id.as_str(), false).await?,
+            ));
+        }
+        if let Some(state) = &new.initial_state {
+            let snapshot = StateSnapshot {
+                snapshot_id: RecordId::generate().into(),
+                execution_id: id.to_string(),
+                seq: 1,
+                timestamp: start_time,
+                node_id: "__start__".into(),
+                state: state.clone(),
+                diff: None,
+            };
+            insert_snapshots(&mut tx, id.as_str(), std::slice::from_ref(&snapshot)).await?;
+        }
+        let summary = select_summary(&mut tx, id.as_str(), false).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(CreateOutcome::Created(summary))
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query("SELECT status, last_seq FROM executions WHERE execution_id = $1 FOR UPDATE")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let status: String = row.get(0);
+        if status != ExecutionStatus::Running.as_str() {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} is {status}; a finished run takes no more records"
+            )));
+        }
+        let last_seq: i64 = row.get(1);
+        let event_ids: Vec<String> = batch
+            .events
+            .iter()
+            .filter_map(|e| e.event_id.as_ref().map(|i| i.to_string()))
+            .collect();
+        let snapshot_ids: Vec<String> = batch
+            .snapshots
+            .iter()
+            .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.to_string()))
+            .collect();
+        let stored_event_ids = stored_ids(&mut tx, "node_events", "event_id", id, event_ids).await?;
+        let stored_snapshot_ids =
+            stored_ids(&mut tx, "state_snapshots", "snapshot_id", id, snapshot_ids).await?;
+        let previous_state = if batch.snapshots.is_empty() {
+            None
+        } else {
+            latest_state(&mut tx, id.as_str()).await?
+        };
+        let plan = plan_batch(
+            id,
+            batch,
+            StoredContext {
+                last_seq,
+                stored_event_ids: &stored_event_ids,
+                stored_snapshot_ids: &stored_snapshot_ids,
+                previous_state,
+            },
+        );
+        insert_events(&mut tx, id.as_str(), &plan.events).await?;
+        insert_snapshots(&mut tx, id.as_str(), &plan.snapshots).await?;
+        sqlx::query(
+            "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
+             failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
+             total_llm_calls = total_llm_calls + $5, \
+             total_tokens = CASE WHEN $6::BIGINT IS NULL THEN total_tokens ELSE COALESCE(total_tokens, 0) + $6 END \
+             WHERE execution_id = $7",
+        )
+        .bind(plan.last_seq)
+        .bind(plan.nodes)
+        .bind(plan.failed)
+        .bind(plan.cached)
+        .bind(plan.llm_calls)
+        .bind(plan.tokens)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(StoredBatch {
+            outcome: AppendOutcome {
+                accepted: (plan.events.len() + plan.snapshots.len()) as u64,
+                duplicates: plan.duplicates,
+                last_seq: plan.last_seq,
+            },
+            events: plan.events,
+            snapshots: plan.snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn complete_execution(
+        &self,
+        id: &RecordId,
+        completion: &Completion,
+    ) -> Result<ExecutionSummary, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let current = select_summary(&mut tx, id.as_str(), true).await?;
+        if current.status != ExecutionStatus::Running {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} is already {}",
+                current.status.as_str()
+            )));
+        }
+        let end_time = completion.end_time.unwrap_or_else(Utc::now);
+        if end_time < current.start_time {
+            return Err(TraceError::Invalid {
+                field: "end_time".into(),
+                message: "is before the run's start_time".into(),
+            });
+        }
+        let performance = completion.performance.clone().unwrap_or_default();
+        sqlx::query(
+            "UPDATE executions SET status = $1, end_time = $2, total_duration_ms = $3, final_state = $4, \
+             error = $5, total_llm_calls = COALESCE($6, total_llm_calls), \
+             total_tokens = COALESCE($7, total_tokens) WHERE execution_id = $8",
+        )
+        .bind(completion.status.as_str())
+        .bind(to_micros(&end_time))
+        .bind(millis_between(&current.start_time, &end_time))
+        .bind(completion.final_state.as_ref().map(to_json_column))
+        .bind(completion.error.as_deref())
+        .bind(performance.total_llm_calls.map(i64::from))
+        .bind(performance.total_tokens.map(|t| t as i64))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let summary = select_summary(&mut tx, id.as_str(), false).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(summary)
+    }
+
+    #[instrument(skip_all)]
+    async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM executions");
+        push_filter(&mut count, filter);
+        let total: i64 = count
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
+        push_filter(&mut page, filter);
+        page.push(" ORDER BY start_time DESC, execution_id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(filter.offset));
+        let rows: Vec<SummaryRow> = page
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let executions = rows
+            .into_iter()
+            .map(TryInto::try_into)
+            .collect::<Result<_, _>>()?;
+        Ok(ExecutionList { executions, total })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_trace(&self, id: &str) -> Result<ExecutionTrace, TraceError> {
+        // One snapshot of the database for all three reads, so the summary's
+        // counts match the records even while the run is being written.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let summary = select_summary(&mut tx, id, false).await?;
+        let node_events = select_events(&mut tx, id, None).await?;
+        let state_snapshots = select_snapshots(&mut tx, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(ExecutionTrace {
+            summary,
+            node_events,
+            state_snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        ensure_exists(&mut conn, id).await?;
+        select_events(&mut conn, id, node_id).await
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        ensure_exists(&mut conn, id).await?;
+        select_snapshots(&mut conn, id).await
+    }
+
+    async fn ping(&self) -> Result<(), TraceError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+}
+
+fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ExecutionFilter) {
+    let mut sep = " WHERE ";
+    if let Some(graph_type) = &f.graph_type {
+        q.push(sep).push("graph_type = ").push_bind(graph_type.as_str());
+        sep = " AND ";
+    }
+    if let Some(status) = f.status {
+        q.push(sep).push("status = ").push_bind(status.as_str());
+        sep = " AND ";
+    }
+    if let Some(start) = &f.start_time {
+        q.push(sep).push("start_time >= ").push_bind(to_micros(start));
+        sep = " AND ";
+    }
+    if let Some(end) = &f.end_time {
+        q.push(sep).push("start_time <= ").push_bind(to_micros(end));
+    }
+}
+
+async fn ensure_exists(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
+    sqlx::query("SELECT 1 FROM executions WHERE execution_id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?
+        .map(|_| ())
+        .ok_or_else(|| TraceError::execution_not_found(id))
+}
+
+async fn select_summary(
+    conn: &mut PgConnection,
+    id: &str,
+    for_update: bool,
+) -> Result<ExecutionSummary, TraceError> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    sqlx::query_as::<_, SummaryRow>(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM executions WHERE execution_id = $1{lock}"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| TraceError::execution_not_found(id))?
+    .try_into()
+}
+
+async fn select_events(
+    conn: &mut PgConnection,
+    id: &str,
+    node_id: Option<&str>,
+) -> Result<Vec<NodeEvent>, TraceError> {
+    let rows = sqlx::query(
+        "SELECT seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata \
+         FROM node_events WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) ORDER BY seq",
+    )
+    .bind(id)
+    .bind(node_id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            let event_type: &str = row.get(3);
+            Ok(NodeEvent {
+                event_id: row.get(1),
+                execution_id: id.to_owned(),
+                seq: row.get(0),
+                node_id: row.get(2),
+                event_type: NodeEventType::parse(event_type).ok_or_else(|| {
+                    TraceError::Internal(format!("unknown stored event type {event_type:?}"))
+                })?,
+                timestamp: from_micros(row.get(4))?,
+                duration_ms: row.get(5),
+                inputs: json_column(row.get(6), "inputs")?,
+                outputs: json_column(row.get(7), "outputs")?,
+                error: row.get(8),
+                metadata: json_column(row.get(9), "metadata")?,
+            })
+        })
+        .collect()
+}
+
+async fn select_snapshots(conn: &mut PgConnection, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+    let rows = sqlx::query(
+        "SELECT seq, snapshot_id, node_id, timestamp, state, diff FROM state_snapshots \
+         WHERE execution_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(StateSnapshot {
+                snapshot_id: row.get(1),
+                execution_id: id.to_owned(),
+                seq: row.get(0),
+                timestamp: from_micros(row.get(3))?,
+                node_id: row.get(2),
+                state: json_column(row.get(4), "state")?,
+                diff: row
+                    .get::<Option<&str>, _>(5)
+                    .map(|t| json_column(t, "diff"))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+async fn latest_state(conn: &mut PgConnection, id: &str) -> Result<Option<JsonObject>, TraceError> {
+    let state: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM state_snapshots WHERE execution_id = $1 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    state.map(|s| json_column(&s, "state")).transpose()
+}
+
+async fn stored_ids(
+    conn: &mut PgConnection,
+    table: &str,
+    column: &str,
+    execution_id: &RecordId,
+    ids: Vec<String>,
+) -> Result<HashSet<String>, TraceError> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT {column} FROM {table} WHERE execution_id = $1 AND {column} = ANY($2)"
+    ))
+    .bind(execution_id.as_str())
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(found.into_iter().collect())
+}
+
+async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) -> Result<(), TraceError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, duration_ms, \
+         inputs, outputs, error, metadata) \
+         SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
+         $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[])",
+    )
+    .bind(id)
+    .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.node_id.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| to_micros(&e.timestamp)).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.duration_ms).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| to_json_column(&e.inputs))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        events
+            .iter()
+            .map(|e| to_json_column(&e.outputs))
+            .collect::<Vec<_>>(),
+    )
+    .bind(events.iter().map(|e| e.error.as_deref()).collect::<Vec<_>>())
+    .bind(
+        events
+            .iter()
+            .map(|e| to_json_column(&e.metadata))
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+async fn insert_snapshots(
+    conn: &mut PgConnection,
+    id: &str,
+    snapshots: &[StateSnapshot],
+) -> Result<(), TraceError> {
+    if snapshots.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state, diff) \
+         SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
+    )
+    .bind(id)
+    .bind(snapshots.iter().map(|s| s.seq).collect::<Vec<_>>())
+    .bind(snapshots.iter().map(|s| s.snapshot_id.as_str()).collect::<Vec<_>>())
+    .bind(snapshots.iter().map(|s| s.node_id.as_str()).collect::<Vec<_>>())
+    .bind(snapshots.iter().map(|s| to_micros(&s.timestamp)).collect::<Vec<_>>())
+    .bind(snapshots.iter().map(|s| to_json_column(&s.state)).collect::<Vec<_>>())
+    .bind(snapshots.iter().map(|s| s.diff.as_ref().map(to_json_column)).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
