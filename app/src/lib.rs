@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod error;
 pub mod format;
+pub mod histogram;
 pub mod model;
 pub mod server_fns;
 

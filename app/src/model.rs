@@ -8,6 +8,7 @@ mod ids;
 mod ingest;
 mod node_event;
 mod snapshot;
+mod statistics;
 
 pub use execution::{
     ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ExecutionTrace, DEFAULT_LIST_LIMIT,
@@ -20,6 +21,7 @@ pub use ingest::{
 };
 pub use node_event::{NodeEvent, NodeEventType};
 pub use snapshot::StateSnapshot;
+pub use statistics::{DurationPercentiles, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts};
 
 /// A JSON object as producers send it (inputs, outputs, metadata, state).
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;

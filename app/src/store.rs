@@ -3,10 +3,11 @@
 
 use crate::error::TraceError;
 use crate::model::{
-    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionSummary, ExecutionTrace, NewExecution,
-    NodeEvent, RecordId, StateSnapshot,
+    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot, StatisticsFilter,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Whether `create_execution` made a new run or found the identical one.
@@ -39,6 +40,37 @@ pub struct StoredBatch {
     pub events: Vec<NodeEvent>,
     /// Newly stored snapshots, in `seq` order.
     pub snapshots: Vec<StateSnapshot>,
+}
+
+/// What a store reads for statistics; the service turns it into `Statistics`
+/// (percentiles are computed in one place, not per backend).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatisticsInputs {
+    /// Per status: runs, node visits, cache hits, LLM calls, tokens.
+    pub by_status: Vec<StatusAggregate>,
+    /// Durations of the finished runs, in any order.
+    pub run_durations_ms: Vec<f64>,
+    /// Per node type: visits, failed, cached.
+    pub node_counts: Vec<(String, i64, i64, i64)>,
+    /// Per node type: `(node_id, bucket, count)` of its duration histogram.
+    pub node_duration_buckets: Vec<(String, i32, i64)>,
+}
+
+/// Aggregates of the runs in one status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusAggregate {
+    /// The status.
+    pub status: ExecutionStatus,
+    /// Runs.
+    pub runs: i64,
+    /// Node visits.
+    pub nodes: i64,
+    /// Cache hits.
+    pub cached: i64,
+    /// LLM calls.
+    pub llm_calls: i64,
+    /// Tokens.
+    pub tokens: i64,
 }
 
 /// Durable storage of runs, their records and their aggregates.
@@ -75,6 +107,24 @@ pub trait HistoryStore: Send + Sync + 'static {
 
     /// A run's snapshots in `seq` order, with stored diffs.
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError>;
+
+    /// Aggregates of the runs `filter` selects.
+    async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError>;
+
+    /// Finished runs that took at least `threshold_ms`, slowest first.
+    async fn slow_executions(
+        &self,
+        threshold_ms: f64,
+        graph_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ExecutionSummary>, TraceError>;
+
+    /// Runs that replay `id`, newest first.
+    async fn list_replays(&self, id: &str) -> Result<Vec<ExecutionSummary>, TraceError>;
+
+    /// Deletes at most `max_runs` runs that started before `cutoff`, with all
+    /// their records, in one short transaction; returns how many it deleted.
+    async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError>;
 
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), TraceError>;

@@ -6,6 +6,7 @@ mod error;
 mod executions;
 mod extract;
 mod health;
+mod statistics;
 
 pub use error::AppError;
 
@@ -23,6 +24,9 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/executions/{execution_id}/complete", post(executions::complete))
         .route("/executions/{execution_id}/timeline", get(executions::timeline))
         .route("/executions/{execution_id}/states", get(executions::states))
+        .route("/executions/{execution_id}/replays", get(executions::replays))
+        .route("/statistics", get(statistics::overview))
+        .route("/statistics/slow", get(statistics::slow))
         .fallback(error::unknown_route);
     Router::new()
         .nest("/api/v1", v1)

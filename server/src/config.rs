@@ -21,6 +21,11 @@ pub struct Config {
     /// Where the built site (WASM, CSS, assets) lives (`TRACEVIS_SITE_ROOT`,
     /// or `LEPTOS_SITE_ROOT` as cargo-leptos sets it).
     pub site_root: String,
+    /// Delete runs that started more than this many days ago
+    /// (`TRACEVIS_RETENTION_DAYS`); unset keeps everything.
+    pub retention_days: Option<f64>,
+    /// How often the retention task runs, in seconds (`TRACEVIS_RETENTION_INTERVAL_SECS`).
+    pub retention_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -30,6 +35,8 @@ impl Default for Config {
             database_url: "sqlite://tracevis.db".into(),
             max_body_bytes: 16 * 1024 * 1024,
             site_root: "target/site".into(),
+            retention_days: None,
+            retention_interval_secs: 600,
         }
     }
 }
@@ -73,6 +80,8 @@ impl fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("site_root", &self.site_root)
+            .field("retention_days", &self.retention_days)
+            .field("retention_interval_secs", &self.retention_interval_secs)
             .finish()
     }
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracevis::config::Config;
 use tracevis::service::TraceService;
-use tracevis::{bench, demo, store, web};
+use tracevis::{bench, demo, retention, store, web};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -91,6 +91,19 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     if seed_demo {
         demo::seed_if_empty(service.clone(), addr);
+    }
+    if let Some(days) = config.retention_days {
+        let max_age = std::time::Duration::try_from_secs_f64(days * 86_400.0)
+            .context("retention_days must be a non-negative number")?;
+        retention::spawn(
+            service.clone(),
+            max_age,
+            std::time::Duration::from_secs(config.retention_interval_secs.max(1)),
+        );
+        info!(
+            "retention: runs older than {days} days are deleted every {} s",
+            config.retention_interval_secs
+        );
     }
     info!("tracevis listening on http://{addr}");
     let router = web::router(service, config.max_body_bytes, &config.site_root);

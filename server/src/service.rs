@@ -2,14 +2,17 @@
 //! write operations. HTTP routes and server functions call it; it calls the
 //! store. Nothing else decides what a request means.
 
+mod statistics;
+
 use app::error::TraceError;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot,
+    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot, Statistics, StatisticsFilter,
 };
 use app::protocol::TraceVisualization;
 use app::store::{CreateOutcome, HistoryStore, StoredBatch};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tracing::info;
 
@@ -65,6 +68,42 @@ impl TraceService {
     /// Succeeds when the store answers.
     pub async fn health(&self) -> Result<(), TraceError> {
         self.store.ping().await
+    }
+
+    /// Counts, rates and percentiles across the runs `filter` selects.
+    pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
+        let inputs = self.store.load_statistics(&filter).await?;
+        Ok(statistics::assemble(filter, inputs))
+    }
+
+    /// Finished runs slower than `threshold_ms`, slowest first.
+    pub async fn slow_executions(
+        &self,
+        threshold_ms: f64,
+        graph_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        self.store.slow_executions(threshold_ms, graph_type, limit).await
+    }
+
+    /// The runs that replay `execution_id`, newest first.
+    pub async fn list_replays(&self, execution_id: &str) -> Result<Vec<ExecutionSummary>, TraceError> {
+        self.store.list_replays(execution_id).await
+    }
+
+    /// Deletes every run that started before `cutoff`, `chunk` runs per
+    /// transaction, yielding between chunks so ingest never waits long.
+    /// Returns how many runs were deleted.
+    pub async fn delete_started_before(&self, cutoff: DateTime<Utc>, chunk: u32) -> Result<u64, TraceError> {
+        let mut deleted = 0;
+        loop {
+            let n = self.store.delete_started_before(cutoff, chunk).await?;
+            deleted += n;
+            if n < u64::from(chunk) {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
 

@@ -98,6 +98,14 @@ pub async fn states(
     Ok(Json(service.get_state_history(id.as_str(), include_diffs).await?))
 }
 
+/// `GET /executions/{id}/replays`: runs whose `original_execution_id` is this one.
+pub async fn replays(
+    State(service): State<TraceService>,
+    ExecutionIdPath(id): ExecutionIdPath,
+) -> Result<Json<Vec<ExecutionSummary>>, AppError> {
+    Ok(Json(service.list_replays(id.as_str()).await?))
+}
+
 #[derive(Deserialize)]
 pub struct ListQuery {
     graph_type: Option<String>,
@@ -117,26 +125,30 @@ pub async fn list(
     Ok(Json(service.list_executions(&filter).await?))
 }
 
+/// Parses an optional RFC 3339 query parameter.
+pub fn time_parameter(name: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>, AppError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| AppError::invalid_parameter(name, format!("expected an RFC 3339 time: {e}")))
+        })
+        .transpose()
+}
+
+/// Parses an optional integer query parameter in `0..=max`.
+pub fn number_parameter(name: &str, value: Option<String>, default: u32, max: u32) -> Result<u32, AppError> {
+    match value.filter(|v| !v.is_empty()) {
+        None => Ok(default),
+        Some(v) => v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
+            AppError::invalid_parameter(name, format!("expected an integer 0..={max}, got {v:?}"))
+        }),
+    }
+}
+
 fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
     let defaults = ExecutionFilter::default();
-    let time = |name: &str, value: Option<String>| -> Result<Option<DateTime<Utc>>, AppError> {
-        value
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                DateTime::parse_from_rfc3339(&v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|e| AppError::invalid_parameter(name, format!("expected an RFC 3339 time: {e}")))
-            })
-            .transpose()
-    };
-    let number = |name: &str, value: Option<String>, default: u32, max: u32| -> Result<u32, AppError> {
-        match value.filter(|v| !v.is_empty()) {
-            None => Ok(default),
-            Some(v) => v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                AppError::invalid_parameter(name, format!("expected an integer 0..={max}, got {v:?}"))
-            }),
-        }
-    };
     let status = q
         .status
         .filter(|s| !s.is_empty())
@@ -149,16 +161,16 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
             })
         })
         .transpose()?;
-    let limit = number("limit", q.limit, defaults.limit, app::model::MAX_LIST_LIMIT)?;
+    let limit = number_parameter("limit", q.limit, defaults.limit, app::model::MAX_LIST_LIMIT)?;
     if limit == 0 {
         return Err(AppError::invalid_parameter("limit", "must be at least 1"));
     }
     Ok(ExecutionFilter {
         graph_type: q.graph_type.filter(|g| !g.is_empty()),
         status,
-        start_time: time("start_time", q.start_time)?,
-        end_time: time("end_time", q.end_time)?,
+        start_time: time_parameter("start_time", q.start_time)?,
+        end_time: time_parameter("end_time", q.end_time)?,
         limit,
-        offset: number("offset", q.offset, 0, u32::MAX)?,
+        offset: number_parameter("offset", q.offset, 0, u32::MAX)?,
     })
 }

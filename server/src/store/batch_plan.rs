@@ -4,8 +4,20 @@
 //! so SQLite and PostgreSQL cannot disagree on any of this.
 
 use app::diff::diff_objects;
+use app::histogram::bucket_of;
 use app::model::{EventBatch, JsonObject, NodeEvent, NodeEventType, RecordId, StateSnapshot};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+/// What a batch adds to one node type's counters.
+#[derive(Debug, Default, PartialEq)]
+pub struct NodeCounts {
+    /// Visits that ended.
+    pub visits: i64,
+    /// Failed visits.
+    pub failed: i64,
+    /// Cache hits.
+    pub cached: i64,
+}
 
 /// The records to store for one batch and what they add to the run.
 #[derive(Debug, Default)]
@@ -28,6 +40,11 @@ pub struct BatchPlan {
     pub tokens: Option<i64>,
     /// The run's highest `seq` after this batch.
     pub last_seq: i64,
+    /// Per node type counters to add, ordered by node id (a fixed order keeps
+    /// concurrent upserts of the same rows from deadlocking).
+    pub node_counts: BTreeMap<String, NodeCounts>,
+    /// Per `(node id, histogram bucket)` visit counts to add, ordered.
+    pub duration_buckets: BTreeMap<(String, i32), i64>,
 }
 
 /// What the store already holds that a plan depends on.
@@ -85,11 +102,25 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
                 let e = &batch.events[i];
                 if e.event_type.ends_visit() {
                     plan.nodes += 1;
-                }
-                match e.event_type {
-                    NodeEventType::Failed => plan.failed += 1,
-                    NodeEventType::Cached => plan.cached += 1,
-                    _ => {}
+                    let counts = plan.node_counts.entry(e.node_id.as_str().to_owned()).or_default();
+                    counts.visits += 1;
+                    match e.event_type {
+                        NodeEventType::Failed => {
+                            plan.failed += 1;
+                            counts.failed += 1;
+                        }
+                        NodeEventType::Cached => {
+                            plan.cached += 1;
+                            counts.cached += 1;
+                        }
+                        _ => {}
+                    }
+                    if let Some(d) = e.duration_ms {
+                        *plan
+                            .duration_buckets
+                            .entry((e.node_id.as_str().to_owned(), bucket_of(d.get())))
+                            .or_default() += 1;
+                    }
                 }
                 plan.llm_calls += e.llm_calls();
                 if let Some(t) = e.tokens() {
@@ -193,6 +224,30 @@ mod tests {
         let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 0));
         assert_eq!((plan.nodes, plan.failed, plan.cached), (3, 1, 1));
         assert_eq!((plan.llm_calls, plan.tokens), (3, Some(300)));
+        assert_eq!(
+            plan.node_counts["A"],
+            NodeCounts {
+                visits: 1,
+                failed: 0,
+                cached: 0
+            }
+        );
+        assert_eq!(
+            plan.node_counts["B"],
+            NodeCounts {
+                visits: 1,
+                failed: 1,
+                cached: 0
+            }
+        );
+        assert_eq!(
+            plan.node_counts["C"],
+            NodeCounts {
+                visits: 1,
+                failed: 0,
+                cached: 1
+            }
+        );
     }
 
     #[test]

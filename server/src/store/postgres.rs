@@ -2,18 +2,22 @@
 //! instances. Concurrent writers to one run are serialised by a row lock on
 //! the run (`FOR UPDATE`); batches go in with one `UNNEST` insert per table.
 
+use super::batch_plan::BatchPlan;
 use super::batch_plan::{plan_batch, StoredContext};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
-use super::time::{from_micros, millis_between, to_micros};
+use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
 use app::error::TraceError;
+use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
 };
-use app::store::{AppendOutcome, CreateOutcome, HistoryStore, StoredBatch};
+use app::store::{
+    AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
+};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use std::collections::HashSet;
@@ -115,7 +119,9 @@ impl HistoryStore for PostgresStore {
     #[instrument(skip_all, fields(execution.id = %id))]
     async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row = sqlx::query("SELECT status, last_seq FROM executions WHERE execution_id = $1 FOR UPDATE")
+        let row = sqlx::query(
+            "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = $1 FOR UPDATE",
+        )
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
             .await
@@ -128,6 +134,8 @@ impl HistoryStore for PostgresStore {
             )));
         }
         let last_seq: i64 = row.get(1);
+        let graph_type: String = row.get(2);
+        let hour = hour_of(&from_micros(row.get(3))?);
         let event_ids: Vec<String> = batch
             .events
             .iter()
@@ -158,6 +166,7 @@ impl HistoryStore for PostgresStore {
         );
         insert_events(&mut tx, id.as_str(), &plan.events).await?;
         insert_snapshots(&mut tx, id.as_str(), &plan.snapshots).await?;
+        add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
         sqlx::query(
             "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
              failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
@@ -291,6 +300,147 @@ impl HistoryStore for PostgresStore {
         select_snapshots(&mut conn, id).await
     }
 
+    #[instrument(skip_all)]
+    async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError> {
+        let runs = ExecutionFilter {
+            graph_type: filter.graph_type.clone(),
+            start_time: filter.start_time,
+            end_time: filter.end_time,
+            ..ExecutionFilter::default()
+        };
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT status, COUNT(*)::BIGINT, COALESCE(SUM(total_nodes), 0)::BIGINT, \
+             COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::BIGINT, \
+             COALESCE(SUM(total_tokens), 0)::BIGINT FROM executions",
+        );
+        push_filter(&mut q, &runs);
+        q.push(" GROUP BY status");
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let by_status = rows
+            .into_iter()
+            .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
+                ExecutionStatus::parse(&status).map(|status| StatusAggregate {
+                    status,
+                    runs,
+                    nodes,
+                    cached,
+                    llm_calls,
+                    tokens,
+                })
+            })
+            .collect();
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT COALESCE(array_agg(total_duration_ms), '{}') FROM executions",
+        );
+        push_filter(&mut q, &runs);
+        q.push(if q.sql().contains(" WHERE ") {
+            " AND "
+        } else {
+            " WHERE "
+        })
+        .push("total_duration_ms IS NOT NULL");
+        let run_durations_ms: Vec<f64> = q
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT node_id, SUM(visits)::BIGINT, SUM(failed)::BIGINT, SUM(cached)::BIGINT FROM node_stats",
+        );
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY node_id ORDER BY node_id");
+        let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let mut q = QueryBuilder::<Postgres>::new(
+            "SELECT node_id, bucket, SUM(count)::BIGINT FROM node_duration_buckets",
+        );
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
+        let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(StatisticsInputs {
+            by_status,
+            run_durations_ms,
+            node_counts,
+            node_duration_buckets,
+        })
+    }
+
+    #[instrument(skip_all)]
+    async fn slow_executions(
+        &self,
+        threshold_ms: f64,
+        graph_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM executions WHERE total_duration_ms >= $1 \
+             AND ($2::TEXT IS NULL OR graph_type = $2) ORDER BY total_duration_ms DESC LIMIT $3"
+        ))
+        .bind(threshold_ms)
+        .bind(graph_type)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn list_replays(&self, id: &str) -> Result<Vec<ExecutionSummary>, TraceError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        ensure_exists(&mut conn, id).await?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM executions WHERE original_execution_id = $1 \
+             ORDER BY start_time DESC, execution_id DESC"
+        ))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        // SKIP LOCKED: a run some instance is writing right now is left for
+        // the next chunk instead of making retention wait on it.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT execution_id FROM executions WHERE start_time < $1 ORDER BY start_time LIMIT $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(to_micros(&cutoff))
+        .bind(i64::from(max_runs))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if !ids.is_empty() {
+            for table in ["node_events", "state_snapshots", "executions"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE execution_id = ANY($1)"))
+                    .bind(&ids)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+        }
+        for table in ["node_stats", "node_duration_buckets"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE hour < $1"))
+                .bind(hour_of(&cutoff))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(ids.len() as u64)
+    }
+
     async fn ping(&self) -> Result<(), TraceError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -317,6 +467,64 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ExecutionFilter) {
     if let Some(end) = &f.end_time {
         q.push(sep).push("start_time <= ").push_bind(to_micros(end));
     }
+}
+
+fn push_hour_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a StatisticsFilter) {
+    q.push(" WHERE TRUE");
+    if let Some(graph_type) = &f.graph_type {
+        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
+    }
+    if let Some(start) = &f.start_time {
+        q.push(" AND hour >= ").push_bind(hour_of(start));
+    }
+    if let Some(end) = &f.end_time {
+        q.push(" AND hour <= ").push_bind(hour_of(end));
+    }
+}
+
+/// Adds a batch's per node type counters and duration buckets. Rows are
+/// upserted in key order so concurrent batches lock them in the same order.
+async fn add_node_stats(
+    conn: &mut PgConnection,
+    graph_type: &str,
+    hour: i64,
+    plan: &BatchPlan,
+) -> Result<(), TraceError> {
+    if !plan.node_counts.is_empty() {
+        sqlx::query(
+            "INSERT INTO node_stats (graph_type, hour, node_id, visits, failed, cached) \
+             SELECT $1, $2, * FROM UNNEST($3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::BIGINT[]) AS u(n, v, f, c) \
+             ORDER BY n \
+             ON CONFLICT (graph_type, hour, node_id) DO UPDATE SET visits = node_stats.visits + EXCLUDED.visits, \
+             failed = node_stats.failed + EXCLUDED.failed, cached = node_stats.cached + EXCLUDED.cached",
+        )
+        .bind(graph_type)
+        .bind(hour)
+        .bind(plan.node_counts.keys().map(String::as_str).collect::<Vec<_>>())
+        .bind(plan.node_counts.values().map(|c| c.visits).collect::<Vec<_>>())
+        .bind(plan.node_counts.values().map(|c| c.failed).collect::<Vec<_>>())
+        .bind(plan.node_counts.values().map(|c| c.cached).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    if !plan.duration_buckets.is_empty() {
+        sqlx::query(
+            "INSERT INTO node_duration_buckets (graph_type, hour, node_id, bucket, count) \
+             SELECT $1, $2, * FROM UNNEST($3::TEXT[], $4::INTEGER[], $5::BIGINT[]) AS u(n, b, c) ORDER BY n, b \
+             ON CONFLICT (graph_type, hour, node_id, bucket) \
+             DO UPDATE SET count = node_duration_buckets.count + EXCLUDED.count",
+        )
+        .bind(graph_type)
+        .bind(hour)
+        .bind(plan.duration_buckets.keys().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+        .bind(plan.duration_buckets.keys().map(|(_, b)| *b).collect::<Vec<_>>())
+        .bind(plan.duration_buckets.values().copied().collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 async fn ensure_exists(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {

@@ -3,19 +3,23 @@
 //! way SQLite wants them (one writer), so no transaction ever waits on a busy
 //! database file.
 
+use super::batch_plan::BatchPlan;
 use super::batch_plan::{plan_batch, StoredContext};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
-use super::time::{from_micros, millis_between, to_micros};
+use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
 use app::diff::DiffEntry;
 use app::error::TraceError;
+use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
 };
-use app::store::{AppendOutcome, CreateOutcome, HistoryStore, StoredBatch};
+use app::store::{
+    AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
+};
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashSet;
@@ -128,12 +132,14 @@ impl HistoryStore for SqliteStore {
     async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row = sqlx::query("SELECT status, last_seq FROM executions WHERE execution_id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let row = sqlx::query(
+            "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
         let status: String = row.get(0);
         if status != ExecutionStatus::Running.as_str() {
             return Err(TraceError::Conflict(format!(
@@ -141,6 +147,8 @@ impl HistoryStore for SqliteStore {
             )));
         }
         let last_seq: i64 = row.get(1);
+        let graph_type: String = row.get(2);
+        let hour = hour_of(&from_micros(row.get(3))?);
 
         let event_ids: Vec<&str> = batch
             .events
@@ -172,6 +180,7 @@ impl HistoryStore for SqliteStore {
         );
         insert_events(&mut tx, &plan.events).await?;
         insert_snapshots(&mut tx, &plan.snapshots).await?;
+        add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
         sqlx::query(
             "UPDATE executions SET last_seq = ?, total_nodes = total_nodes + ?, \
              failed_nodes = failed_nodes + ?, cached_nodes = cached_nodes + ?, \
@@ -307,6 +316,143 @@ impl HistoryStore for SqliteStore {
         Ok(snapshots)
     }
 
+    #[instrument(skip_all)]
+    async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError> {
+        let runs = ExecutionFilter {
+            graph_type: filter.graph_type.clone(),
+            start_time: filter.start_time,
+            end_time: filter.end_time,
+            ..ExecutionFilter::default()
+        };
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
+             COALESCE(SUM(total_llm_calls), 0), COALESCE(SUM(total_tokens), 0) FROM executions",
+        );
+        push_filter(&mut q, &runs);
+        q.push(" GROUP BY status");
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+            q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let by_status = rows
+            .into_iter()
+            .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
+                ExecutionStatus::parse(&status).map(|status| StatusAggregate {
+                    status,
+                    runs,
+                    nodes,
+                    cached,
+                    llm_calls,
+                    tokens,
+                })
+            })
+            .collect();
+        // Packed into one value for the reason given in `select_events`.
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT json_group_array(total_duration_ms) FROM executions");
+        push_filter(&mut q, &runs);
+        q.push(if q.sql().contains(" WHERE ") {
+            " AND "
+        } else {
+            " WHERE "
+        })
+        .push("total_duration_ms IS NOT NULL");
+        let packed: String = q
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let run_durations_ms = json_column(&packed, "total_duration_ms")?;
+
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT node_id, SUM(visits), SUM(failed), SUM(cached) FROM node_stats",
+        );
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY node_id ORDER BY node_id");
+        let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT node_id, bucket, SUM(count) FROM node_duration_buckets");
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
+        let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(StatisticsInputs {
+            by_status,
+            run_durations_ms,
+            node_counts,
+            node_duration_buckets,
+        })
+    }
+
+    #[instrument(skip_all)]
+    async fn slow_executions(
+        &self,
+        threshold_ms: f64,
+        graph_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM executions WHERE total_duration_ms >= ? \
+             AND (? IS NULL OR graph_type = ?) ORDER BY total_duration_ms DESC LIMIT ?"
+        ))
+        .bind(threshold_ms)
+        .bind(graph_type)
+        .bind(graph_type)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn list_replays(&self, id: &str) -> Result<Vec<ExecutionSummary>, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        ensure_exists(&mut tx, id).await?;
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM executions WHERE original_execution_id = ? \
+             ORDER BY start_time DESC, execution_id DESC"
+        ))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        rows.into_iter().map(TryInto::try_into).collect()
+    }
+
+    #[instrument(skip_all)]
+    async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT execution_id FROM executions WHERE start_time < ? ORDER BY start_time LIMIT ?",
+        )
+        .bind(to_micros(&cutoff))
+        .bind(i64::from(max_runs))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        for table in ["node_events", "state_snapshots", "executions"] {
+            let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE execution_id IN ("));
+            let mut list = q.separated(", ");
+            for id in &ids {
+                list.push_bind(id.as_str());
+            }
+            q.push(")");
+            if !ids.is_empty() {
+                q.build().execute(&mut *tx).await.map_err(db_error)?;
+            }
+        }
+        for table in ["node_stats", "node_duration_buckets"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE hour < ?"))
+                .bind(hour_of(&cutoff))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(ids.len() as u64)
+    }
+
     async fn ping(&self) -> Result<(), TraceError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -333,6 +479,65 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ExecutionFilter) {
     if let Some(end) = &f.end_time {
         q.push(sep).push("start_time <= ").push_bind(to_micros(end));
     }
+}
+
+fn push_hour_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a StatisticsFilter) {
+    q.push(" WHERE 1 = 1");
+    if let Some(graph_type) = &f.graph_type {
+        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
+    }
+    if let Some(start) = &f.start_time {
+        q.push(" AND hour >= ").push_bind(hour_of(start));
+    }
+    if let Some(end) = &f.end_time {
+        q.push(" AND hour <= ").push_bind(hour_of(end));
+    }
+}
+
+/// Adds a batch's per node type counters and duration buckets.
+async fn add_node_stats(
+    conn: &mut SqliteConnection,
+    graph_type: &str,
+    hour: i64,
+    plan: &BatchPlan,
+) -> Result<(), TraceError> {
+    let counts: Vec<_> = plan.node_counts.iter().collect();
+    for chunk in counts.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO node_stats (graph_type, hour, node_id, visits, failed, cached) ",
+        );
+        q.push_values(chunk, |mut row, (node_id, c)| {
+            row.push_bind(graph_type)
+                .push_bind(hour)
+                .push_bind(node_id.as_str())
+                .push_bind(c.visits)
+                .push_bind(c.failed)
+                .push_bind(c.cached);
+        });
+        q.push(
+            " ON CONFLICT (graph_type, hour, node_id) DO UPDATE SET visits = visits + excluded.visits, \
+             failed = failed + excluded.failed, cached = cached + excluded.cached",
+        );
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    let buckets: Vec<_> = plan.duration_buckets.iter().collect();
+    for chunk in buckets.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO node_duration_buckets (graph_type, hour, node_id, bucket, count) ",
+        );
+        q.push_values(chunk, |mut row, ((node_id, bucket), count)| {
+            row.push_bind(graph_type)
+                .push_bind(hour)
+                .push_bind(node_id.as_str())
+                .push_bind(*bucket)
+                .push_bind(*count);
+        });
+        q.push(
+            " ON CONFLICT (graph_type, hour, node_id, bucket) DO UPDATE SET count = count + excluded.count",
+        );
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
 }
 
 async fn ensure_exists(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {

@@ -18,3 +18,8 @@ pub fn from_micros(micros: i64) -> Result<DateTime<Utc>, TraceError> {
 pub fn millis_between(start: &DateTime<Utc>, end: &DateTime<Utc>) -> f64 {
     (to_micros(end) - to_micros(start)) as f64 / 1_000.0
 }
+
+/// The hour bucket (hours since the epoch) per-node statistics are kept in.
+pub fn hour_of(t: &DateTime<Utc>) -> i64 {
+    to_micros(t).div_euclid(3_600_000_000)
+}

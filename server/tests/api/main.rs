@@ -3,6 +3,7 @@
 
 mod durability;
 mod helpers;
+mod history;
 mod proxy;
 mod reads;
 mod store_story;

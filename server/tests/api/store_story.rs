@@ -3,7 +3,9 @@
 
 use crate::helpers::TestDatabase;
 use app::error::TraceError;
-use app::model::{Completion, EventBatch, ExecutionFilter, ExecutionStatus, NewExecution, RecordId};
+use app::model::{
+    Completion, EventBatch, ExecutionFilter, ExecutionStatus, NewExecution, RecordId, StatisticsFilter,
+};
 use app::store::{CreateOutcome, HistoryStore};
 use serde_json::json;
 use std::sync::Arc;
@@ -147,6 +149,61 @@ async fn story(store: Arc<dyn HistoryStore>) {
         .await
         .unwrap();
     assert_eq!(failed.executions[0].execution_id, "s1");
+
+    // history: statistics, slow runs, replays, retention
+    let inputs = store.load_statistics(&StatisticsFilter::default()).await.unwrap();
+    assert_eq!(inputs.by_status.iter().map(|a| a.runs).sum::<i64>(), 2);
+    assert_eq!(inputs.run_durations_ms, vec![4000.0]);
+    assert_eq!(
+        inputs.node_counts,
+        vec![("A".to_string(), 1, 0, 0), ("B".to_string(), 1, 1, 0)]
+    );
+    assert_eq!(inputs.node_duration_buckets.len(), 1, "only e2 had a duration");
+    let slow = store.slow_executions(1000.0, None, 10).await.unwrap();
+    assert_eq!(
+        slow.iter().map(|s| s.execution_id.as_str()).collect::<Vec<_>>(),
+        ["s1"]
+    );
+    assert!(store
+        .slow_executions(1000.0, Some("beta"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let replay: NewExecution = serde_json::from_value(json!({"execution_id": "s3", "graph_type": "alpha",
+        "is_replay": true, "original_execution_id": "s1", "start_time": "2025-01-03T00:00:00Z"}))
+    .unwrap();
+    store
+        .create_execution(&id("s3"), &replay, &serde_json::to_string(&replay).unwrap())
+        .await
+        .unwrap();
+    let replays = store.list_replays("s1").await.unwrap();
+    assert_eq!(
+        replays
+            .iter()
+            .map(|s| s.execution_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s3"]
+    );
+    let cutoff = "2025-01-02T12:00:00Z".parse().unwrap();
+    assert_eq!(
+        store.delete_started_before(cutoff, 1).await.unwrap(),
+        1,
+        "one run per chunk"
+    );
+    assert_eq!(store.delete_started_before(cutoff, 1).await.unwrap(), 1);
+    assert_eq!(store.delete_started_before(cutoff, 1).await.unwrap(), 0);
+    let left = store.list_executions(&ExecutionFilter::default()).await.unwrap();
+    assert_eq!(
+        left.executions
+            .iter()
+            .map(|s| s.execution_id.as_str())
+            .collect::<Vec<_>>(),
+        ["s3"]
+    );
+    assert!(matches!(
+        store.load_events("s1", None).await,
+        Err(TraceError::NotFound(_))
+    ));
 }
 
 #[tokio::test]

@@ -1,0 +1,75 @@
+//! Aggregates across runs: what `GET /api/v1/statistics` answers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which runs statistics cover.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatisticsFilter {
+    /// Only runs of this graph type.
+    pub graph_type: Option<String>,
+    /// Only runs that started at or after this time.
+    pub start_time: Option<DateTime<Utc>>,
+    /// Only runs that started at or before this time.
+    pub end_time: Option<DateTime<Utc>>,
+}
+
+/// Run counts by status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// All matching runs.
+    pub total: i64,
+    /// Still running.
+    pub running: i64,
+    /// Finished successfully.
+    pub completed: i64,
+    /// Finished with an error.
+    pub failed: i64,
+}
+
+/// Duration percentiles in milliseconds; `None` when nothing was measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DurationPercentiles {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+}
+
+/// How one node type behaved across the matching runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeTypeStatistics {
+    /// The node type (`node_id`).
+    pub node_id: String,
+    /// Visits that ended (completed, failed or cached).
+    pub count: i64,
+    /// Failed visits.
+    pub failed: i64,
+    /// Cache hits.
+    pub cached: i64,
+    /// `failed / count`.
+    pub failure_rate: f64,
+    /// Duration percentiles of its visits (from a log-scale histogram, within ~5 %).
+    pub duration_ms: DurationPercentiles,
+}
+
+/// Aggregates across the runs a `StatisticsFilter` selects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// The filter these figures are for.
+    pub filter: StatisticsFilter,
+    /// Runs by status.
+    pub executions: StatusCounts,
+    /// Exact duration percentiles of finished runs.
+    pub duration_ms: DurationPercentiles,
+    /// Per node type, slowest p95 first.
+    pub node_types: Vec<NodeTypeStatistics>,
+    /// Cache hits over node visits; `None` with no visits.
+    pub cache_hit_rate: Option<f64>,
+    /// LLM calls across the runs.
+    pub total_llm_calls: i64,
+    /// Tokens across the runs.
+    pub total_tokens: i64,
+}

@@ -1,0 +1,270 @@
+//! The history operations: statistics, slow runs, replay links, retention.
+
+use crate::helpers::{assert_error, spawn_app, TestApp, TestDatabase};
+use chrono::{Duration as ChronoDuration, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tracevis::service::TraceService;
+
+/// Posts a finished run whose nodes took the given durations.
+async fn post_run(
+    app: &TestApp,
+    id: &str,
+    graph: &str,
+    start: &str,
+    status: &str,
+    nodes: &[(&str, &str, f64)],
+) {
+    let r = app
+        .post(
+            "/api/v1/executions",
+            &json!({"execution_id": id, "graph_type": graph, "start_time": start}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let events: Vec<Value> = nodes
+        .iter()
+        .map(|(node, outcome, ms)| {
+            json!({"node_id": node, "event_type": outcome, "timestamp": start, "duration_ms": ms,
+                   "metadata": {"llm_calls": 1, "tokens": 10}})
+        })
+        .collect();
+    let r = app
+        .post(
+            &format!("/api/v1/executions/{id}/events"),
+            &json!({"events": events}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let total: f64 = nodes.iter().map(|(_, _, ms)| ms).sum();
+    let end =
+        chrono::DateTime::parse_from_rfc3339(start).unwrap() + ChronoDuration::milliseconds(total as i64);
+    let r = app
+        .post(
+            &format!("/api/v1/executions/{id}/complete"),
+            &json!({"status": status, "end_time": end}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn statistics_count_runs_and_describe_each_node_type() {
+    let app = spawn_app().await;
+    for i in 0..10 {
+        let status = if i < 8 { "completed" } else { "failed" };
+        let outcome = if i < 8 { "completed" } else { "failed" };
+        let start = format!("2025-10-21T10:{i:02}:00Z");
+        post_run(
+            &app,
+            &format!("run{i}"),
+            "agent",
+            &start,
+            status,
+            &[
+                ("Plan", "completed", 100.0),
+                ("Search", "cached", 2.0),
+                ("Write", outcome, 1_000.0 * f64::from(i + 1)),
+            ],
+        )
+        .await;
+    }
+    post_run(
+        &app,
+        "other",
+        "translator",
+        "2025-10-21T10:30:00Z",
+        "completed",
+        &[("Translate", "completed", 50.0)],
+    )
+    .await;
+    app.start("still-running").await;
+
+    let stats = app.get_json("/api/v1/statistics?graph_type=agent").await;
+    assert_eq!(
+        stats["executions"],
+        json!({"total": 10, "running": 0, "completed": 8, "failed": 2})
+    );
+    // Run durations are 1,102 ms + i·1,000 ms: exact nearest-rank percentiles.
+    assert_eq!(stats["duration_ms"]["p50"], 5_102.0);
+    assert_eq!(stats["duration_ms"]["p95"], 10_102.0);
+    assert_eq!(stats["total_llm_calls"], 30);
+    assert_eq!(stats["total_tokens"], 300);
+    assert_eq!(stats["cache_hit_rate"].as_f64().unwrap(), 10.0 / 30.0);
+
+    let node_types = stats["node_types"].as_array().unwrap();
+    let names: Vec<&str> = node_types
+        .iter()
+        .map(|n| n["node_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Write", "Plan", "Search"],
+        "slowest p95 first, only this graph type"
+    );
+    let write = &node_types[0];
+    assert_eq!(
+        (write["count"].clone(), write["failed"].clone()),
+        (json!(10), json!(2))
+    );
+    assert_eq!(write["failure_rate"], 0.2);
+    let p50 = write["duration_ms"]["p50"].as_f64().unwrap();
+    assert!(
+        (p50 - 5_000.0).abs() / 5_000.0 < 0.05,
+        "p50 {p50} within 5 % of 5,000 ms"
+    );
+    assert_eq!(node_types[2]["cached"], 10);
+
+    let everything = app.get_json("/api/v1/statistics").await;
+    assert_eq!(everything["executions"]["total"], 12);
+    assert_eq!(everything["executions"]["running"], 1);
+    let window = app
+        .get_json("/api/v1/statistics?start_time=2025-10-21T10:05:00Z&end_time=2025-10-21T10:09:59Z")
+        .await;
+    assert_eq!(window["executions"]["total"], 5);
+    assert_error(
+        app.get("/api/v1/statistics?start_time=soon").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["start_time"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn slow_runs_are_listed_slowest_first_over_the_threshold() {
+    let app = spawn_app().await;
+    for (id, ms) in [("a", 100.0), ("b", 3_000.0), ("c", 2_000.0), ("d", 5_000.0)] {
+        post_run(
+            &app,
+            id,
+            "g",
+            "2025-10-21T10:00:00Z",
+            "completed",
+            &[("N", "completed", ms)],
+        )
+        .await;
+    }
+    let slow = app
+        .get_json("/api/v1/statistics/slow?threshold_ms=1500&limit=2")
+        .await;
+    let ids: Vec<&str> = slow
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["execution_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["d", "b"]);
+    let none = app.get_json("/api/v1/statistics/slow?threshold_ms=9000").await;
+    assert_eq!(none, json!([]));
+    assert_error(
+        app.get("/api/v1/statistics/slow?threshold_ms=-1").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["threshold_ms"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_lists_its_replays_and_a_replay_links_to_its_original() {
+    let app = spawn_app().await;
+    app.start("original").await;
+    for (i, id) in ["replay1", "replay2"].iter().enumerate() {
+        let r = app
+            .post(
+                "/api/v1/executions",
+                &json!({"execution_id": id, "graph_type": "g", "is_replay": true, "original_execution_id": "original",
+                        "start_time": format!("2025-10-2{}T10:00:00Z", i + 2)}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let replays = app.get_json("/api/v1/executions/original/replays").await;
+    let ids: Vec<&str> = replays
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["execution_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["replay2", "replay1"]);
+    let replay = app.get_json("/api/v1/executions/replay1").await;
+    assert_eq!(
+        (
+            replay["is_replay"].clone(),
+            replay["original_execution_id"].clone()
+        ),
+        (json!(true), json!("original"))
+    );
+    assert_eq!(
+        app.get_json("/api/v1/executions/replay1/replays").await,
+        json!([])
+    );
+    assert_error(
+        app.get("/api/v1/executions/ghost/replays").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn retention_deletes_old_runs_in_chunks_and_keeps_recent_ones() {
+    let db = TestDatabase::new();
+    let service = TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let start = |id: &str, days_ago: i64| {
+        serde_json::from_value(json!({"execution_id": id, "graph_type": "g",
+                                      "start_time": Utc::now() - ChronoDuration::days(days_ago)}))
+        .unwrap()
+    };
+    for i in 0..5 {
+        let id = format!("old{i}");
+        service.start_execution(start(&id, 40)).await.unwrap();
+        let batch = serde_json::from_value(json!({"events": [
+            {"node_id": "N", "event_type": "completed", "timestamp": Utc::now(), "duration_ms": 5}
+        ]}))
+        .unwrap();
+        service
+            .append_batch(&app::model::RecordId::parse(id).unwrap(), batch)
+            .await
+            .unwrap();
+    }
+    service.start_execution(start("recent", 1)).await.unwrap();
+
+    let deleted = service
+        .delete_started_before(Utc::now() - ChronoDuration::days(30), 2)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 5);
+    use app::protocol::TraceVisualization;
+    assert!(matches!(
+        service.get_trace("old3").await,
+        Err(app::error::TraceError::NotFound(_))
+    ));
+    assert!(service.get_trace("recent").await.is_ok());
+    let stats = service.statistics(Default::default()).await.unwrap();
+    assert_eq!(stats.executions.total, 1);
+    assert!(
+        stats.node_types.is_empty(),
+        "node statistics of deleted runs go too"
+    );
+
+    // The background task does the same on its own.
+    service.start_execution(start("old-again", 40)).await.unwrap();
+    tracevis::retention::spawn(
+        service.clone(),
+        Duration::from_secs(30 * 86_400),
+        Duration::from_millis(50),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while service.get_trace("old-again").await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retention task never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(service.get_trace("recent").await.is_ok());
+}
