@@ -39,6 +39,9 @@ pub struct BenchArgs {
     /// Concurrent HTTP producers during the ingest measurement.
     #[arg(long, default_value_t = 4)]
     producers: u32,
+    /// Small runs (8 node events each) stored for the statistics figure.
+    #[arg(long, default_value_t = 100_000)]
+    stats_runs: u32,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -92,6 +95,82 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!(
         "ingest through HTTP, batches of 1,000, {} producers: {rate:.0} events/s",
         args.producers
+    );
+
+    fill_small_runs(&service, args.stats_runs).await?;
+    let stats_latency = measure(20, &ids, &mut rng, |_| {
+        let http = http.clone();
+        async move {
+            let response = http
+                .get(format!("http://{addr}/api/v1/statistics"))
+                .send()
+                .await?;
+            ensure!(response.status().is_success(), "status {}", response.status());
+            let stats: Value = response.json().await?;
+            ensure!(
+                stats["executions"]["total"].as_i64().unwrap_or(0) > 0,
+                "no runs counted"
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    let total = service
+        .list_executions(&ExecutionFilter {
+            limit: 1,
+            ..ExecutionFilter::default()
+        })
+        .await?
+        .total;
+    println!("GET /api/v1/statistics over all {total} runs: {stats_latency}");
+    Ok(())
+}
+
+/// Stores small finished runs (4 nodes, 8 events) until `count` exist.
+async fn fill_small_runs(service: &TraceService, count: u32) -> anyhow::Result<()> {
+    let filter = ExecutionFilter {
+        graph_type: Some("bench-stats".into()),
+        limit: 1,
+        ..ExecutionFilter::default()
+    };
+    let existing = service.list_executions(&filter).await?.total as u32;
+    let missing = count.saturating_sub(existing);
+    if missing == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let workers = 4;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let service = service.clone();
+        let share = missing / workers + u32::from(w < missing % workers);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(u64::from(w));
+            for _ in 0..share {
+                let id = format!("stats-{}", uuid::Uuid::now_v7().simple());
+                let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
+                let new: NewExecution = serde_json::from_value(json!({
+                    "execution_id": id, "graph_type": "bench-stats", "start_time": start,
+                }))?;
+                service.start_execution(new).await?;
+                let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+                let batch = serde_json::from_value(batch_json(&mut rng, 8, 0, start))?;
+                service.append_batch(&record_id, batch).await?;
+                let done = serde_json::from_value(
+                    json!({"status": if rng.random_bool(0.1) { "failed" } else { "completed" },
+                    "end_time": start + ChronoDuration::milliseconds(rng.random_range(100..30_000))}),
+                )?;
+                service.complete_execution(&record_id, done).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await.context("fill task panicked")??;
+    }
+    println!(
+        "stored {missing} small runs in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }
