@@ -10,8 +10,9 @@ use tracing::{info, warn};
 /// writer lock for milliseconds, not seconds.
 pub const CHUNK_RUNS: u32 = 200;
 
-/// Starts deleting runs older than `max_age` every `every`, forever.
-pub fn spawn(service: TraceService, max_age: Duration, every: Duration) {
+/// Starts deleting runs older than `max_age` every `every`, until the
+/// returned task is aborted.
+pub fn spawn(service: TraceService, max_age: Duration, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
@@ -27,5 +28,5 @@ pub fn spawn(service: TraceService, max_age: Duration, every: Duration) {
                 Err(e) => warn!(error = %e, "retention pass failed; retrying at the next interval"),
             }
         }
-    });
+    })
 }

@@ -45,7 +45,9 @@ impl TestDatabase {
         run_sql(&admin, &format!("CREATE SCHEMA {schema}"));
         let separator = if admin.contains('?') { '&' } else { '?' };
         Self {
-            url: format!("{admin}{separator}options[search_path]={schema}"),
+            // application_name marks this test's connections, so the drop can
+            // end any a test left open (a background task mid-transaction).
+            url: format!("{admin}{separator}options[search_path]={schema}&application_name={schema}"),
             _dir: None,
             schema: Some((admin, schema)),
         }
@@ -55,6 +57,10 @@ impl TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin, schema)) = self.schema.take() {
+            run_sql(
+                &admin,
+                &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{schema}'"),
+            );
             run_sql(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
         }
     }

@@ -253,7 +253,7 @@ async fn retention_deletes_old_runs_in_chunks_and_keeps_recent_ones() {
 
     // The background task does the same on its own.
     service.start_execution(start("old-again", 40)).await.unwrap();
-    tracevis::retention::spawn(
+    let task = tracevis::retention::spawn(
         service.clone(),
         Duration::from_secs(30 * 86_400),
         Duration::from_millis(50),
@@ -267,4 +267,5 @@ async fn retention_deletes_old_runs_in_chunks_and_keeps_recent_ones() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(service.get_trace("recent").await.is_ok());
+    task.abort();
 }
