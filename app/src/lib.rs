@@ -6,6 +6,7 @@ pub mod diff;
 pub mod error;
 pub mod format;
 pub mod histogram;
+pub mod live;
 pub mod model;
 pub mod server_fns;
 

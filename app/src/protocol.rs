@@ -3,7 +3,10 @@
 //! has logic of its own.
 
 use crate::error::TraceError;
-use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace, NodeEvent, StateSnapshot};
+use crate::live::LiveSubscription;
+use crate::model::{
+    ExecutionFilter, ExecutionList, ExecutionTrace, NewEvent, NodeEvent, RecordId, StateSnapshot,
+};
 use async_trait::async_trait;
 
 /// Read access to stored runs, as the UI and API need it.
@@ -29,4 +32,17 @@ pub trait TraceVisualization: Send + Sync + 'static {
 
     /// One page of runs matching `filter`, newest first, with the match count.
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError>;
+
+    /// A run's records with `seq > after_seq`, then its new records as they
+    /// are stored, each once and in order, with a status frame whenever its
+    /// status changes; the stream ends after the final status.
+    async fn subscribe_to_execution(
+        &self,
+        execution_id: &str,
+        after_seq: i64,
+    ) -> Result<LiveSubscription, TraceError>;
+
+    /// Stores one event of a running run and delivers it to its subscribers
+    /// (the design document's `emit_event`, called by executors).
+    async fn emit_event(&self, execution_id: &RecordId, event: NewEvent) -> Result<NodeEvent, TraceError>;
 }

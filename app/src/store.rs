@@ -99,8 +99,9 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// One page of runs and the number matching.
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError>;
 
-    /// A run with its records; snapshots carry their stored diffs.
-    async fn load_trace(&self, id: &str) -> Result<ExecutionTrace, TraceError>;
+    /// A run with its records after `after_seq` (0 for all); snapshots carry
+    /// their stored diffs.
+    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError>;
 
     /// A run's events in `seq` order, optionally of one node only.
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError>;

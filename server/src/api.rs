@@ -4,7 +4,7 @@
 
 mod error;
 mod executions;
-mod extract;
+pub(crate) mod extract;
 mod health;
 mod statistics;
 
@@ -25,6 +25,11 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/executions/{execution_id}/timeline", get(executions::timeline))
         .route("/executions/{execution_id}/states", get(executions::states))
         .route("/executions/{execution_id}/replays", get(executions::replays))
+        .route(
+            "/executions/{execution_id}/live",
+            get(crate::live::execution_live),
+        )
+        .route("/live", get(crate::live::runs_live))
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))
         .fallback(error::unknown_route);

@@ -6,6 +6,7 @@ pub mod api;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod live;
 pub mod retention;
 pub mod service;
 pub mod store;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracevis::config::Config;
 use tracevis::service::TraceService;
-use tracevis::{bench, demo, retention, store, web};
+use tracevis::{bench, demo, live, retention, store, web};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -85,6 +85,9 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     info!(?config, "starting tracevis");
     let store = store::open(&config.database_url).await?;
     let service = TraceService::new(store);
+    if config.database_url.starts_with("postgres") {
+        live::spawn_relay(config.database_url.clone(), service.clone());
+    }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;

@@ -4,28 +4,67 @@
 
 mod statistics;
 
+use crate::live::{self, HubReceiver, LiveHub};
 use app::error::TraceError;
+use app::live::LiveSubscription;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot, Statistics, StatisticsFilter,
+    ExecutionTrace, NewEvent, NewExecution, NodeEvent, RecordId, StateSnapshot, Statistics, StatisticsFilter,
 };
 use app::protocol::TraceVisualization;
 use app::store::{CreateOutcome, HistoryStore, StoredBatch};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use tracing::info;
+use tracing::{info, warn};
 
-/// Reads and writes runs through a `HistoryStore`.
+/// Reads and writes runs through a `HistoryStore`, and tells live
+/// subscribers about every write once the store has acknowledged it.
 #[derive(Clone)]
 pub struct TraceService {
     store: Arc<dyn HistoryStore>,
+    hub: Arc<LiveHub>,
 }
 
 impl TraceService {
-    /// A service over `store`.
+    /// A service over `store`, with its own live hub.
     pub fn new(store: Arc<dyn HistoryStore>) -> Self {
-        Self { store }
+        Self {
+            store,
+            hub: LiveHub::new(),
+        }
+    }
+
+    /// The live hub (for measuring and tests).
+    pub fn hub(&self) -> &Arc<LiveHub> {
+        &self.hub
+    }
+
+    /// Subscribes to every run's status changes (the live run list).
+    pub fn subscribe_runs(&self) -> HubReceiver {
+        self.hub.subscribe_runs()
+    }
+
+    /// Republishes what another instance stored (see `live::postgres_relay`):
+    /// a run's new status, or its records `first..=last`.
+    pub async fn relay(&self, is_status: bool, execution_id: &str, first: i64, last: i64) {
+        if !is_status && !self.hub.has_subscribers(execution_id) {
+            return;
+        }
+        let after = if is_status { i64::MAX } else { first - 1 };
+        match self.store.load_trace(execution_id, after).await {
+            Ok(trace) if is_status => self.hub.publish_status(&trace.summary),
+            Ok(trace) => {
+                let events: Vec<_> = trace.node_events.into_iter().filter(|e| e.seq <= last).collect();
+                let snapshots: Vec<_> = trace
+                    .state_snapshots
+                    .into_iter()
+                    .filter(|s| s.seq <= last)
+                    .collect();
+                self.hub.publish_records(execution_id, &events, &snapshots);
+            }
+            Err(e) => warn!(execution.id = %execution_id, error = %e, "cannot relay {execution_id}"),
+        }
     }
 
     /// Starts a run; the same request twice is one run, a different request
@@ -37,15 +76,19 @@ impl TraceService {
         let request = serde_json::to_string(&new)
             .map_err(|e| TraceError::Internal(format!("cannot serialise request: {e}")))?;
         let outcome = self.store.create_execution(&id, &new, &request).await?;
-        if let CreateOutcome::Created(_) = &outcome {
+        if let CreateOutcome::Created(summary) = &outcome {
             info!(execution.id = %id, graph.r#type = new.graph_type.as_str(), "started execution {id}");
+            self.hub.publish_status(summary);
         }
         Ok(outcome)
     }
 
     /// Appends a batch atomically.
     pub async fn append_batch(&self, id: &RecordId, batch: EventBatch) -> Result<StoredBatch, TraceError> {
-        self.store.append_batch(id, &batch).await
+        let stored = self.store.append_batch(id, &batch).await?;
+        self.hub
+            .publish_records(id.as_str(), &stored.events, &stored.snapshots);
+        Ok(stored)
     }
 
     /// Finishes a run as completed or failed.
@@ -61,6 +104,7 @@ impl TraceService {
             });
         }
         let summary = self.store.complete_execution(id, &completion).await?;
+        self.hub.publish_status(&summary);
         info!(execution.id = %id, status = summary.status.as_str(), "execution {id} {}", summary.status.as_str());
         Ok(summary)
     }
@@ -110,7 +154,7 @@ impl TraceService {
 #[async_trait]
 impl TraceVisualization for TraceService {
     async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError> {
-        self.store.load_trace(execution_id).await
+        self.store.load_trace(execution_id, 0).await
     }
 
     async fn get_node_timeline(
@@ -139,5 +183,26 @@ impl TraceVisualization for TraceService {
 
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         self.store.list_executions(filter).await
+    }
+
+    async fn subscribe_to_execution(
+        &self,
+        execution_id: &str,
+        after_seq: i64,
+    ) -> Result<LiveSubscription, TraceError> {
+        live::subscribe(self.store.clone(), &self.hub, execution_id, after_seq).await
+    }
+
+    async fn emit_event(&self, execution_id: &RecordId, event: NewEvent) -> Result<NodeEvent, TraceError> {
+        let batch = EventBatch {
+            events: vec![event],
+            snapshots: Vec::new(),
+        };
+        let stored = self.append_batch(execution_id, batch).await?;
+        stored
+            .events
+            .into_iter()
+            .next()
+            .ok_or_else(|| TraceError::Conflict("the event's id was already stored".into()))
     }
 }

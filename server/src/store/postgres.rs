@@ -7,6 +7,7 @@ use super::batch_plan::{plan_batch, StoredContext};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
+use crate::live::{notify_payload, CHANNEL};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::{
@@ -112,6 +113,11 @@ impl HistoryStore for PostgresStore {
             insert_snapshots(&mut tx, id.as_str(), std::slice::from_ref(&snapshot)).await?;
         }
         let summary = select_summary(&mut tx, id.as_str(), false).await?;
+        notify(
+            &mut tx,
+            &notify_payload("status", id.as_str(), 0, summary.last_seq),
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(CreateOutcome::Created(summary))
     }
@@ -167,6 +173,13 @@ impl HistoryStore for PostgresStore {
         insert_events(&mut tx, id.as_str(), &plan.events).await?;
         insert_snapshots(&mut tx, id.as_str(), &plan.snapshots).await?;
         add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
+        if plan.last_seq > last_seq {
+            notify(
+                &mut tx,
+                &notify_payload("records", id.as_str(), last_seq + 1, plan.last_seq),
+            )
+            .await?;
+        }
         sqlx::query(
             "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
              failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
@@ -235,6 +248,11 @@ impl HistoryStore for PostgresStore {
         .await
         .map_err(db_error)?;
         let summary = select_summary(&mut tx, id.as_str(), false).await?;
+        notify(
+            &mut tx,
+            &notify_payload("status", id.as_str(), 0, summary.last_seq),
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         Ok(summary)
     }
@@ -267,7 +285,7 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn load_trace(&self, id: &str) -> Result<ExecutionTrace, TraceError> {
+    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
         // One snapshot of the database for all three reads, so the summary's
         // counts match the records even while the run is being written.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
@@ -276,8 +294,8 @@ impl HistoryStore for PostgresStore {
             .await
             .map_err(db_error)?;
         let summary = select_summary(&mut tx, id, false).await?;
-        let node_events = select_events(&mut tx, id, None).await?;
-        let state_snapshots = select_snapshots(&mut tx, id).await?;
+        let node_events = select_events(&mut tx, id, None, after_seq).await?;
+        let state_snapshots = select_snapshots(&mut tx, id, after_seq).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(ExecutionTrace {
             summary,
@@ -290,14 +308,14 @@ impl HistoryStore for PostgresStore {
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
-        select_events(&mut conn, id, node_id).await
+        select_events(&mut conn, id, node_id, 0).await
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
-        select_snapshots(&mut conn, id).await
+        select_snapshots(&mut conn, id, 0).await
     }
 
     #[instrument(skip_all)]
@@ -469,6 +487,18 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ExecutionFilter) {
     }
 }
 
+/// Tells the other instances' live relays about a write; delivered only if
+/// the surrounding transaction commits.
+async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), TraceError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
 fn push_hour_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a StatisticsFilter) {
     q.push(" WHERE TRUE");
     if let Some(graph_type) = &f.graph_type {
@@ -558,13 +588,16 @@ async fn select_events(
     conn: &mut PgConnection,
     id: &str,
     node_id: Option<&str>,
+    after_seq: i64,
 ) -> Result<Vec<NodeEvent>, TraceError> {
     let rows = sqlx::query(
         "SELECT seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata \
-         FROM node_events WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) ORDER BY seq",
+         FROM node_events WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 \
+         ORDER BY seq",
     )
     .bind(id)
     .bind(node_id)
+    .bind(after_seq)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;
@@ -590,12 +623,17 @@ async fn select_events(
         .collect()
 }
 
-async fn select_snapshots(conn: &mut PgConnection, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+async fn select_snapshots(
+    conn: &mut PgConnection,
+    id: &str,
+    after_seq: i64,
+) -> Result<Vec<StateSnapshot>, TraceError> {
     let rows = sqlx::query(
         "SELECT seq, snapshot_id, node_id, timestamp, state, diff FROM state_snapshots \
-         WHERE execution_id = $1 ORDER BY seq",
+         WHERE execution_id = $1 AND seq > $2 ORDER BY seq",
     )
     .bind(id)
+    .bind(after_seq)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;

@@ -283,13 +283,13 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn load_trace(&self, id: &str) -> Result<ExecutionTrace, TraceError> {
+    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
         // One read transaction: the summary's counts match the records returned
         // even while the run is being written.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let summary = select_summary(&mut tx, id).await?;
-        let node_events = select_events(&mut tx, id, None).await?;
-        let state_snapshots = select_snapshots(&mut tx, id).await?;
+        let node_events = select_events(&mut tx, id, None, after_seq).await?;
+        let state_snapshots = select_snapshots(&mut tx, id, after_seq).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(ExecutionTrace {
             summary,
@@ -302,7 +302,7 @@ impl HistoryStore for SqliteStore {
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         ensure_exists(&mut tx, id).await?;
-        let events = select_events(&mut tx, id, node_id).await?;
+        let events = select_events(&mut tx, id, node_id, 0).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(events)
     }
@@ -311,7 +311,7 @@ impl HistoryStore for SqliteStore {
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         ensure_exists(&mut tx, id).await?;
-        let snapshots = select_snapshots(&mut tx, id).await?;
+        let snapshots = select_snapshots(&mut tx, id, 0).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(snapshots)
     }
@@ -580,6 +580,7 @@ async fn select_events(
     conn: &mut SqliteConnection,
     id: &str,
     node_id: Option<&str>,
+    after_seq: i64,
 ) -> Result<Vec<NodeEvent>, TraceError> {
     // sqlx hands SQLite rows over one by one through a channel, which cost
     // more than everything else in a 1,000-event read; SQLite packs the rows
@@ -587,9 +588,10 @@ async fn select_events(
     let packed: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(seq, event_id, node_id, event_type, timestamp, duration_ms, \
          json(inputs), json(outputs), error, json(metadata)) ORDER BY seq) \
-         FROM node_events WHERE execution_id = ? AND (? IS NULL OR node_id = ?)",
+         FROM node_events WHERE execution_id = ? AND seq > ? AND (? IS NULL OR node_id = ?)",
     )
     .bind(id)
+    .bind(after_seq)
     .bind(node_id)
     .bind(node_id)
     .fetch_one(conn)
@@ -633,13 +635,18 @@ async fn select_events(
 /// A snapshot as `select_snapshots` packs it.
 type SnapshotColumns = (i64, String, String, i64, JsonObject, Option<Vec<DiffEntry>>);
 
-async fn select_snapshots(conn: &mut SqliteConnection, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
+async fn select_snapshots(
+    conn: &mut SqliteConnection,
+    id: &str,
+    after_seq: i64,
+) -> Result<Vec<StateSnapshot>, TraceError> {
     // Packed into one JSON array for the reason given in `select_events`.
     let packed: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(seq, snapshot_id, node_id, timestamp, json(state), json(diff)) \
-         ORDER BY seq) FROM state_snapshots WHERE execution_id = ?",
+         ORDER BY seq) FROM state_snapshots WHERE execution_id = ? AND seq > ?",
     )
     .bind(id)
+    .bind(after_seq)
     .fetch_one(conn)
     .await
     .map_err(db_error)?;

@@ -88,7 +88,7 @@ async fn story(store: Arc<dyn HistoryStore>) {
     ));
 
     // reads
-    let trace = store.load_trace("s1").await.unwrap();
+    let trace = store.load_trace("s1", 0).await.unwrap();
     assert_eq!(trace.node_events.len(), 3);
     assert_eq!(trace.state_snapshots.len(), 2);
     assert_eq!((trace.summary.total_nodes, trace.summary.failed_nodes), (2, 1));
@@ -99,7 +99,7 @@ async fn story(store: Arc<dyn HistoryStore>) {
     assert_eq!(store.load_events("s1", Some("B")).await.unwrap().len(), 1);
     assert_eq!(store.load_snapshots("s1").await.unwrap().len(), 2);
     assert!(matches!(
-        store.load_trace("ghost").await,
+        store.load_trace("ghost", 0).await,
         Err(TraceError::NotFound(_))
     ));
     assert!(matches!(

@@ -1,0 +1,249 @@
+//! `LiveHub`: one per process. Publishers hand it frames right after the
+//! store acknowledged them; it offers each to every subscriber's bounded
+//! queue without ever waiting. A subscriber whose queue is full is dropped
+//! and told to resync, so one slow reader never slows the others.
+
+use app::live::{LiveEnvelope, LiveFrame};
+use app::model::{ExecutionSummary, NodeEvent, StateSnapshot};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+
+/// Frames a subscriber may have queued before it counts as fallen behind.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// Who a subscription listens to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Topic {
+    Execution(String),
+    /// Status changes of every run (the live run list).
+    Runs,
+}
+
+struct Subscriber {
+    id: u64,
+    queue: mpsc::Sender<Arc<LiveEnvelope>>,
+    lagged: Arc<AtomicBool>,
+}
+
+/// Fans frames out to subscribers; cheap to share (`Arc`).
+#[derive(Default)]
+pub struct LiveHub {
+    topics: Mutex<HashMap<Topic, Vec<Subscriber>>>,
+    next_id: AtomicU64,
+}
+
+/// The receiving end of a hub subscription; unsubscribes when dropped.
+pub struct HubReceiver {
+    hub: Arc<LiveHub>,
+    topic: Topic,
+    id: u64,
+    queue: mpsc::Receiver<Arc<LiveEnvelope>>,
+    lagged: Arc<AtomicBool>,
+    told_to_resync: bool,
+}
+
+impl HubReceiver {
+    /// The next frame; after the hub dropped this subscriber for falling
+    /// behind, one `Resync` frame, then `None`.
+    pub async fn recv(&mut self) -> Option<Arc<LiveEnvelope>> {
+        match self.queue.recv().await {
+            Some(frame) => Some(frame),
+            None if self.lagged.load(Ordering::SeqCst) && !self.told_to_resync => {
+                self.told_to_resync = true;
+                Some(LiveEnvelope::new(LiveFrame::Resync))
+            }
+            None => None,
+        }
+    }
+}
+
+impl Drop for HubReceiver {
+    fn drop(&mut self) {
+        self.hub.remove(&self.topic, self.id);
+    }
+}
+
+impl LiveHub {
+    /// A new hub with no subscribers.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Subscribes to one run's records and status changes.
+    pub fn subscribe_execution(self: &Arc<Self>, execution_id: &str) -> HubReceiver {
+        self.subscribe(Topic::Execution(execution_id.to_owned()))
+    }
+
+    /// Subscribes to the status changes of every run.
+    pub fn subscribe_runs(self: &Arc<Self>) -> HubReceiver {
+        self.subscribe(Topic::Runs)
+    }
+
+    /// Whether anyone here listens to `execution_id` (or to all runs).
+    pub fn has_subscribers(&self, execution_id: &str) -> bool {
+        let topics = self.topics.lock().expect("hub lock");
+        topics.contains_key(&Topic::Execution(execution_id.to_owned()))
+    }
+
+    /// How many subscriptions are open (all topics).
+    pub fn subscriber_count(&self) -> usize {
+        self.topics.lock().expect("hub lock").values().map(Vec::len).sum()
+    }
+
+    /// Publishes newly stored records of a run, in `seq` order.
+    pub fn publish_records(&self, execution_id: &str, events: &[NodeEvent], snapshots: &[StateSnapshot]) {
+        let topic = Topic::Execution(execution_id.to_owned());
+        if !self.topics.lock().expect("hub lock").contains_key(&topic) {
+            return;
+        }
+        let mut frames: Vec<Arc<LiveEnvelope>> = events
+            .iter()
+            .map(|e| LiveEnvelope::new(LiveFrame::Event { event: e.clone() }))
+            .chain(
+                snapshots
+                    .iter()
+                    .map(|s| LiveEnvelope::new(LiveFrame::Snapshot { snapshot: s.clone() })),
+            )
+            .collect();
+        frames.sort_by_key(|f| f.frame.seq());
+        self.offer(&topic, &frames);
+    }
+
+    /// Publishes a run's new status to its subscribers and to the run list.
+    pub fn publish_status(&self, summary: &ExecutionSummary) {
+        let frame = [LiveEnvelope::new(LiveFrame::Status {
+            execution: summary.clone(),
+        })];
+        self.offer(&Topic::Execution(summary.execution_id.clone()), &frame);
+        self.offer(&Topic::Runs, &frame);
+    }
+
+    fn subscribe(self: &Arc<Self>, topic: Topic) -> HubReceiver {
+        let (queue_tx, queue_rx) = mpsc::channel(QUEUE_CAPACITY);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let lagged = Arc::new(AtomicBool::new(false));
+        self.topics
+            .lock()
+            .expect("hub lock")
+            .entry(topic.clone())
+            .or_default()
+            .push(Subscriber {
+                id,
+                queue: queue_tx,
+                lagged: lagged.clone(),
+            });
+        HubReceiver {
+            hub: self.clone(),
+            topic,
+            id,
+            queue: queue_rx,
+            lagged,
+            told_to_resync: false,
+        }
+    }
+
+    /// Offers frames to every subscriber of `topic` without waiting; drops
+    /// subscribers that are gone or whose queue is full.
+    fn offer(&self, topic: &Topic, frames: &[Arc<LiveEnvelope>]) {
+        let mut topics = self.topics.lock().expect("hub lock");
+        let Some(subscribers) = topics.get_mut(topic) else {
+            return;
+        };
+        subscribers.retain(|s| {
+            for frame in frames {
+                match s.queue.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        s.lagged.store(true, Ordering::SeqCst);
+                        return false;
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                }
+            }
+            true
+        });
+        if subscribers.is_empty() {
+            topics.remove(topic);
+        }
+    }
+
+    fn remove(&self, topic: &Topic, id: u64) {
+        let mut topics = self.topics.lock().expect("hub lock");
+        if let Some(subscribers) = topics.get_mut(topic) {
+            subscribers.retain(|s| s.id != id);
+            if subscribers.is_empty() {
+                topics.remove(topic);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn event(seq: i64) -> NodeEvent {
+        NodeEvent {
+            event_id: format!("e{seq}"),
+            execution_id: "r".into(),
+            seq,
+            node_id: "N".into(),
+            event_type: app::model::NodeEventType::Started,
+            timestamp: Utc::now(),
+            duration_ms: None,
+            inputs: Default::default(),
+            outputs: Default::default(),
+            error: None,
+            metadata: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_receives_what_is_published_for_its_run_only() {
+        let hub = LiveHub::new();
+        let mut mine = hub.subscribe_execution("r");
+        let mut other = hub.subscribe_execution("other");
+        hub.publish_records("r", &[event(1), event(2)], &[]);
+        assert_eq!(mine.recv().await.unwrap().frame.seq(), Some(1));
+        assert_eq!(mine.recv().await.unwrap().frame.seq(), Some(2));
+        assert!(other.queue.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_gets_its_subscriber_dropped_and_told_to_resync_without_blocking_others() {
+        let hub = LiveHub::new();
+        let mut slow = hub.subscribe_execution("r");
+        let mut fast = hub.subscribe_execution("r");
+        let events: Vec<NodeEvent> = (1..=(QUEUE_CAPACITY as i64 + 10)).map(event).collect();
+        for chunk in events.chunks(100) {
+            hub.publish_records("r", chunk, &[]);
+            while let Ok(frame) = fast.queue.try_recv() {
+                assert!(frame.frame.seq().is_some());
+            }
+        }
+        let mut received = 0;
+        let resync = loop {
+            let frame = slow.recv().await.expect("a frame or the resync");
+            if frame.frame == LiveFrame::Resync {
+                break true;
+            }
+            received += 1;
+        };
+        assert!(resync);
+        assert_eq!(received, QUEUE_CAPACITY);
+        assert!(slow.recv().await.is_none());
+        assert_eq!(hub.subscriber_count(), 1, "the fast subscriber stays");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_receiver_unsubscribes_it() {
+        let hub = LiveHub::new();
+        let receiver = hub.subscribe_runs();
+        assert_eq!(hub.subscriber_count(), 1);
+        drop(receiver);
+        assert_eq!(hub.subscriber_count(), 0);
+    }
+}

@@ -1,0 +1,59 @@
+//! Across instances on PostgreSQL: every write that live subscribers care
+//! about sends a `NOTIFY` in its own transaction (so it is delivered if and
+//! only if the write committed, in commit order); each instance `LISTEN`s
+//! and republishes what other instances stored to its own subscribers,
+//! reading the records from the database. No broker besides PostgreSQL.
+
+use super::INSTANCE_ID;
+use crate::service::TraceService;
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// The notification channel.
+pub const CHANNEL: &str = "tracevis_live";
+
+/// What changed, as a notification payload: `instance kind run first last`
+/// (kind `records` or `status`). Ids never contain spaces (API.md's safe set).
+pub fn notify_payload(kind: &str, execution_id: &str, first_seq: i64, last_seq: i64) -> String {
+    format!("{} {kind} {execution_id} {first_seq} {last_seq}", *INSTANCE_ID)
+}
+
+/// Listens for other instances' writes on `url` and relays them, reconnecting
+/// whenever the connection drops, until the task is aborted.
+pub fn spawn_relay(url: String, service: TraceService) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = listen(&url, &service).await {
+                warn!(error = %e, "live relay lost its PostgreSQL connection; reconnecting");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+async fn listen(url: &str, service: &TraceService) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    info!("live relay listening on PostgreSQL channel {CHANNEL}");
+    loop {
+        let notification = listener.recv().await?;
+        let mut parts = notification.payload().split(' ');
+        let (Some(instance), Some(kind), Some(id), Some(first), Some(last)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        if instance == INSTANCE_ID.as_str() {
+            continue;
+        }
+        let (Ok(first), Ok(last)) = (first.parse::<i64>(), last.parse::<i64>()) else {
+            continue;
+        };
+        service.relay(kind == "status", id, first, last).await;
+    }
+}

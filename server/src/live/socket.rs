@@ -1,0 +1,100 @@
+//! The WebSocket endpoints of API.md: a run's live stream and the live run
+//! list. The socket is only transport: frames come from the subscription,
+//! which owns ordering; this module adds heartbeats and a send timeout.
+
+use crate::api::extract::{ApiQuery, ExecutionIdPath};
+use crate::api::AppError;
+use crate::service::TraceService;
+use app::live::{LiveEnvelope, LiveFrame, LiveSubscription};
+use app::protocol::TraceVisualization;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Pings keep idle connections open through proxies that drop quiet ones.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// A client that takes longer than this to accept one frame is cut off
+/// (its queue in the hub has long overflowed by then).
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    after_seq: Option<String>,
+}
+
+/// `GET /api/v1/executions/{id}/live?after_seq=N`.
+pub async fn execution_live(
+    ws: WebSocketUpgrade,
+    State(service): State<TraceService>,
+    ExecutionIdPath(id): ExecutionIdPath,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+) -> Result<Response, AppError> {
+    let after_seq = match q.after_seq.filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => s.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            AppError::invalid_parameter("after_seq", format!("expected an integer >= 0, got {s:?}"))
+        })?,
+    };
+    // Subscribing before the upgrade turns an unknown run into a plain 404.
+    let subscription = service.subscribe_to_execution(id.as_str(), after_seq).await?;
+    Ok(ws.on_upgrade(move |socket| pump(socket, Source::Run(subscription))))
+}
+
+/// `GET /api/v1/live`: a status frame whenever any run starts or finishes.
+pub async fn runs_live(ws: WebSocketUpgrade, State(service): State<TraceService>) -> Response {
+    let receiver = service.subscribe_runs();
+    ws.on_upgrade(move |socket| pump(socket, Source::Runs(receiver)))
+}
+
+enum Source {
+    Run(LiveSubscription),
+    Runs(super::HubReceiver),
+}
+
+impl Source {
+    async fn next(&mut self) -> Option<Arc<LiveEnvelope>> {
+        match self {
+            Self::Run(subscription) => subscription.recv().await,
+            Self::Runs(receiver) => receiver.recv().await,
+        }
+    }
+}
+
+async fn pump(socket: WebSocket, mut source: Source) {
+    let (mut sink, mut incoming) = socket.split();
+    let mut heartbeat = tokio::time::interval(HEARTBEAT);
+    heartbeat.tick().await;
+    loop {
+        tokio::select! {
+            frame = source.next() => {
+                let Some(envelope) = frame else { break };
+                let text = Message::Text(envelope.json().into());
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(text)).await, Ok(Ok(()))) {
+                    return;
+                }
+                if envelope.frame.is_final_status() || envelope.frame == LiveFrame::Resync {
+                    break;
+                }
+            }
+            message = incoming.next() => match message {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = heartbeat.tick() => {
+                let ping = Message::Ping(Vec::new().into());
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(ping)).await, Ok(Ok(()))) {
+                    return;
+                }
+            }
+        }
+    }
+    let close = Message::Close(Some(CloseFrame {
+        code: axum::extract::ws::close_code::NORMAL,
+        reason: "".into(),
+    }));
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+}
