@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Frames a subscriber may have queued before it counts as fallen behind.
-pub const QUEUE_CAPACITY: usize = 4096;
+pub const QUEUE_CAPACITY: usize = 16_384;
 
 /// Who a subscription listens to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -4,6 +4,7 @@
 mod durability;
 mod helpers;
 mod history;
+mod live;
 mod proxy;
 mod reads;
 mod store_story;

@@ -1,0 +1,303 @@
+//! Live WebSockets against a real server: backlog then live records with no
+//! gap and no duplicate, resuming after a seq, the live run list, a client
+//! that never reads, and (on PostgreSQL) a subscriber on another instance.
+
+use crate::helpers::{event, spawn_app, TestApp, TestDatabase};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, path: &str) -> Socket {
+    let url = format!("ws://{}{path}", app.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket connects");
+    socket
+}
+
+/// Reads frames until the server closes the socket (or `limit` passes).
+async fn frames_until_close(socket: &mut Socket, limit: Duration) -> Vec<Value> {
+    let mut frames = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let next = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the server closes in time");
+        match next {
+            Some(Ok(Message::Text(text))) => frames.push(serde_json::from_str(text.as_str()).unwrap()),
+            Some(Ok(Message::Close(_))) | None => return frames,
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("socket error: {e}"),
+        }
+    }
+}
+
+async fn next_frame(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a frame in time")
+            .expect("socket open")
+            .expect("no socket error");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).unwrap();
+        }
+    }
+}
+
+fn seqs(frames: &[Value]) -> Vec<i64> {
+    frames
+        .iter()
+        .filter_map(|f| match f["type"].as_str() {
+            Some("event") => f["event"]["seq"].as_i64(),
+            Some("snapshot") => f["snapshot"]["seq"].as_i64(),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn post_events(app: &TestApp, id: &str, prefix: &str, n: usize) {
+    let events: Vec<Value> = (0..n).map(|i| event(&format!("{prefix}{i}"), "N")).collect();
+    let r = app
+        .post(
+            &format!("/api/v1/executions/{id}/events"),
+            &json!({"events": events}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_subscriber_gets_the_backlog_then_live_records_then_the_final_status() {
+    let app = spawn_app().await;
+    app.start("r").await;
+    post_events(&app, "r", "a", 5).await;
+
+    let mut socket = connect(&app, "/api/v1/executions/r/live?after_seq=0").await;
+    let mut first = Vec::new();
+    for _ in 0..6 {
+        first.push(next_frame(&mut socket).await);
+    }
+    assert_eq!(seqs(&first), [1, 2, 3, 4, 5]);
+    assert_eq!(first[5]["type"], "status");
+    assert_eq!(first[5]["execution"]["status"], "running");
+
+    post_events(&app, "r", "b", 3).await;
+    app.post("/api/v1/executions/r/complete", &json!({"status": "completed"}))
+        .await;
+    let rest = frames_until_close(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(seqs(&rest), [6, 7, 8]);
+    let last = rest.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["execution"]["status"].as_str()),
+        (Some("status"), Some("completed"))
+    );
+}
+
+#[tokio::test]
+async fn resuming_after_a_seq_sends_only_what_came_later() {
+    let app = spawn_app().await;
+    app.start("r").await;
+    post_events(&app, "r", "a", 6).await;
+    app.post("/api/v1/executions/r/complete", &json!({"status": "failed"}))
+        .await;
+    let mut socket = connect(&app, "/api/v1/executions/r/live?after_seq=4").await;
+    let frames = frames_until_close(&mut socket, Duration::from_secs(10)).await;
+    assert_eq!(seqs(&frames), [5, 6]);
+    assert_eq!(frames.last().unwrap()["execution"]["status"], "failed");
+}
+
+#[tokio::test]
+async fn an_unknown_run_or_a_bad_after_seq_is_refused_before_the_upgrade() {
+    let app = spawn_app().await;
+    let err = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/executions/ghost/live", app.addr))
+        .await
+        .expect_err("no upgrade");
+    assert!(err.to_string().contains("404"), "{err}");
+    app.start("r").await;
+    let err =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/executions/r/live?after_seq=-1", app.addr))
+            .await
+            .expect_err("no upgrade");
+    assert!(err.to_string().contains("400"), "{err}");
+}
+
+#[tokio::test]
+async fn every_subscriber_sees_every_seq_once_in_order_while_writers_race_and_subscribers_join_mid_stream() {
+    let app = spawn_app().await;
+    app.start("busy").await;
+    let writers = 4;
+    let batches = 25;
+    let per_batch = 8;
+    let total = (writers * batches * per_batch) as i64;
+
+    let mut subscribers = Vec::new();
+    let writing = async {
+        let tasks = (0..writers).map(|w| {
+            let app = &app;
+            async move {
+                for b in 0..batches {
+                    post_events(app, "busy", &format!("w{w}b{b}e"), per_batch).await;
+                }
+            }
+        });
+        futures_util::future::join_all(tasks).await;
+    };
+    let joining = async {
+        for i in 0..8 {
+            tokio::time::sleep(Duration::from_millis(15 * i)).await;
+            let after = if i % 2 == 0 { 0 } else { 3 };
+            subscribers.push((
+                after,
+                connect(&app, &format!("/api/v1/executions/busy/live?after_seq={after}")).await,
+            ));
+        }
+    };
+    tokio::join!(writing, joining);
+    app.post(
+        "/api/v1/executions/busy/complete",
+        &json!({"status": "completed"}),
+    )
+    .await;
+
+    for (after, mut socket) in subscribers {
+        let frames = frames_until_close(&mut socket, Duration::from_secs(20)).await;
+        let expected: Vec<i64> = ((after + 1)..=total).collect();
+        assert_eq!(seqs(&frames), expected, "subscriber after_seq={after}");
+        assert_eq!(frames.last().unwrap()["execution"]["status"], "completed");
+    }
+}
+
+// Two worker threads, so the reading client keeps up the way a real one on
+// its own machine would while the server publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_told_to_resync_and_never_slows_the_others() {
+    let app = spawn_app().await;
+    app.start("flood").await;
+    let mut stalled = connect(&app, "/api/v1/executions/flood/live").await;
+    let mut reader = connect(&app, "/api/v1/executions/flood/live").await;
+    assert_eq!(next_frame(&mut reader).await["type"], "status");
+
+    let batches = 80;
+    let reading = async {
+        let mut seen = Vec::new();
+        while seen.len() < batches * 1000 {
+            let frame = next_frame(&mut reader).await;
+            seen.extend(seqs(std::slice::from_ref(&frame)));
+        }
+        seen
+    };
+    let writing = async {
+        for b in 0..batches {
+            let events: Vec<Value> = (0..1000).map(|i| event(&format!("b{b}e{i}"), "N")).collect();
+            let r = tokio::time::timeout(
+                Duration::from_secs(10),
+                app.post("/api/v1/executions/flood/events", &json!({"events": events})),
+            )
+            .await
+            .expect("ingest is never held up by a stalled subscriber");
+            assert_eq!(r.status(), StatusCode::OK);
+        }
+    };
+    let (seen, ()) = tokio::join!(reading, writing);
+    assert_eq!(seen, (1..=(batches as i64 * 1000)).collect::<Vec<_>>());
+
+    // The stalled client now reads: what it got, then `resync`, then close.
+    let frames = frames_until_close(&mut stalled, Duration::from_secs(20)).await;
+    assert_eq!(frames.last().unwrap()["type"], "resync");
+    let got = seqs(&frames);
+    assert!(got.len() < batches * 1000, "it fell behind");
+    assert_eq!(
+        got,
+        (1..=got.len() as i64).collect::<Vec<_>>(),
+        "what it got is a gap-free prefix"
+    );
+    let _ = stalled.close(None).await;
+}
+
+#[tokio::test]
+async fn the_live_run_list_announces_runs_that_start_and_finish() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, "/api/v1/live").await;
+    app.start("listed").await;
+    let started = next_frame(&mut socket).await;
+    assert_eq!(
+        (started["type"].as_str(), started["execution"]["status"].as_str()),
+        (Some("status"), Some("running"))
+    );
+    assert_eq!(started["execution"]["execution_id"], "listed");
+    app.post(
+        "/api/v1/executions/listed/complete",
+        &json!({"status": "completed"}),
+    )
+    .await;
+    let finished = next_frame(&mut socket).await;
+    assert_eq!(finished["execution"]["status"], "completed");
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
+    let db = TestDatabase::postgres();
+    // Instance A is a separate tracevis process, as in a real deployment.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut a_process = std::process::Command::new(env!("CARGO_BIN_EXE_tracevis"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &db.url,
+        ])
+        .env("TRACEVIS_CONFIG", "/nonexistent/tracevis.toml")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let a = TestApp::attach(format!("127.0.0.1:{port}").parse().unwrap());
+    let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let relay = tracevis::live::spawn_relay(db.url.clone(), b_service.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    tokio::spawn(tracevis::web::serve(
+        listener,
+        tracevis::web::router(b_service, 1 << 20, "target/site"),
+    ));
+    let b = TestApp::attach(b_addr);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while a
+        .client
+        .get(a.url("/healthz"))
+        .send()
+        .await
+        .map(|r| r.status())
+        .ok()
+        != Some(StatusCode::OK)
+    {
+        assert!(std::time::Instant::now() < deadline, "instance A did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give B's relay a moment to LISTEN before the first write.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    a.start("x").await;
+    post_events(&a, "x", "first", 5).await;
+    let mut socket = connect(&b, "/api/v1/executions/x/live").await;
+    for i in 0..20 {
+        post_events(&a, "x", &format!("more{i}-"), 10).await;
+    }
+    a.post("/api/v1/executions/x/complete", &json!({"status": "completed"}))
+        .await;
+    let frames = frames_until_close(&mut socket, Duration::from_secs(20)).await;
+    assert_eq!(seqs(&frames), (1..=205).collect::<Vec<_>>());
+    assert_eq!(frames.last().unwrap()["execution"]["status"], "completed");
+    relay.abort();
+    a_process.kill().unwrap();
+    a_process.wait().unwrap();
+}
