@@ -2,6 +2,7 @@
 //! and store seams (server side only), server functions, and the Leptos pages
 //! that render on the server and hydrate in the browser.
 
+pub mod clock;
 pub mod diff;
 pub mod error;
 pub mod format;
@@ -12,6 +13,9 @@ pub mod server_fns;
 
 mod components;
 mod pages;
+
+#[cfg(feature = "hydrate")]
+mod live_client;
 
 #[cfg(feature = "ssr")]
 pub mod protocol;

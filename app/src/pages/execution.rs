@@ -1,8 +1,10 @@
-//! `/executions/{id}`: one run — its header, node events in order and final state.
+//! `/executions/{id}`: one run — its header, node events in order and final
+//! state; a running run's new events appear as they are stored.
 
-use crate::components::StatusBadge;
+use crate::clock::{run_duration, use_clock};
+use crate::components::{Connection, ConnectionBadge, StatusBadge};
 use crate::format;
-use crate::model::ExecutionTrace;
+use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent};
 use crate::server_fns::get_trace;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -25,52 +27,85 @@ pub fn ExecutionPage() -> impl IntoView {
     }
 }
 
+/// The highest `seq` a page holds: where a live stream resumes.
+#[cfg_attr(
+    not(feature = "hydrate"),
+    expect(dead_code, reason = "used by the browser's live client")
+)]
+fn last_seq(trace: &ExecutionTrace) -> i64 {
+    let records = trace
+        .node_events
+        .iter()
+        .map(|e| e.seq)
+        .chain(trace.state_snapshots.iter().map(|s| s.seq));
+    records.max().unwrap_or(0).max(trace.summary.last_seq)
+}
+
 #[component]
 fn TraceView(trace: ExecutionTrace) -> impl IntoView {
-    let s = trace.summary;
-    let duration = s
-        .total_duration_ms
-        .map(format::duration_ms)
-        .unwrap_or_else(|| "running".into());
-    let tokens = s
-        .total_tokens
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "—".into());
-    let final_state = s
-        .final_state
-        .as_ref()
-        .map(format::json_pretty)
-        .unwrap_or_else(|| "No final state yet.".into());
-    let events = trace
-        .node_events
-        .into_iter()
-        .map(|e| {
-            let duration = e.duration_ms.map(format::duration_ms).unwrap_or_default();
-            view! {
-                <tr class=format!("event event-{}", e.event_type.as_str())>
-                    <td class="num">{e.seq}</td>
-                    <td>{e.node_id.clone()}</td>
-                    <td><StatusBadge status=e.event_type.as_str()/></td>
-                    <td>{format::timestamp(&e.timestamp)}</td>
-                    <td class="num">{duration}</td>
-                    <td class="error-text">{e.error.clone().unwrap_or_default()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
+    let running = trace.summary.status == ExecutionStatus::Running;
+    let execution_id = trace.summary.execution_id.clone();
+    let trace = RwSignal::new(trace);
+    let connection = RwSignal::new(if running {
+        Connection::Connecting
+    } else {
+        Connection::Finished
+    });
+    let now = use_clock();
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if running {
+            use crate::live::LiveFrame;
+            use crate::live_client::{follow, Flow};
+            let id = execution_id.clone();
+            follow(
+                move || {
+                    format!(
+                        "/api/v1/executions/{id}/live?after_seq={}",
+                        trace.with_untracked(last_seq)
+                    )
+                },
+                move |frame| {
+                    let mut flow = Flow::Continue;
+                    trace.update(|t| match frame {
+                        LiveFrame::Event { event } if event.seq > last_seq(t) => t.node_events.push(event),
+                        LiveFrame::Snapshot { snapshot } if snapshot.seq > last_seq(t) => {
+                            t.state_snapshots.push(snapshot)
+                        }
+                        LiveFrame::Status { execution } => {
+                            if execution.status != ExecutionStatus::Running {
+                                flow = Flow::Finished;
+                            }
+                            t.summary = execution;
+                        }
+                        _ => {}
+                    });
+                    flow
+                },
+                connection,
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&execution_id, running);
+    });
+    let summary = move || trace.with(|t| t.summary.clone());
     view! {
         <header class="run-header">
-            <h1>{s.execution_id.clone()}</h1>
-            <StatusBadge status=s.status.as_str()/>
+            <h1>{move || summary().execution_id}</h1>
+            {move || view! { <StatusBadge status=summary().status.as_str()/> }}
+            <ConnectionBadge connection/>
             <dl class="facts">
-                <div><dt>"Graph"</dt><dd>{s.graph_type.clone()}</dd></div>
-                <div><dt>"Started"</dt><dd>{format::timestamp(&s.start_time)}</dd></div>
-                <div><dt>"Duration"</dt><dd>{duration}</dd></div>
-                <div><dt>"Nodes"</dt><dd>{s.total_nodes}</dd></div>
-                <div><dt>"Failed"</dt><dd>{s.failed_nodes}</dd></div>
-                <div><dt>"Cached"</dt><dd>{s.cached_nodes}</dd></div>
-                <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
-                <div><dt>"Tokens"</dt><dd>{tokens}</dd></div>
+                <div><dt>"Graph"</dt><dd>{move || summary().graph_type}</dd></div>
+                <div><dt>"Started"</dt><dd>{move || format::timestamp(&summary().start_time)}</dd></div>
+                <div><dt>"Duration"</dt><dd>{move || {
+                    let s = summary();
+                    run_duration(s.total_duration_ms, &s.start_time, now.get())
+                }}</dd></div>
+                <div><dt>"Nodes"</dt><dd>{move || summary().total_nodes}</dd></div>
+                <div><dt>"Failed"</dt><dd>{move || summary().failed_nodes}</dd></div>
+                <div><dt>"Cached"</dt><dd>{move || summary().cached_nodes}</dd></div>
+                <div><dt>"LLM calls"</dt><dd>{move || summary().total_llm_calls}</dd></div>
+                <div><dt>"Tokens"</dt><dd>{move || summary().total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
             </dl>
         </header>
         <section aria-labelledby="nodes-heading">
@@ -78,20 +113,41 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             <table class="events">
                 <thead>
                     <tr>
-                        <th scope="col">"#"</th>
+                        <th scope="col" class="num">"#"</th>
                         <th scope="col">"Node"</th>
                         <th scope="col">"Event"</th>
                         <th scope="col">"Time (UTC)"</th>
-                        <th scope="col">"Duration"</th>
+                        <th scope="col" class="num">"Duration"</th>
                         <th scope="col">"Error"</th>
                     </tr>
                 </thead>
-                <tbody>{events}</tbody>
+                <tbody>
+                    <For each=move || trace.with(|t| t.node_events.clone()) key=|e| e.seq let:event>
+                        <EventRow event/>
+                    </For>
+                </tbody>
             </table>
         </section>
         <section aria-labelledby="state-heading">
             <h2 id="state-heading">"Final state"</h2>
-            <pre class="json">{final_state}</pre>
+            <pre class="json">{move || {
+                summary().final_state.as_ref().map(format::json_pretty).unwrap_or_else(|| "No final state yet.".into())
+            }}</pre>
         </section>
+    }
+}
+
+#[component]
+fn EventRow(event: NodeEvent) -> impl IntoView {
+    let duration = event.duration_ms.map(format::duration_ms).unwrap_or_default();
+    view! {
+        <tr class=format!("event event-{}", event.event_type.as_str())>
+            <td class="num">{event.seq}</td>
+            <td>{event.node_id.clone()}</td>
+            <td><StatusBadge status=event.event_type.as_str()/></td>
+            <td>{format::timestamp(&event.timestamp)}</td>
+            <td class="num">{duration}</td>
+            <td class="error-text">{event.error.clone().unwrap_or_default()}</td>
+        </tr>
     }
 }
