@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_live;
 pub mod config;
 pub mod demo;
 pub mod live;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracevis::config::Config;
 use tracevis::service::TraceService;
-use tracevis::{bench, demo, live, retention, store, web};
+use tracevis::{bench, bench_live, demo, live, retention, store, web};
 use tracing::info;
 use tracing_subscriber::EnvFilter;
 
@@ -40,6 +40,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Measure trace reads and ingest; prints the figures BENCHMARKS.md records.
     Bench(bench::BenchArgs),
+    /// Measure live delivery latency and a sustained subscriber load.
+    BenchLive(bench_live::BenchLiveArgs),
 }
 
 #[tokio::main]
@@ -78,6 +80,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchLive(args) => bench_live::run(args).await,
     }
 }
 

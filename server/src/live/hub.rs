@@ -59,6 +59,14 @@ impl HubReceiver {
     }
 }
 
+impl HubReceiver {
+    /// A frame that is already queued, without waiting (`None` also when the
+    /// queue is closed: `recv` then reports the resync).
+    pub fn try_recv(&mut self) -> Option<Arc<LiveEnvelope>> {
+        self.queue.try_recv().ok()
+    }
+}
+
 impl Drop for HubReceiver {
     fn drop(&mut self) {
         self.hub.remove(&self.topic, self.id);

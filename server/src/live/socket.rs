@@ -62,6 +62,14 @@ impl Source {
             Self::Runs(receiver) => receiver.recv().await,
         }
     }
+
+    /// A frame that is already waiting, without waiting for one.
+    fn ready(&mut self) -> Option<Arc<LiveEnvelope>> {
+        match self {
+            Self::Run(subscription) => subscription.try_recv().ok(),
+            Self::Runs(receiver) => receiver.try_recv(),
+        }
+    }
 }
 
 async fn pump(socket: WebSocket, mut source: Source) {
@@ -71,12 +79,27 @@ async fn pump(socket: WebSocket, mut source: Source) {
     loop {
         tokio::select! {
             frame = source.next() => {
-                let Some(envelope) = frame else { break };
-                let text = Message::Text(envelope.json().into());
-                if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(text)).await, Ok(Ok(()))) {
+                let Some(first) = frame else { break };
+                // Everything already waiting goes out with one flush: a batch
+                // of records costs one write, not one per record.
+                let mut batch = vec![first];
+                while batch.len() < 512 {
+                    match source.ready() {
+                        Some(envelope) => batch.push(envelope),
+                        None => break,
+                    }
+                }
+                let ends = batch.iter().any(|e| e.frame.is_final_status() || e.frame == LiveFrame::Resync);
+                let write = async {
+                    for envelope in &batch {
+                        sink.feed(Message::Text(envelope.json().into())).await?;
+                    }
+                    sink.flush().await
+                };
+                if !matches!(tokio::time::timeout(SEND_TIMEOUT, write).await, Ok(Ok(()))) {
                     return;
                 }
-                if envelope.frame.is_final_status() || envelope.frame == LiveFrame::Resync {
+                if ends {
                     break;
                 }
             }
