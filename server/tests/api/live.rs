@@ -301,3 +301,33 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
     a_process.kill().unwrap();
     a_process.wait().unwrap();
 }
+
+#[tokio::test]
+async fn an_event_emitted_through_the_protocol_is_stored_and_reaches_subscribers() {
+    use app::protocol::TraceVisualization;
+    let db = TestDatabase::new();
+    let service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let new = serde_json::from_value(json!({"execution_id": "emitted", "graph_type": "g"})).unwrap();
+    service.start_execution(new).await.unwrap();
+    let mut subscription = service.subscribe_to_execution("emitted", 0).await.unwrap();
+    let status = subscription.recv().await.unwrap();
+    assert!(matches!(status.frame, app::live::LiveFrame::Status { .. }));
+
+    let id = app::model::RecordId::parse("emitted").unwrap();
+    let stored = service
+        .emit_event(&id, serde_json::from_value(event("e1", "EmitNode")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.seq, 1);
+    let frame = tokio::time::timeout(Duration::from_secs(5), subscription.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match &frame.frame {
+        app::live::LiveFrame::Event { event } => {
+            assert_eq!((event.seq, event.node_id.as_str()), (1, "EmitNode"))
+        }
+        other => panic!("expected the event, got {other:?}"),
+    }
+    assert_eq!(service.get_trace("emitted").await.unwrap().node_events.len(), 1);
+}
