@@ -11,8 +11,8 @@ mod snapshot;
 mod statistics;
 
 pub use execution::{
-    ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ExecutionTrace, DEFAULT_LIST_LIMIT,
-    MAX_LIST_LIMIT,
+    ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ExecutionTrace, ListSort,
+    DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
 };
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
 pub use ids::{Label, RecordId};

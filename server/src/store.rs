@@ -39,6 +39,16 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
     }
 }
 
+/// The ORDER BY clause of a run list (the same SQL on both backends).
+pub(crate) fn order_by(sort: app::model::ListSort) -> &'static str {
+    match sort {
+        app::model::ListSort::Newest => " ORDER BY start_time DESC, execution_id DESC",
+        app::model::ListSort::Slowest => {
+            " ORDER BY total_duration_ms DESC NULLS LAST, start_time DESC, execution_id DESC"
+        }
+    }
+}
+
 /// Maps a database error to what a caller can act on: connection trouble is
 /// `Unavailable` (retry later), everything else `Internal`.
 pub(crate) fn db_error(err: sqlx::Error) -> TraceError {

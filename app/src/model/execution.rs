@@ -109,10 +109,60 @@ pub struct ExecutionFilter {
     pub start_time: Option<DateTime<Utc>>,
     /// Only runs that started at or before this time.
     pub end_time: Option<DateTime<Utc>>,
+    /// Only runs whose id contains this text.
+    #[serde(default)]
+    pub id_contains: Option<String>,
+    /// The order of the list.
+    #[serde(default)]
+    pub sort: ListSort,
     /// Page size, 1..=1000.
     pub limit: u32,
     /// Runs to skip.
     pub offset: u32,
+}
+
+/// How a run list is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListSort {
+    /// Newest start first.
+    #[default]
+    Newest,
+    /// Longest duration first (running runs last).
+    Slowest,
+}
+
+impl ListSort {
+    /// The query-string value (`start_time` or `duration`).
+    pub fn as_param(self) -> &'static str {
+        match self {
+            Self::Newest => "start_time",
+            Self::Slowest => "duration",
+        }
+    }
+
+    /// Parses a query-string value.
+    pub fn from_param(value: &str) -> Option<Self> {
+        match value {
+            "start_time" => Some(Self::Newest),
+            "duration" => Some(Self::Slowest),
+            _ => None,
+        }
+    }
+}
+
+impl ExecutionFilter {
+    /// Whether `run` belongs in a list with this filter (for live updates).
+    pub fn matches(&self, run: &ExecutionSummary) -> bool {
+        self.graph_type.as_ref().is_none_or(|g| *g == run.graph_type)
+            && self.status.is_none_or(|s| s == run.status)
+            && self.start_time.is_none_or(|t| run.start_time >= t)
+            && self.end_time.is_none_or(|t| run.start_time <= t)
+            && self
+                .id_contains
+                .as_ref()
+                .is_none_or(|i| run.execution_id.contains(i.as_str()))
+    }
 }
 
 impl Default for ExecutionFilter {
@@ -122,6 +172,8 @@ impl Default for ExecutionFilter {
             status: None,
             start_time: None,
             end_time: None,
+            id_contains: None,
+            sort: ListSort::Newest,
             limit: DEFAULT_LIST_LIMIT,
             offset: 0,
         }

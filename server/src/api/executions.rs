@@ -5,7 +5,7 @@ use super::AppError;
 use crate::service::TraceService;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, NewExecution, NodeEvent, StateSnapshot,
+    ExecutionTrace, ListSort, NewExecution, NodeEvent, StateSnapshot,
 };
 use app::protocol::TraceVisualization;
 use app::store::{AppendOutcome, CreateOutcome};
@@ -109,6 +109,8 @@ pub async fn replays(
 #[derive(Deserialize)]
 pub struct ListQuery {
     graph_type: Option<String>,
+    id: Option<String>,
+    sort: Option<String>,
     status: Option<String>,
     start_time: Option<String>,
     end_time: Option<String>,
@@ -165,8 +167,16 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
     if limit == 0 {
         return Err(AppError::invalid_parameter("limit", "must be at least 1"));
     }
+    let sort = match q.sort.filter(|s| !s.is_empty()) {
+        None => ListSort::Newest,
+        Some(s) => ListSort::from_param(&s).ok_or_else(|| {
+            AppError::invalid_parameter("sort", format!("expected start_time or duration, got {s:?}"))
+        })?,
+    };
     Ok(ExecutionFilter {
         graph_type: q.graph_type.filter(|g| !g.is_empty()),
+        id_contains: q.id.filter(|i| !i.is_empty()),
+        sort,
         status,
         start_time: time_parameter("start_time", q.start_time)?,
         end_time: time_parameter("end_time", q.end_time)?,

@@ -268,7 +268,8 @@ impl HistoryStore for PostgresStore {
             .map_err(db_error)?;
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
         push_filter(&mut page, filter);
-        page.push(" ORDER BY start_time DESC, execution_id DESC LIMIT ")
+        page.push(super::order_by(filter.sort))
+            .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
             .push(" OFFSET ")
             .push_bind(i64::from(filter.offset));
@@ -484,6 +485,13 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ExecutionFilter) {
     }
     if let Some(end) = &f.end_time {
         q.push(sep).push("start_time <= ").push_bind(to_micros(end));
+        sep = " AND ";
+    }
+    if let Some(id) = &f.id_contains {
+        q.push(sep)
+            .push("strpos(execution_id, ")
+            .push_bind(id.as_str())
+            .push(") > 0");
     }
 }
 

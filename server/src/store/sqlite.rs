@@ -266,7 +266,8 @@ impl HistoryStore for SqliteStore {
             .map_err(db_error)?;
         let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
         push_filter(&mut page, filter);
-        page.push(" ORDER BY start_time DESC, execution_id DESC LIMIT ")
+        page.push(super::order_by(filter.sort))
+            .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
             .push(" OFFSET ")
             .push_bind(i64::from(filter.offset));
@@ -478,6 +479,13 @@ fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ExecutionFilter) {
     }
     if let Some(end) = &f.end_time {
         q.push(sep).push("start_time <= ").push_bind(to_micros(end));
+        sep = " AND ";
+    }
+    if let Some(id) = &f.id_contains {
+        q.push(sep)
+            .push("instr(execution_id, ")
+            .push_bind(id.as_str())
+            .push(") > 0");
     }
 }
 

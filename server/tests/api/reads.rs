@@ -59,6 +59,18 @@ async fn the_list_is_newest_first_filtered_and_paginated() {
         .await;
     assert_eq!(ids(&window), ["run2", "run1"]);
 
+    let by_id = app.get_json("/api/v1/executions?id=n2").await;
+    assert_eq!(ids(&by_id), ["run2"]);
+    // Each finished "now", so the earliest start is the slowest; running run3 sorts last.
+    let slowest = app.get_json("/api/v1/executions?sort=duration").await;
+    assert_eq!(ids(&slowest), ["run0", "run1", "run2", "run3"]);
+    assert_error(
+        app.get("/api/v1/executions?sort=size").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["sort"],
+    )
+    .await;
     assert_error(
         app.get("/api/v1/executions?status=paused").await,
         StatusCode::BAD_REQUEST,
