@@ -63,3 +63,46 @@ test("a user opens the run list, clicks a run and sees its nodes", async ({ page
   await expect(page.getByRole("region", { name: "Final state" })).toContainText('"plan": "ready"');
   expect(consoleErrors).toEqual([]);
 });
+
+test("a user filters the run list; the filter lives in the URL and the back button undoes it", async ({ page, request }) => {
+  const graph = `filter_graph_${Date.now()}`;
+  for (let i = 0; i < 55; i++) {
+    const id = `${graph}-${String(i).padStart(2, "0")}`;
+    await request.post("/api/v1/executions", {
+      data: { execution_id: id, graph_type: graph, start_time: `2026-02-01T10:${String(i).padStart(2, "0")}:00Z` },
+    });
+    await request.post(`/api/v1/executions/${id}/complete`, {
+      data: { status: i % 5 === 0 ? "failed" : "completed", end_time: "2026-02-01T11:00:00Z" },
+    });
+  }
+
+  await page.goto("/");
+  const filters = page.getByRole("form", { name: "Filter runs" });
+  await filters.getByLabel("Graph type").fill(graph);
+  await filters.getByLabel("Status").selectOption("failed");
+  await filters.getByRole("button", { name: "Apply" }).click();
+
+  await expect(page).toHaveURL(new RegExp(`graph_type=${graph}.*status=failed`));
+  const rows = page.locator("table.runs tbody tr");
+  await expect(rows).toHaveCount(11);
+  for (const text of await rows.allTextContents()) expect(text).toContain("failed");
+  await expect(page.getByText("Runs 1–11 of 11")).toBeVisible();
+
+  await page.goBack();
+  await expect(page).toHaveURL(/\/$/);
+
+  // All 55 of the graph: two pages of 50 and 5, newest first.
+  await page.goto(`/?graph_type=${graph}`);
+  await expect(rows).toHaveCount(50);
+  await expect(rows.first()).toContainText(`${graph}-54`);
+  await page.getByRole("link", { name: "Next →" }).click();
+  await expect(page).toHaveURL(/offset=50/);
+  await expect(rows).toHaveCount(5);
+  await expect(rows.last()).toContainText(`${graph}-00`);
+
+  // Every run ended at 11:00, so the earliest started is the slowest.
+  await page.goto(`/?graph_type=${graph}&sort=duration`);
+  await expect(page.getByLabel("Sort by")).toHaveValue("duration");
+  await expect(rows.first()).toContainText(`${graph}-00`);
+  await expect(rows.first()).toContainText("60 m 00 s");
+});

@@ -1,65 +1,184 @@
-//! `/`: the run list, newest first; runs that start or finish appear without
-//! a reload.
+//! `/`: the run list — filters, sort and page live in the URL (shareable, the
+//! back button works); runs that start or finish appear without a reload.
 
 use crate::clock::{run_duration, use_clock};
 use crate::components::{Connection, ConnectionBadge, StatusBadge};
 use crate::format;
-use crate::model::{ExecutionFilter, ExecutionList, ExecutionSummary};
+use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListSort};
 use crate::server_fns::list_executions;
+use chrono::{NaiveDateTime, TimeZone, Utc};
 use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
 
-/// Every run, newest first, each linking to its page.
+/// Runs per page.
+const PAGE_SIZE: u32 = 50;
+/// The format of `<input type="datetime-local">` values, read as UTC.
+const LOCAL_INPUT: &str = "%Y-%m-%dT%H:%M";
+
+/// Every run, newest first (or slowest), filtered, each linking to its page.
 #[component]
 pub fn ExecutionListPage() -> impl IntoView {
-    let runs = Resource::new(|| (), |_| list_executions(ExecutionFilter::default()));
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.with(|q| filter_from_query(|name| q.get(name))));
+    let runs = Resource::new(move || filter.get(), list_executions);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
+        <h1>"Runs"</h1>
+        <FilterForm filter=filter.get_untracked()/>
+        <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
             {move || Suspend::new(async move {
+                let filter = filter.get_untracked();
                 match runs.await {
-                    Ok(list) => view! { <LiveRunList list/> }.into_any(),
-                    Err(e) => view! {
-                        <h1>"Runs"</h1>
-                        <p role="alert">"Could not load runs: " {e.to_string()}</p>
-                    }
-                    .into_any(),
+                    Ok(list) => view! { <LiveRunList list filter/> }.into_any(),
+                    Err(e) => view! { <p role="alert">"Could not load runs: " {e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The list filter a URL's query parameters describe (invalid values are ignored).
+fn filter_from_query(param: impl Fn(&str) -> Option<String>) -> ExecutionFilter {
+    let text = |name: &str| param(name).filter(|v| !v.trim().is_empty());
+    let time = |name: &str| {
+        text(name)
+            .and_then(|v| NaiveDateTime::parse_from_str(&v, LOCAL_INPUT).ok())
+            .map(|t| Utc.from_utc_datetime(&t))
+    };
+    ExecutionFilter {
+        graph_type: text("graph_type"),
+        status: text("status").and_then(|s| ExecutionStatus::parse(&s)),
+        start_time: time("from"),
+        end_time: time("to"),
+        id_contains: text("id"),
+        sort: text("sort")
+            .and_then(|s| ListSort::from_param(&s))
+            .unwrap_or_default(),
+        limit: PAGE_SIZE,
+        offset: text("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
+    }
+}
+
+/// The query string for `filter` at `offset`.
+fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(g) = &filter.graph_type {
+        pairs.push(("graph_type", g.clone()));
+    }
+    if let Some(s) = filter.status {
+        pairs.push(("status", s.as_str().into()));
+    }
+    if let Some(t) = filter.start_time {
+        pairs.push(("from", t.format(LOCAL_INPUT).to_string()));
+    }
+    if let Some(t) = filter.end_time {
+        pairs.push(("to", t.format(LOCAL_INPUT).to_string()));
+    }
+    if let Some(i) = &filter.id_contains {
+        pairs.push(("id", i.clone()));
+    }
+    if filter.sort != ListSort::Newest {
+        pairs.push(("sort", filter.sort.as_param().into()));
+    }
+    if offset > 0 {
+        pairs.push(("offset", offset.to_string()));
+    }
+    let encoded: Vec<String> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.replace('%', "%25").replace('&', "%26").replace(' ', "+")
+            )
+        })
+        .collect();
+    if encoded.is_empty() {
+        "/".into()
+    } else {
+        format!("/?{}", encoded.join("&"))
     }
 }
 
 #[component]
-fn LiveRunList(list: ExecutionList) -> impl IntoView {
+fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
+    let status = filter.status.map(|s| s.as_str()).unwrap_or("");
+    let time =
+        |t: Option<chrono::DateTime<Utc>>| t.map(|t| t.format(LOCAL_INPUT).to_string()).unwrap_or_default();
+    view! {
+        <Form method="GET" action="/" attr:class="filters" attr:aria-label="Filter runs">
+            <label>"Run id" <input type="search" name="id" value=filter.id_contains.clone().unwrap_or_default()/></label>
+            <label>"Graph type" <input type="text" name="graph_type" value=filter.graph_type.clone().unwrap_or_default()/></label>
+            <label>"Status"
+                <select name="status">
+                    <option value="" selected=status.is_empty()>"Any"</option>
+                    <option value="running" selected=status == "running">"Running"</option>
+                    <option value="completed" selected=status == "completed">"Completed"</option>
+                    <option value="failed" selected=status == "failed">"Failed"</option>
+                </select>
+            </label>
+            <label>"Started after (UTC)" <input type="datetime-local" name="from" value=time(filter.start_time)/></label>
+            <label>"Started before (UTC)" <input type="datetime-local" name="to" value=time(filter.end_time)/></label>
+            <label>"Sort by"
+                <select name="sort">
+                    <option value="start_time" selected=filter.sort == ListSort::Newest>"Newest first"</option>
+                    <option value="duration" selected=filter.sort == ListSort::Slowest>"Slowest first"</option>
+                </select>
+            </label>
+            <button type="submit">"Apply"</button>
+            <a href="/" class="reset">"Clear"</a>
+        </Form>
+    }
+}
+
+#[component]
+fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     let runs = RwSignal::new(list.executions);
     let total = RwSignal::new(list.total);
     let connection = RwSignal::new(Connection::Connecting);
     let now = use_clock();
+    let (offset, limit) = (filter.offset, filter.limit);
+    let previous = (offset > 0).then(|| query_for(&filter, offset.saturating_sub(limit)));
+    // New runs join the list only where they would be: first page, newest first.
+    let shows_new_runs = offset == 0 && filter.sort == ListSort::Newest;
+    let live_filter = filter.clone();
+    let next = move || (i64::from(offset + limit) < total.get()).then(|| query_for(&filter, offset + limit));
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        crate::live_client::follow(
-            || "/api/v1/live".to_owned(),
-            move |frame| {
-                if let crate::live::LiveFrame::Status { execution } = frame {
-                    apply_status(runs, total, execution);
-                }
-                crate::live_client::Flow::Continue
-            },
-            connection,
-        );
+        {
+            let filter = live_filter.clone();
+            crate::live_client::follow(
+                || "/api/v1/live".to_owned(),
+                move |frame| {
+                    if let crate::live::LiveFrame::Status { execution } = frame {
+                        if filter.matches(&execution) {
+                            apply_status(runs, total, execution, shows_new_runs);
+                        }
+                    }
+                    crate::live_client::Flow::Continue
+                },
+                connection,
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&live_filter, shows_new_runs);
     });
     view! {
-        <div class="page-title">
-            <h1>"Runs"</h1>
+        <div class="list-bar">
+            <p class="muted">{move || {
+                let shown = runs.with(Vec::len);
+                if shown == 0 { "No runs match.".to_string() } else {
+                    format!("Runs {}–{} of {}", offset + 1, offset as usize + shown, total.get())
+                }
+            }}</p>
             <ConnectionBadge connection/>
         </div>
         <Show
             when=move || runs.with(|r| !r.is_empty())
             fallback=|| view! {
-                <p class="empty">"No runs yet. Post one to " <code>"/api/v1/executions"</code> " or run "
+                <p class="empty">"No runs to show. Post one to " <code>"/api/v1/executions"</code> " or run "
                     <code>"tracevis demo"</code> "."</p>
             }
         >
-            <p class="muted">{move || format!("Showing {} of {} runs", runs.with(Vec::len), total.get())}</p>
             <table class="runs">
                 <thead>
                     <tr>
@@ -79,28 +198,39 @@ fn LiveRunList(list: ExecutionList) -> impl IntoView {
                 </tbody>
             </table>
         </Show>
+        <nav class="pager" aria-label="Pages">
+            {previous.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
+            {move || next().map(|href| view! { <a href=href rel="next">"Next →"</a> })}
+        </nav>
     }
 }
 
-/// Puts a run's new summary in the list: replaces it if shown, else adds it on top.
+/// Puts a run's new summary in the list: replaces it if shown, else adds it
+/// on top when this list shows new runs.
 #[cfg_attr(
     not(feature = "hydrate"),
     expect(dead_code, reason = "called from the browser only")
 )]
-fn apply_status(runs: RwSignal<Vec<ExecutionSummary>>, total: RwSignal<i64>, execution: ExecutionSummary) {
+fn apply_status(
+    runs: RwSignal<Vec<ExecutionSummary>>,
+    total: RwSignal<i64>,
+    execution: ExecutionSummary,
+    shows_new_runs: bool,
+) {
     runs.update(
         |runs| match runs.iter_mut().find(|r| r.execution_id == execution.execution_id) {
             Some(run) => *run = execution,
-            None => {
+            None if shows_new_runs => {
                 runs.insert(0, execution);
                 total.update(|t| *t += 1);
             }
+            None => {}
         },
     );
 }
 
 #[component]
-fn RunRow(run: ExecutionSummary, now: RwSignal<Option<chrono::DateTime<chrono::Utc>>>) -> impl IntoView {
+fn RunRow(run: ExecutionSummary, now: RwSignal<Option<chrono::DateTime<Utc>>>) -> impl IntoView {
     let href = format!("/executions/{}", run.execution_id);
     let (start, total_ms) = (run.start_time, run.total_duration_ms);
     view! {
@@ -113,5 +243,43 @@ fn RunRow(run: ExecutionSummary, now: RwSignal<Option<chrono::DateTime<chrono::U
             <td class="num">{run.total_nodes}</td>
             <td class="num">{run.failed_nodes}</td>
         </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_survives_the_round_trip_through_the_url() {
+        let filter = ExecutionFilter {
+            graph_type: Some("forward mode".into()),
+            status: Some(ExecutionStatus::Failed),
+            id_contains: Some("a&b".into()),
+            sort: ListSort::Slowest,
+            start_time: Some(Utc.with_ymd_and_hms(2025, 10, 21, 10, 30, 0).unwrap()),
+            limit: PAGE_SIZE,
+            ..ExecutionFilter::default()
+        };
+        let url = query_for(&filter, 100);
+        let query = url.trim_start_matches("/?");
+        let params: std::collections::HashMap<String, String> = query
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                (
+                    k.to_string(),
+                    v.replace('+', " ").replace("%26", "&").replace("%25", "%"),
+                )
+            })
+            .collect();
+        let back = filter_from_query(|name| params.get(name).cloned());
+        assert_eq!(
+            back,
+            ExecutionFilter {
+                offset: 100,
+                ..filter
+            }
+        );
     }
 }
