@@ -1,7 +1,13 @@
-//! Small view pieces shared by pages.
+//! View pieces shared by pages.
 
 mod connection_badge;
+mod node_details;
+mod state_history_panel;
 mod status_badge;
+mod timeline;
 
 pub use connection_badge::{Connection, ConnectionBadge};
+pub use node_details::NodeDetails;
+pub use state_history_panel::StateHistoryPanel;
 pub use status_badge::StatusBadge;
+pub use timeline::Timeline;

@@ -10,6 +10,9 @@ pub mod histogram;
 pub mod live;
 pub mod model;
 pub mod server_fns;
+pub mod state_history;
+pub mod timeline;
+mod url_state;
 
 mod components;
 mod pages;

@@ -2,10 +2,12 @@
 //! state; a running run's new events appear as they are stored.
 
 use crate::clock::{run_duration, use_clock};
-use crate::components::{Connection, ConnectionBadge, StatusBadge};
+use crate::components::{Connection, ConnectionBadge, NodeDetails, StateHistoryPanel, StatusBadge, Timeline};
 use crate::format;
 use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent};
 use crate::server_fns::get_trace;
+use crate::timeline::node_visits;
+use crate::url_state::{query_param, query_setter};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -89,6 +91,65 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         let _ = (&execution_id, running);
     });
     let summary = move || trace.with(|t| t.summary.clone());
+
+    // View state lives in the URL: ?node= (timeline filter), ?visit= (the
+    // selected visit), ?step= (the state history cursor, 1-based).
+    let set_query = query_setter();
+    let node_filter = query_param("node");
+    let visit_param = query_param("visit");
+    let step_param = query_param("step");
+    let all_visits = Memo::new(move |_| trace.with(|t| node_visits(&t.node_events)));
+    let node_types = Memo::new(move |_| {
+        let mut names: Vec<String> = all_visits.with(|v| v.iter().map(|v| v.node_id.clone()).collect());
+        names.sort();
+        names.dedup();
+        names
+    });
+    let visits = Signal::derive(move || {
+        let filter = node_filter.get();
+        all_visits.with(|v| {
+            v.iter()
+                .filter(|v| filter.as_ref().is_none_or(|n| *n == v.node_id))
+                .cloned()
+                .collect()
+        })
+    });
+    let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
+    let start = Signal::derive(move || trace.with(|t| t.summary.start_time));
+    let end = Signal::derive(move || {
+        trace.with(|t| {
+            let last_event = t.node_events.iter().map(|e| e.timestamp).max();
+            let running_until = now.get().filter(|_| t.summary.end_time.is_none());
+            [t.summary.end_time, last_event, running_until]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(t.summary.start_time)
+        })
+    });
+    let snapshots = Signal::derive(move || trace.with(|t| t.state_snapshots.clone()));
+    let step = Memo::new(move |_| {
+        let count = trace.with(|t| t.state_snapshots.len());
+        step_param
+            .get()
+            .and_then(|s| s.parse::<usize>().ok())
+            .map(|s| s.saturating_sub(1))
+            .unwrap_or(count.saturating_sub(1))
+            .min(count.saturating_sub(1))
+    });
+    let on_select = {
+        let set_query = set_query.clone();
+        Callback::new(move |index: usize| set_query("visit", Some(index.to_string())))
+    };
+    let on_close = {
+        let set_query = set_query.clone();
+        Callback::new(move |()| set_query("visit", None))
+    };
+    let on_step = {
+        let set_query = set_query.clone();
+        Callback::new(move |index: usize| set_query("step", Some((index + 1).to_string())))
+    };
+    let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
     view! {
         <header class="run-header">
             <h1>{move || summary().execution_id}</h1>
@@ -108,6 +169,38 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                 <div><dt>"Tokens"</dt><dd>{move || summary().total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
             </dl>
         </header>
+        <div class="run-body">
+            <section aria-labelledby="timeline-heading" class="timeline-section">
+                <div class="section-head">
+                    <h2 id="timeline-heading">"Timeline"</h2>
+                    <label>"Node type "
+                        <select aria-label="Node type" on:change=move |ev| on_node_filter(event_target_value(&ev))>
+                            <option value="" selected=move || node_filter.get().is_none()>"All nodes"</option>
+                            <For each=move || node_types.get() key=|n| n.clone() let:name>
+                                {
+                                    let value = name.clone();
+                                    view! {
+                                        <option value=value.clone() selected=move || node_filter.get().as_deref() == Some(value.as_str())>
+                                            {name}
+                                        </option>
+                                    }
+                                }
+                            </For>
+                        </select>
+                    </label>
+                </div>
+                <Timeline visits start end selected on_select/>
+            </section>
+            {move || {
+                let visit = selected.get().and_then(|i| all_visits.with(|v| v.get(i).cloned()))?;
+                let events = trace.with(|t| t.node_events.clone());
+                Some(view! { <NodeDetails visit events on_close/> })
+            }}
+        </div>
+        <section aria-labelledby="state-history-heading">
+            <h2 id="state-history-heading">"State history"</h2>
+            <StateHistoryPanel snapshots step on_step/>
+        </section>
         <section aria-labelledby="nodes-heading">
             <h2 id="nodes-heading">"Node events"</h2>
             <table class="events">

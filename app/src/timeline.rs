@@ -1,0 +1,193 @@
+//! Node visits: a run's node events paired into one bar per visit — started
+//! and its ending event, retries as separate attempts, cache hits with the
+//! time they saved — the unit the timeline draws and the details panel shows.
+
+use crate::model::{NodeEvent, NodeEventType};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{HashMap, VecDeque};
+
+/// How a visit ended (or that it has not yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisitOutcome {
+    /// Started, not finished yet.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Failed.
+    Failed,
+    /// Answered from the cache.
+    Cached,
+}
+
+impl VisitOutcome {
+    /// The label shown (and the CSS class suffix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cached => "cached",
+        }
+    }
+}
+
+/// One execution of one node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeVisit {
+    /// Position among the run's visits (0-based, in start order).
+    pub index: usize,
+    /// The node.
+    pub node_id: String,
+    /// When it started.
+    pub start: DateTime<Utc>,
+    /// When it ended; `None` while running.
+    pub end: Option<DateTime<Utc>>,
+    /// How it ended.
+    pub outcome: VisitOutcome,
+    /// Retry attempt (1 for the first).
+    pub attempt: i64,
+    /// Reported (or measured) duration.
+    pub duration_ms: Option<f64>,
+    /// Time a cache hit saved, when the producer reported it (`saved_ms`).
+    pub saved_ms: Option<f64>,
+    /// `seq` of the started event, if there was one.
+    pub start_seq: Option<i64>,
+    /// `seq` of the ending event, if it ended.
+    pub end_seq: Option<i64>,
+}
+
+/// Pairs `events` (in `seq` order) into visits. An ending event closes the
+/// oldest open visit of its node; one without a `started` event becomes a
+/// visit of its own that began `duration_ms` before it.
+pub fn node_visits(events: &[NodeEvent]) -> Vec<NodeVisit> {
+    let mut visits: Vec<NodeVisit> = Vec::new();
+    let mut open: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for event in events {
+        if event.event_type == NodeEventType::Started {
+            open.entry(event.node_id.as_str())
+                .or_default()
+                .push_back(visits.len());
+            visits.push(NodeVisit {
+                index: visits.len(),
+                node_id: event.node_id.clone(),
+                start: event.timestamp,
+                end: None,
+                outcome: VisitOutcome::Running,
+                attempt: event.attempt(),
+                duration_ms: None,
+                saved_ms: None,
+                start_seq: Some(event.seq),
+                end_seq: None,
+            });
+            continue;
+        }
+        let outcome = match event.event_type {
+            NodeEventType::Failed => VisitOutcome::Failed,
+            NodeEventType::Cached => VisitOutcome::Cached,
+            _ => VisitOutcome::Completed,
+        };
+        let saved_ms = event.metadata.get("saved_ms").and_then(|v| v.as_f64());
+        let slot = open.get_mut(event.node_id.as_str()).and_then(VecDeque::pop_front);
+        let visit = match slot {
+            Some(i) => &mut visits[i],
+            None => {
+                let took = event.duration_ms.unwrap_or(0.0);
+                visits.push(NodeVisit {
+                    index: visits.len(),
+                    node_id: event.node_id.clone(),
+                    start: event.timestamp - Duration::microseconds((took * 1_000.0) as i64),
+                    end: None,
+                    outcome,
+                    attempt: event.attempt(),
+                    duration_ms: None,
+                    saved_ms: None,
+                    start_seq: None,
+                    end_seq: None,
+                });
+                visits.last_mut().expect("just pushed")
+            }
+        };
+        visit.end = Some(event.timestamp);
+        visit.outcome = outcome;
+        visit.attempt = event.attempt();
+        visit.duration_ms = event
+            .duration_ms
+            .or_else(|| Some((event.timestamp - visit.start).num_microseconds()? as f64 / 1_000.0));
+        visit.saved_ms = saved_ms;
+        visit.end_seq = Some(event.seq);
+    }
+    visits.sort_by_key(|v| (v.start, v.start_seq.or(v.end_seq)));
+    for (i, v) in visits.iter_mut().enumerate() {
+        v.index = i;
+    }
+    visits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ev(seq: i64, node: &str, kind: &str, second: u32, extra: serde_json::Value) -> NodeEvent {
+        let mut v = json!({"event_id": format!("e{seq}"), "execution_id": "r", "seq": seq, "node_id": node,
+            "event_type": kind, "timestamp": format!("2025-01-01T00:00:{second:02}Z"), "duration_ms": null,
+            "inputs": {}, "outputs": {}, "error": null, "metadata": {}});
+        if let Some(obj) = extra.as_object() {
+            for (k, val) in obj {
+                v[k] = val.clone();
+            }
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn started_and_completed_events_make_one_visit_with_its_duration() {
+        let visits = node_visits(&[
+            ev(1, "A", "started", 0, json!({})),
+            ev(2, "A", "completed", 2, json!({"duration_ms": 2000.0})),
+        ]);
+        assert_eq!(visits.len(), 1);
+        assert_eq!(
+            (visits[0].outcome, visits[0].duration_ms),
+            (VisitOutcome::Completed, Some(2000.0))
+        );
+        assert_eq!((visits[0].start_seq, visits[0].end_seq), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn a_retry_is_a_second_attempt_of_the_same_node() {
+        let visits = node_visits(&[
+            ev(1, "A", "started", 0, json!({"metadata": {"attempt": 1}})),
+            ev(
+                2,
+                "A",
+                "failed",
+                1,
+                json!({"metadata": {"attempt": 1}, "error": "boom"}),
+            ),
+            ev(3, "A", "started", 2, json!({"metadata": {"attempt": 2}})),
+            ev(4, "A", "completed", 3, json!({"metadata": {"attempt": 2}})),
+        ]);
+        let summary: Vec<_> = visits.iter().map(|v| (v.outcome, v.attempt)).collect();
+        assert_eq!(summary, [(VisitOutcome::Failed, 1), (VisitOutcome::Completed, 2)]);
+    }
+
+    #[test]
+    fn a_cache_hit_keeps_the_time_it_saved_and_an_unfinished_visit_is_running() {
+        let visits = node_visits(&[
+            ev(
+                1,
+                "C",
+                "cached",
+                5,
+                json!({"duration_ms": 2.0, "metadata": {"saved_ms": 800.0}}),
+            ),
+            ev(2, "D", "started", 6, json!({})),
+        ]);
+        assert_eq!(
+            (visits[0].outcome, visits[0].saved_ms),
+            (VisitOutcome::Cached, Some(800.0))
+        );
+        assert_eq!((visits[1].outcome, visits[1].end), (VisitOutcome::Running, None));
+    }
+}

@@ -1,0 +1,35 @@
+//! View state kept in the URL's query string (selected node, filters, time
+//! cursor), so a page can be shared or bookmarked exactly as it is seen.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+
+/// A query parameter of the current URL, reactively.
+pub fn query_param(name: &'static str) -> Memo<Option<String>> {
+    let location = use_location();
+    Memo::new(move |_| location.query.read().get(name).filter(|v| !v.is_empty()))
+}
+
+/// Sets (or with `None` removes) a query parameter, replacing the history
+/// entry so that stepping through state does not flood the back button.
+pub fn query_setter() -> impl Fn(&'static str, Option<String>) + Clone + Send + Sync + 'static {
+    let navigate = use_navigate();
+    let location = use_location();
+    move |name, value| {
+        let mut query = location.query.get_untracked();
+        query.remove(name);
+        if let Some(value) = value {
+            query.insert(name, value);
+        }
+        let url = format!("{}{}", location.pathname.get_untracked(), query.to_query_string());
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    }
+}

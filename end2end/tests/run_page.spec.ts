@@ -1,0 +1,79 @@
+import { test, expect, APIRequestContext } from "@playwright/test";
+
+// A run with a retry, a cache hit and a state that changes at every node.
+async function postRun(request: APIRequestContext, id: string) {
+  const t = (s: number) => `2026-03-01T09:00:${String(s).padStart(2, "0")}Z`;
+  expect(
+    (
+      await request.post("/api/v1/executions", {
+        data: {
+          execution_id: id,
+          graph_type: "page_graph",
+          start_time: t(0),
+          original_inputs: { prompt: "hi" },
+          initial_state: { draft: { title: null }, sources: [] },
+        },
+      })
+    ).status(),
+  ).toBe(201);
+  const events = [
+    { node_id: "PlanNode", event_type: "started", timestamp: t(0), inputs: { topic: "rust" } },
+    { node_id: "PlanNode", event_type: "completed", timestamp: t(2), duration_ms: 2000, outputs: { plan: "search twice" } },
+    { node_id: "SearchNode", event_type: "started", timestamp: t(2), metadata: { attempt: 1 } },
+    { node_id: "SearchNode", event_type: "failed", timestamp: t(3), duration_ms: 1000, error: "TimeoutError", metadata: { attempt: 1 } },
+    { node_id: "SearchNode", event_type: "started", timestamp: t(4), metadata: { attempt: 2 } },
+    { node_id: "SearchNode", event_type: "completed", timestamp: t(5), duration_ms: 1000, metadata: { attempt: 2 } },
+    { node_id: "CacheNode", event_type: "cached", timestamp: t(6), duration_ms: 2, metadata: { saved_ms: 900 } },
+  ];
+  const snapshots = [
+    { node_id: "PlanNode", timestamp: t(2), state: { draft: { title: "Plan" }, sources: [] } },
+    { node_id: "SearchNode", timestamp: t(5), state: { draft: { title: "Plan" }, sources: ["a.org"] } },
+  ];
+  expect((await request.post(`/api/v1/executions/${id}/events`, { data: { events, snapshots } })).ok()).toBeTruthy();
+  expect((await request.post(`/api/v1/executions/${id}/complete`, { data: { status: "completed", end_time: t(7) } })).ok()).toBeTruthy();
+}
+
+test("a user reads a run: timeline, node details, state history with time travel", async ({ page, request }) => {
+  const id = `page-${Date.now()}`;
+  await postRun(request, id);
+  await page.goto(`/executions/${id}`);
+
+  const timeline = page.getByRole("region", { name: "Timeline" });
+  const bars = timeline.getByRole("listitem");
+  await expect(bars).toHaveCount(4);
+  await expect(bars.nth(1)).toContainText("SearchNode · failed");
+  await expect(bars.nth(2)).toContainText("SearchNode · attempt 2 · completed");
+  await expect(bars.nth(3)).toContainText("CacheNode · cached · 2 ms · saved 900 ms");
+
+  // Filter the timeline to one node type: in the URL.
+  await timeline.getByLabel("Node type").selectOption("SearchNode");
+  await expect(page).toHaveURL(/node=SearchNode/);
+  await expect(bars).toHaveCount(2);
+  await timeline.getByLabel("Node type").selectOption("");
+  await expect(bars).toHaveCount(4);
+
+  // Node details on click, selection in the URL.
+  await bars.nth(0).getByRole("button").click();
+  await expect(page).toHaveURL(/visit=0/);
+  const details = page.getByRole("complementary", { name: "Node PlanNode" });
+  await expect(details).toContainText('"topic": "rust"');
+  await expect(details).toContainText('"plan": "search twice"');
+  await bars.nth(1).getByRole("button").click();
+  await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toContainText("Error: TimeoutError");
+
+  // State history: the scrubber travels through stored snapshots.
+  const history = page.getByRole("region", { name: "State history" });
+  await expect(history).toContainText("Step 3 of 3 — after SearchNode");
+  await expect(history.getByRole("row").filter({ hasText: "/sources/0" })).toContainText("added");
+  await history.getByRole("button", { name: "← Previous" }).click();
+  await expect(page).toHaveURL(/step=2/);
+  await expect(history).toContainText("Step 2 of 3 — after PlanNode");
+  await expect(history.getByRole("row").filter({ hasText: "/draft/title" })).toContainText('"Plan"');
+  await history.getByLabel("Field path").fill("/draft/title");
+  await expect(history.getByRole("note")).toHaveText("/draft/title was last changed by PlanNode at step 2");
+
+  // The whole view state survives a reload from its URL.
+  await page.reload();
+  await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toBeVisible();
+  await expect(history).toContainText("Step 2 of 3 — after PlanNode");
+});
