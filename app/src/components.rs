@@ -1,12 +1,14 @@
 //! View pieces shared by pages.
 
 mod connection_badge;
+mod graph_panel;
 mod node_details;
 mod state_history_panel;
 mod status_badge;
 mod timeline;
 
 pub use connection_badge::{Connection, ConnectionBadge};
+pub use graph_panel::GraphPanel;
 pub use node_details::NodeDetails;
 pub use state_history_panel::StateHistoryPanel;
 pub use status_badge::StatusBadge;

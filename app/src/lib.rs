@@ -6,6 +6,7 @@ pub mod clock;
 pub mod diff;
 pub mod error;
 pub mod format;
+pub mod graph_view;
 pub mod histogram;
 pub mod live;
 pub mod model;

@@ -61,6 +61,16 @@ test("a user reads a run: timeline, node details, state history with time travel
   await bars.nth(1).getByRole("button").click();
   await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toContainText("Error: TimeoutError");
 
+  // The graph: inferred from the visits (none declared), edges counted, the
+  // retry not drawn as an edge.
+  const graph = page.getByRole("region", { name: "Graph" });
+  await expect(graph).toContainText("No graph was declared");
+  const drawing = graph.getByRole("img", { name: "Graph of the run: 3 nodes, 2 edges" });
+  await expect(drawing).toBeVisible();
+  await expect(drawing.locator(".gnode-failed")).toHaveCount(0);
+  await expect(drawing.locator(".gnode-cached")).toContainText("CacheNode");
+  await expect(drawing.locator(".gnode", { hasText: "SearchNode" })).toContainText("2×");
+
   // State history: the scrubber travels through stored snapshots.
   const history = page.getByRole("region", { name: "State history" });
   await expect(history).toContainText("Step 3 of 3 — after SearchNode");

@@ -1,9 +1,13 @@
-//! `/executions/{id}`: one run — its header, node events in order and final
-//! state; a running run's new events appear as they are stored.
+//! `/executions/{id}`: one run — header, timeline, node details, graph, state
+//! history with time travel, node events and final state; a running run grows
+//! live as its records are stored.
 
 use crate::clock::{run_duration, use_clock};
-use crate::components::{Connection, ConnectionBadge, NodeDetails, StateHistoryPanel, StatusBadge, Timeline};
+use crate::components::{
+    Connection, ConnectionBadge, GraphPanel, NodeDetails, StateHistoryPanel, StatusBadge, Timeline,
+};
 use crate::format;
+use crate::graph_view::graph_view;
 use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent};
 use crate::server_fns::get_trace;
 use crate::timeline::node_visits;
@@ -128,6 +132,10 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         })
     });
     let snapshots = Signal::derive(move || trace.with(|t| t.state_snapshots.clone()));
+    let graph = Signal::derive(move || {
+        let declared = trace.with(|t| t.summary.graph.clone());
+        all_visits.with(|v| graph_view(declared.as_ref(), v))
+    });
     let step = Memo::new(move |_| {
         let count = trace.with(|t| t.state_snapshots.len());
         step_param
@@ -197,6 +205,10 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                 Some(view! { <NodeDetails visit events on_close/> })
             }}
         </div>
+        <section aria-labelledby="graph-heading">
+            <h2 id="graph-heading">"Graph"</h2>
+            <GraphPanel graph/>
+        </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
             <StateHistoryPanel snapshots step on_step/>
