@@ -14,6 +14,7 @@ pub mod server_fns;
 pub mod state_history;
 pub mod timeline;
 mod url_state;
+mod virtual_window;
 
 mod components;
 mod pages;

@@ -4,6 +4,7 @@
 
 use crate::format;
 use crate::timeline::NodeVisit;
+use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
@@ -17,6 +18,10 @@ pub fn Timeline(
     on_select: Callback<usize>,
 ) -> impl IntoView {
     let zoom = RwSignal::new(1.0f64);
+    // Only the rows around the scroll position are in the DOM (see virtual_window).
+    let scroll_top = RwSignal::new(0.0f64);
+    let window =
+        Memo::new(move |_| visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, visits.with(Vec::len)));
     let span_ms =
         move || ((end.get() - start.get()).num_microseconds().unwrap_or(0) as f64 / 1_000.0).max(1.0);
     view! {
@@ -28,10 +33,21 @@ pub fn Timeline(
             </label>
             <span class="muted">{move || format!("{} visits over {}", visits.with(Vec::len), format::duration_ms(span_ms()))}</span>
         </div>
-        <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan">
-            <ol class="timeline" style=move || format!("width: {}%", zoom.get() * 100.0)>
-                <For each=move || visits.get() key=|v| (v.index, v.end_seq, v.outcome.as_str()) let:visit>
+        <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan"
+            on:scroll=move |ev| scroll_top.set(f64::from(event_target::<leptos::web_sys::Element>(&ev).scroll_top()))>
+            <ol class="timeline" style=move || format!(
+                "width: {}%; height: {}px", zoom.get() * 100.0, visits.with(Vec::len) as f64 * ROW_PX
+            )>
+                <For
+                    each=move || {
+                        let range = window.get();
+                        visits.with(|v| v[range.clone()].iter().cloned().enumerate().map(|(i, v)| (range.start + i, v)).collect::<Vec<_>>())
+                    }
+                    key=|(row, v)| (*row, v.index, v.end_seq, v.outcome.as_str())
+                    let:item
+                >
                     {
+                        let (row, visit) = item;
                         let index = visit.index;
                         let offset_ms = (visit.start - start.get_untracked()).num_microseconds().unwrap_or(0) as f64 / 1_000.0;
                         let length_ms = visit.duration_ms.unwrap_or_else(|| {
@@ -47,7 +63,7 @@ pub fn Timeline(
                         };
                         let label = bar_label(&visit);
                         view! {
-                            <li>
+                            <li style=format!("top: {}px", row as f64 * ROW_PX)>
                                 <button
                                     class=format!("visit visit-{}", visit.outcome.as_str())
                                     aria-pressed=move || (selected.get() == Some(index)).to_string()
@@ -64,6 +80,9 @@ pub fn Timeline(
         </div>
     }
 }
+
+/// Height of one timeline row, in CSS pixels (matches the stylesheet).
+const ROW_PX: f64 = 22.0;
 
 /// "SearchNode · attempt 2 · failed · 340 ms" — what a bar says in words.
 fn bar_label(visit: &NodeVisit) -> String {

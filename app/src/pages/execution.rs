@@ -12,6 +12,10 @@ use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent};
 use crate::server_fns::get_trace;
 use crate::timeline::node_visits;
 use crate::url_state::{query_param, query_setter};
+use crate::virtual_window::{visible_range, INITIAL_ROWS};
+
+/// Height of one row of the node events table (matches the stylesheet).
+const EVENT_ROW_PX: f64 = 33.0;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -95,6 +99,13 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         let _ = (&execution_id, running);
     });
     let summary = move || trace.with(|t| t.summary.clone());
+    // A mark the browser benchmark reads: the run is hydrated and drawn.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(performance) = window().performance() {
+            let _ = performance.mark("tracevis:run-ready");
+        }
+    });
 
     // View state lives in the URL: ?node= (timeline filter), ?visit= (the
     // selected visit), ?step= (the state history cursor, 1-based).
@@ -157,6 +168,15 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         let set_query = set_query.clone();
         Callback::new(move |index: usize| set_query("step", Some((index + 1).to_string())))
     };
+    let events_scroll = RwSignal::new(0.0f64);
+    let events_window = Memo::new(move |_| {
+        visible_range(
+            events_scroll.get(),
+            EVENT_ROW_PX,
+            INITIAL_ROWS,
+            trace.with(|t| t.node_events.len()),
+        )
+    });
     let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
     view! {
         <header class="run-header">
@@ -215,6 +235,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         </section>
         <section aria-labelledby="nodes-heading">
             <h2 id="nodes-heading">"Node events"</h2>
+            <div class="events-scroll" on:scroll=move |ev| events_scroll.set(f64::from(event_target::<leptos::web_sys::Element>(&ev).scroll_top()))>
             <table class="events">
                 <thead>
                     <tr>
@@ -227,11 +248,24 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=move || trace.with(|t| t.node_events.clone()) key=|e| e.seq let:event>
+                    {move || {
+                        let before = events_window.get().start as f64 * EVENT_ROW_PX;
+                        (before > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {before}px")></tr> })
+                    }}
+                    <For
+                        each=move || { let range = events_window.get(); trace.with(|t| t.node_events[range].to_vec()) }
+                        key=|e| e.seq
+                        let:event
+                    >
                         <EventRow event/>
                     </For>
+                    {move || {
+                        let after = trace.with(|t| t.node_events.len()).saturating_sub(events_window.get().end) as f64 * EVENT_ROW_PX;
+                        (after > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {after}px")></tr> })
+                    }}
                 </tbody>
             </table>
+            </div>
         </section>
         <section aria-labelledby="state-heading">
             <h2 id="state-heading">"Final state"</h2>
