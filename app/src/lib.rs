@@ -2,6 +2,10 @@
 //! and store seams (server side only), server functions, and the Leptos pages
 //! that render on the server and hydrate in the browser.
 
+// The run page's view type is deep; release builds (which do not erase view
+// types) need more than the default 128 levels to compute its layout.
+#![recursion_limit = "256"]
+
 pub mod clock;
 pub mod diff;
 pub mod error;

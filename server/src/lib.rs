@@ -2,6 +2,10 @@
 //! trace service, the web app assembly, the demo producer and the benchmark.
 //! `main.rs` is only the command line over these.
 
+// The run page's view type is deep; release builds (which do not erase view
+// types) need more than the default 128 levels to compute its layout.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod bench;
 pub mod bench_live;
