@@ -120,7 +120,9 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         names.dedup();
         names
     });
-    let visits = Signal::derive(move || {
+    // Memos, not derived signals: a scroll or a clock tick reads these often,
+    // and recomputing them walks the whole run.
+    let visits: Signal<Vec<_>> = Memo::new(move |_| {
         let filter = node_filter.get();
         all_visits.with(|v| {
             v.iter()
@@ -128,10 +130,11 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                 .cloned()
                 .collect()
         })
-    });
+    })
+    .into();
     let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
-    let start = Signal::derive(move || trace.with(|t| t.summary.start_time));
-    let end = Signal::derive(move || {
+    let start: Signal<_> = Memo::new(move |_| trace.with(|t| t.summary.start_time)).into();
+    let end: Signal<_> = Memo::new(move |_| {
         trace.with(|t| {
             let last_event = t.node_events.iter().map(|e| e.timestamp).max();
             let running_until = now.get().filter(|_| t.summary.end_time.is_none());
@@ -141,12 +144,14 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                 .max()
                 .unwrap_or(t.summary.start_time)
         })
-    });
-    let snapshots = Signal::derive(move || trace.with(|t| t.state_snapshots.clone()));
-    let graph = Signal::derive(move || {
+    })
+    .into();
+    let snapshots: Signal<_> = Memo::new(move |_| trace.with(|t| t.state_snapshots.clone())).into();
+    let graph: Signal<_> = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
         all_visits.with(|v| graph_view(declared.as_ref(), v))
-    });
+    })
+    .into();
     let step = Memo::new(move |_| {
         let count = trace.with(|t| t.state_snapshots.len());
         step_param
