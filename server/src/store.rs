@@ -3,6 +3,7 @@
 //! the URL, planning a batch, and mapping database errors.
 
 mod batch_plan;
+mod filters;
 mod postgres;
 mod sqlite;
 mod summary_row;

@@ -4,6 +4,7 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{plan_batch, StoredContext};
+use super::filters::{push_hour_filter, push_run_filter};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
@@ -260,14 +261,14 @@ impl HistoryStore for PostgresStore {
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM executions");
-        push_filter(&mut count, filter);
+        push_run_filter(&mut count, filter, "strpos(execution_id, ");
         let total: i64 = count
             .build_query_scalar()
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
-        push_filter(&mut page, filter);
+        push_run_filter(&mut page, filter, "strpos(execution_id, ");
         page.push(super::order_by(filter.sort))
             .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
@@ -337,7 +338,7 @@ impl HistoryStore for PostgresStore {
              COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::BIGINT, \
              COALESCE(SUM(total_tokens), 0)::BIGINT FROM executions",
         );
-        push_filter(&mut q, &runs);
+        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
         q.push(" GROUP BY status");
         let rows: Vec<(String, i64, i64, i64, i64, i64)> =
             q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
@@ -357,13 +358,8 @@ impl HistoryStore for PostgresStore {
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT COALESCE(array_agg(total_duration_ms), '{}') FROM executions",
         );
-        push_filter(&mut q, &runs);
-        q.push(if q.sql().contains(" WHERE ") {
-            " AND "
-        } else {
-            " WHERE "
-        })
-        .push("total_duration_ms IS NOT NULL");
+        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
+        q.push(" AND total_duration_ms IS NOT NULL");
         let run_durations_ms: Vec<f64> = q
             .build_query_scalar()
             .fetch_one(&mut *tx)
@@ -469,32 +465,6 @@ impl HistoryStore for PostgresStore {
     }
 }
 
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a ExecutionFilter) {
-    let mut sep = " WHERE ";
-    if let Some(graph_type) = &f.graph_type {
-        q.push(sep).push("graph_type = ").push_bind(graph_type.as_str());
-        sep = " AND ";
-    }
-    if let Some(status) = f.status {
-        q.push(sep).push("status = ").push_bind(status.as_str());
-        sep = " AND ";
-    }
-    if let Some(start) = &f.start_time {
-        q.push(sep).push("start_time >= ").push_bind(to_micros(start));
-        sep = " AND ";
-    }
-    if let Some(end) = &f.end_time {
-        q.push(sep).push("start_time <= ").push_bind(to_micros(end));
-        sep = " AND ";
-    }
-    if let Some(id) = &f.id_contains {
-        q.push(sep)
-            .push("strpos(execution_id, ")
-            .push_bind(id.as_str())
-            .push(") > 0");
-    }
-}
-
 /// Tells the other instances' live relays about a write; delivered only if
 /// the surrounding transaction commits.
 async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), TraceError> {
@@ -505,19 +475,6 @@ async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), TraceError
         .await
         .map_err(db_error)?;
     Ok(())
-}
-
-fn push_hour_filter<'a>(q: &mut QueryBuilder<'a, Postgres>, f: &'a StatisticsFilter) {
-    q.push(" WHERE TRUE");
-    if let Some(graph_type) = &f.graph_type {
-        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
-    }
-    if let Some(start) = &f.start_time {
-        q.push(" AND hour >= ").push_bind(hour_of(start));
-    }
-    if let Some(end) = &f.end_time {
-        q.push(" AND hour <= ").push_bind(hour_of(end));
-    }
 }
 
 /// Adds a batch's per node type counters and duration buckets. Rows are

@@ -5,6 +5,7 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{plan_batch, StoredContext};
+use super::filters::{push_hour_filter, push_run_filter};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, json_column, to_json_column};
@@ -258,14 +259,14 @@ impl HistoryStore for SqliteStore {
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM executions");
-        push_filter(&mut count, filter);
+        push_run_filter(&mut count, filter, "instr(execution_id, ");
         let total: i64 = count
             .build_query_scalar()
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
         let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
-        push_filter(&mut page, filter);
+        push_run_filter(&mut page, filter, "instr(execution_id, ");
         page.push(super::order_by(filter.sort))
             .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
@@ -330,7 +331,7 @@ impl HistoryStore for SqliteStore {
             "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
              COALESCE(SUM(total_llm_calls), 0), COALESCE(SUM(total_tokens), 0) FROM executions",
         );
-        push_filter(&mut q, &runs);
+        push_run_filter(&mut q, &runs, "instr(execution_id, ");
         q.push(" GROUP BY status");
         let rows: Vec<(String, i64, i64, i64, i64, i64)> =
             q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
@@ -349,13 +350,8 @@ impl HistoryStore for SqliteStore {
             .collect();
         // Packed into one value for the reason given in `select_events`.
         let mut q = QueryBuilder::<Sqlite>::new("SELECT json_group_array(total_duration_ms) FROM executions");
-        push_filter(&mut q, &runs);
-        q.push(if q.sql().contains(" WHERE ") {
-            " AND "
-        } else {
-            " WHERE "
-        })
-        .push("total_duration_ms IS NOT NULL");
+        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        q.push(" AND total_duration_ms IS NOT NULL");
         let packed: String = q
             .build_query_scalar()
             .fetch_one(&mut *tx)
@@ -460,45 +456,6 @@ impl HistoryStore for SqliteStore {
             .await
             .map_err(db_error)?;
         Ok(())
-    }
-}
-
-fn push_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a ExecutionFilter) {
-    let mut sep = " WHERE ";
-    if let Some(graph_type) = &f.graph_type {
-        q.push(sep).push("graph_type = ").push_bind(graph_type.as_str());
-        sep = " AND ";
-    }
-    if let Some(status) = f.status {
-        q.push(sep).push("status = ").push_bind(status.as_str());
-        sep = " AND ";
-    }
-    if let Some(start) = &f.start_time {
-        q.push(sep).push("start_time >= ").push_bind(to_micros(start));
-        sep = " AND ";
-    }
-    if let Some(end) = &f.end_time {
-        q.push(sep).push("start_time <= ").push_bind(to_micros(end));
-        sep = " AND ";
-    }
-    if let Some(id) = &f.id_contains {
-        q.push(sep)
-            .push("instr(execution_id, ")
-            .push_bind(id.as_str())
-            .push(") > 0");
-    }
-}
-
-fn push_hour_filter<'a>(q: &mut QueryBuilder<'a, Sqlite>, f: &'a StatisticsFilter) {
-    q.push(" WHERE 1 = 1");
-    if let Some(graph_type) = &f.graph_type {
-        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
-    }
-    if let Some(start) = &f.start_time {
-        q.push(" AND hour >= ").push_bind(hour_of(start));
-    }
-    if let Some(end) = &f.end_time {
-        q.push(" AND hour <= ").push_bind(hour_of(end));
     }
 }
 
