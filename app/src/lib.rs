@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod clock;
+pub mod compare;
 pub mod diff;
 pub mod error;
 pub mod format;

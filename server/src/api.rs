@@ -2,6 +2,7 @@
 //! parsed and validated. Handlers translate between HTTP and `TraceService`
 //! and hold no logic of their own.
 
+mod compare;
 mod error;
 mod executions;
 pub(crate) mod extract;
@@ -30,6 +31,7 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
             get(crate::live::execution_live),
         )
         .route("/live", get(crate::live::runs_live))
+        .route("/compare", get(compare::compare))
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))
         .fallback(error::unknown_route);

@@ -120,6 +120,12 @@ impl TraceService {
         Ok(statistics::assemble(filter, inputs))
     }
 
+    /// Run `a` and run `b` aligned step by step (see `app::compare`).
+    pub async fn compare(&self, a: &str, b: &str) -> Result<app::compare::Comparison, TraceError> {
+        let (trace_a, trace_b) = tokio::try_join!(self.store.load_trace(a, 0), self.store.load_trace(b, 0))?;
+        Ok(app::compare::compare(&trace_a, &trace_b))
+    }
+
     /// Finished runs slower than `threshold_ms`, slowest first.
     pub async fn slow_executions(
         &self,

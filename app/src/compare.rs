@@ -1,0 +1,397 @@
+//! Comparing two runs: their node steps aligned by a sequence alignment (so
+//! loops and retries line up, not a join on names), per aligned pair the
+//! duration delta, status change and attempts, the first point where the
+//! runs diverge, and structural diffs of inputs, per-step state and final state.
+
+use crate::diff::{diff_objects, DiffEntry};
+use crate::model::{ExecutionSummary, ExecutionTrace, JsonObject, StateSnapshot};
+use crate::timeline::node_visits;
+use serde::{Deserialize, Serialize};
+
+/// Alignments larger than this many cells (steps of a × steps of b) fall back
+/// to aligning in order without the full dynamic programme, keeping memory
+/// and time bounded on huge runs.
+const MAX_ALIGNMENT_CELLS: usize = 20_000_000;
+
+/// One node step of a run: a visit with its retries folded in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Position among the run's steps.
+    pub index: usize,
+    /// The node.
+    pub node_id: String,
+    /// The outcome of its last attempt.
+    pub status: String,
+    /// Attempts (1 without retries).
+    pub attempts: i64,
+    /// Total duration of its attempts.
+    pub duration_ms: Option<f64>,
+    /// Outputs of its last attempt.
+    pub outputs: JsonObject,
+    /// `seq` of the step's first record.
+    pub first_seq: i64,
+    /// `seq` of the step's last record.
+    pub last_seq: i64,
+}
+
+/// Two steps (or one, when only one run took it) in the alignment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlignedStep {
+    /// Node of the step(s).
+    pub node_id: String,
+    /// The step in run a.
+    pub a: Option<Step>,
+    /// The step in run b.
+    pub b: Option<Step>,
+    /// `b - a` duration, when both took the step.
+    pub duration_delta_ms: Option<f64>,
+    /// Whether the outcome differs.
+    pub status_changed: bool,
+    /// How the state after this step differs from a to b (both took it).
+    pub state_diff: Vec<DiffEntry>,
+}
+
+/// Where the runs first went different ways.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    /// Index into `aligned`.
+    pub index: usize,
+    /// `path` (only one run took this step), `status` or `outputs`.
+    pub reason: String,
+    /// A sentence for people.
+    pub description: String,
+}
+
+/// The answer of `GET /api/v1/compare`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Run a.
+    pub a: ExecutionSummary,
+    /// Run b.
+    pub b: ExecutionSummary,
+    /// Both runs' steps, aligned.
+    pub aligned: Vec<AlignedStep>,
+    /// The first divergence, if the runs differ at all.
+    pub first_divergence: Option<Divergence>,
+    /// `b - a` total duration.
+    pub duration_delta_ms: Option<f64>,
+    /// Inputs, a → b.
+    pub inputs_diff: Vec<DiffEntry>,
+    /// Final states, a → b.
+    pub final_state_diff: Vec<DiffEntry>,
+}
+
+/// A run's steps: visits in order, retries of a node folded into one step.
+pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for visit in node_visits(&trace.node_events) {
+        let outputs = visit
+            .end_seq
+            .and_then(|s| trace.node_events.iter().find(|e| e.seq == s))
+            .map(|e| e.outputs.clone())
+            .unwrap_or_default();
+        let last_seq = visit.end_seq.or(visit.start_seq).unwrap_or(0);
+        match steps.last_mut() {
+            Some(prev) if prev.node_id == visit.node_id && visit.attempt > 1 => {
+                prev.attempts = visit.attempt;
+                prev.status = visit.outcome.as_str().into();
+                prev.duration_ms = match (prev.duration_ms, visit.duration_ms) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                prev.outputs = outputs;
+                prev.last_seq = last_seq;
+            }
+            _ => steps.push(Step {
+                index: steps.len(),
+                node_id: visit.node_id.clone(),
+                status: visit.outcome.as_str().into(),
+                attempts: visit.attempt,
+                duration_ms: visit.duration_ms,
+                outputs,
+                first_seq: visit.start_seq.or(visit.end_seq).unwrap_or(0),
+                last_seq,
+            }),
+        }
+    }
+    steps
+}
+
+/// Aligns two step sequences by node: a longest-common-subsequence
+/// alignment, so a loop taken twice in one run and three times in the other
+/// lines up its common iterations and shows the extra one as one-sided.
+pub fn align(a: &[Step], b: &[Step]) -> Vec<(Option<usize>, Option<usize>)> {
+    let (n, m) = (a.len(), b.len());
+    if n.saturating_mul(m) > MAX_ALIGNMENT_CELLS {
+        return (0..n.max(m))
+            .map(|i| ((i < n).then_some(i), (i < m).then_some(i)))
+            .collect();
+    }
+    // lcs[i][j]: LCS length of a[i..] and b[j..], in one flat table.
+    let width = m + 1;
+    let mut lcs = vec![0u32; (n + 1) * width];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i * width + j] = if a[i].node_id == b[j].node_id {
+                lcs[(i + 1) * width + j + 1] + 1
+            } else {
+                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, Vec::with_capacity(n.max(m)));
+    while i < n || j < m {
+        if i < n && j < m && a[i].node_id == b[j].node_id {
+            out.push((Some(i), Some(j)));
+            i += 1;
+            j += 1;
+        } else if j >= m || (i < n && lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
+            out.push((Some(i), None));
+            i += 1;
+        } else {
+            out.push((None, Some(j)));
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The state right after a step: the last snapshot stored before the next
+/// step began (a node's snapshot follows its ending event).
+fn state_after<'s>(snapshots: &'s [StateSnapshot], next: Option<&Step>) -> Option<&'s JsonObject> {
+    let bound = next.map_or(i64::MAX, |n| n.first_seq);
+    snapshots.iter().rfind(|s| s.seq < bound).map(|s| &s.state)
+}
+
+/// Compares run `a` with run `b`.
+pub fn compare(a: &ExecutionTrace, b: &ExecutionTrace) -> Comparison {
+    let (steps_a, steps_b) = (steps(a), steps(b));
+    let pairs = align(&steps_a, &steps_b);
+    let aligned: Vec<AlignedStep> = pairs
+        .iter()
+        .map(|&(i, j)| {
+            let sa = i.map(|i| steps_a[i].clone());
+            let sb = j.map(|j| steps_b[j].clone());
+            let state_diff = match (i, j) {
+                (Some(i), Some(j)) => {
+                    let before = state_after(&a.state_snapshots, steps_a.get(i + 1));
+                    let after = state_after(&b.state_snapshots, steps_b.get(j + 1));
+                    match (before, after) {
+                        (Some(x), Some(y)) => diff_objects(x, y),
+                        _ => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            };
+            AlignedStep {
+                node_id: sa
+                    .as_ref()
+                    .or(sb.as_ref())
+                    .map(|s| s.node_id.clone())
+                    .unwrap_or_default(),
+                duration_delta_ms: match (&sa, &sb) {
+                    (Some(x), Some(y)) => Some(y.duration_ms.unwrap_or(0.0) - x.duration_ms.unwrap_or(0.0)),
+                    _ => None,
+                },
+                status_changed: matches!((&sa, &sb), (Some(x), Some(y)) if x.status != y.status),
+                state_diff,
+                a: sa,
+                b: sb,
+            }
+        })
+        .collect();
+    let first_divergence = aligned.iter().enumerate().find_map(|(index, step)| {
+        let (reason, description) = match (&step.a, &step.b) {
+            (Some(_), None) => ("path", format!("only run a visited {} here", step.node_id)),
+            (None, Some(_)) => ("path", format!("only run b visited {} here", step.node_id)),
+            (Some(x), Some(y)) if x.status != y.status => (
+                "status",
+                format!("{} {} in run a but {} in run b", step.node_id, x.status, y.status),
+            ),
+            (Some(x), Some(y)) if x.outputs != y.outputs => {
+                ("outputs", format!("{} produced different outputs", step.node_id))
+            }
+            _ => return None,
+        };
+        Some(Divergence {
+            index,
+            reason: reason.into(),
+            description,
+        })
+    });
+    let empty = JsonObject::new();
+    Comparison {
+        duration_delta_ms: match (a.summary.total_duration_ms, b.summary.total_duration_ms) {
+            (Some(x), Some(y)) => Some(y - x),
+            _ => None,
+        },
+        inputs_diff: diff_objects(&a.summary.original_inputs, &b.summary.original_inputs),
+        final_state_diff: diff_objects(
+            a.summary.final_state.as_ref().unwrap_or(&empty),
+            b.summary.final_state.as_ref().unwrap_or(&empty),
+        ),
+        a: a.summary.clone(),
+        b: b.summary.clone(),
+        aligned,
+        first_divergence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A trace from `(node, outcome, attempt, duration)` visits, each with a
+    /// snapshot after it holding `{"last": node, "n": index}`.
+    fn trace(id: &str, visits: &[(&str, &str, i64, f64)]) -> ExecutionTrace {
+        let mut events = Vec::new();
+        let mut snapshots = Vec::new();
+        let mut seq = 0;
+        for (i, (node, outcome, attempt, ms)) in visits.iter().enumerate() {
+            for (kind, duration) in [("started", None), (*outcome, Some(*ms))] {
+                seq += 1;
+                events.push(json!({"event_id": format!("e{seq}"), "execution_id": id, "seq": seq, "node_id": node,
+                    "event_type": kind, "timestamp": format!("2025-01-01T00:{:02}:{:02}Z", seq / 60, seq % 60),
+                    "duration_ms": duration, "inputs": {}, "outputs": {"i": i, "node": node}, "error": null,
+                    "metadata": {"attempt": attempt}}));
+            }
+            seq += 1;
+            snapshots.push(
+                json!({"snapshot_id": format!("s{seq}"), "execution_id": id, "seq": seq, "node_id": node,
+                "timestamp": "2025-01-01T01:00:00Z", "state": {"last": node, "n": i}, "diff": null}),
+            );
+        }
+        serde_json::from_value(json!({
+            "execution_id": id, "graph_type": "g", "status": "completed", "start_time": "2025-01-01T00:00:00Z",
+            "end_time": null, "total_duration_ms": null, "total_nodes": 0, "failed_nodes": 0, "cached_nodes": 0,
+            "total_llm_calls": 0, "total_tokens": null, "original_inputs": {"q": id}, "final_state": null,
+            "metadata": {}, "graph": null, "is_replay": false, "original_execution_id": null, "error": null,
+            "last_seq": seq, "node_events": events, "state_snapshots": snapshots
+        }))
+        .unwrap()
+    }
+
+    fn shape(c: &Comparison) -> Vec<(String, bool, bool)> {
+        c.aligned
+            .iter()
+            .map(|s| (s.node_id.clone(), s.a.is_some(), s.b.is_some()))
+            .collect()
+    }
+
+    #[test]
+    fn an_extra_loop_iteration_lines_up_the_common_ones_and_is_one_sided() {
+        let a = trace(
+            "a",
+            &[
+                ("Plan", "completed", 1, 10.0),
+                ("Search", "completed", 1, 10.0),
+                ("Write", "completed", 1, 10.0),
+            ],
+        );
+        let b = trace(
+            "b",
+            &[
+                ("Plan", "completed", 1, 10.0),
+                ("Search", "completed", 1, 10.0),
+                ("Search", "completed", 1, 30.0),
+                ("Write", "completed", 1, 10.0),
+            ],
+        );
+        let c = compare(&a, &b);
+        let expected = [
+            ("Plan", true, true),
+            ("Search", true, true),
+            ("Search", false, true),
+            ("Write", true, true),
+        ];
+        assert_eq!(shape(&c), expected.map(|(n, x, y)| (n.to_string(), x, y)));
+        let d = c.first_divergence.unwrap();
+        assert_eq!((d.index, d.reason.as_str()), (2, "path"));
+    }
+
+    #[test]
+    fn retries_fold_into_one_step_with_their_attempts_and_durations() {
+        let a = trace(
+            "a",
+            &[("Plan", "completed", 1, 10.0), ("Call", "completed", 1, 100.0)],
+        );
+        let b = trace(
+            "b",
+            &[
+                ("Plan", "completed", 1, 10.0),
+                ("Call", "failed", 1, 40.0),
+                ("Call", "completed", 2, 100.0),
+            ],
+        );
+        let c = compare(&a, &b);
+        assert_eq!(c.aligned.len(), 2, "the retry is an attempt, not a step");
+        let call = &c.aligned[1];
+        assert_eq!(
+            (
+                call.a.as_ref().unwrap().attempts,
+                call.b.as_ref().unwrap().attempts
+            ),
+            (1, 2)
+        );
+        assert_eq!(call.duration_delta_ms, Some(40.0));
+        assert!(!call.status_changed, "both ended completed");
+    }
+
+    #[test]
+    fn a_missing_node_and_a_status_change_are_found_in_order() {
+        let a = trace(
+            "a",
+            &[
+                ("Plan", "completed", 1, 10.0),
+                ("Check", "completed", 1, 5.0),
+                ("Write", "completed", 1, 10.0),
+            ],
+        );
+        let b = trace(
+            "b",
+            &[("Plan", "completed", 1, 10.0), ("Write", "failed", 1, 50.0)],
+        );
+        let c = compare(&a, &b);
+        let expected = [
+            ("Plan", true, true),
+            ("Check", true, false),
+            ("Write", true, true),
+        ];
+        assert_eq!(shape(&c), expected.map(|(n, x, y)| (n.to_string(), x, y)));
+        assert!(c.aligned[2].status_changed);
+        assert_eq!(c.aligned[2].duration_delta_ms, Some(40.0));
+        assert_eq!(c.first_divergence.unwrap().index, 1);
+        assert_eq!(c.inputs_diff[0].path, "/q");
+    }
+
+    #[test]
+    fn states_after_aligned_steps_are_diffed_and_identical_runs_do_not_diverge() {
+        let a = trace(
+            "a",
+            &[("Plan", "completed", 1, 10.0), ("Write", "completed", 1, 10.0)],
+        );
+        let same = compare(&a, &a);
+        assert!(same.first_divergence.is_none());
+        assert!(same.aligned.iter().all(|s| s.state_diff.is_empty()));
+        let b = trace(
+            "b",
+            &[
+                ("Plan", "completed", 1, 10.0),
+                ("Extra", "completed", 1, 1.0),
+                ("Write", "completed", 1, 10.0),
+            ],
+        );
+        let c = compare(&a, &b);
+        // After Write both states say last = Write, but b's counter is one ahead.
+        let write = c.aligned.iter().find(|s| s.node_id == "Write").unwrap();
+        assert_eq!(
+            write
+                .state_diff
+                .iter()
+                .map(|d| d.path.as_str())
+                .collect::<Vec<_>>(),
+            ["/n"]
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! `GET /api/v1/compare?a=&b=`.
+
+use super::extract::ApiQuery;
+use super::AppError;
+use crate::service::TraceService;
+use app::compare::Comparison;
+use app::model::RecordId;
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct CompareQuery {
+    a: Option<String>,
+    b: Option<String>,
+}
+
+/// Both runs' steps aligned, with deltas, the first divergence and diffs.
+pub async fn compare(
+    State(service): State<TraceService>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
+) -> Result<Json<Comparison>, AppError> {
+    let id = |name: &str, value: Option<String>| {
+        let value = value
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| AppError::invalid_parameter(name, "is required"))?;
+        RecordId::parse(value).map_err(|message| AppError::invalid_parameter(name, message))
+    };
+    let (a, b) = (id("a", q.a)?, id("b", q.b)?);
+    Ok(Json(service.compare(a.as_str(), b.as_str()).await?))
+}
