@@ -69,12 +69,14 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"tracevis"</A>
                 <nav aria-label="Main">
                     <A href="/">"Runs"</A>
+                    <A href="/compare">"Compare"</A>
                 </nav>
             </header>
             <main>
                 <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::ExecutionListPage/>
                     <Route path=path!("/executions/:id") view=pages::ExecutionPage/>
+                    <Route path=StaticSegment("compare") view=pages::ComparePage/>
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,7 @@
 //! Server functions the pages call; each is a thin door onto the
 //! `TraceVisualization` service provided as context.
 
+use crate::compare::Comparison;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace};
 use leptos::prelude::*;
 
@@ -30,4 +31,21 @@ pub async fn get_trace(execution_id: String) -> Result<ExecutionTrace, ServerFnE
         .get_trace(&execution_id)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Two runs compared step by step.
+#[server]
+pub async fn compare_runs(a: String, b: String) -> Result<Comparison, ServerFnError> {
+    let service = service()?;
+    let (trace_a, trace_b) = futures_join(service.get_trace(&a), service.get_trace(&b)).await;
+    let (trace_a, trace_b) = (
+        trace_a.map_err(|e| ServerFnError::new(format!("run a: {e}")))?,
+        trace_b.map_err(|e| ServerFnError::new(format!("run b: {e}")))?,
+    );
+    Ok(crate::compare::compare(&trace_a, &trace_b))
+}
+
+#[cfg(feature = "ssr")]
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    tokio::join!(a, b)
 }

@@ -188,6 +188,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             <h1>{move || summary().execution_id}</h1>
             {move || view! { <StatusBadge status=summary().status.as_str()/> }}
             <ConnectionBadge connection/>
+            <a class="compare-link" href=move || format!("/compare?a={}", summary().execution_id)>"Compare with…"</a>
             <dl class="facts">
                 <div><dt>"Graph"</dt><dd>{move || summary().graph_type}</dd></div>
                 <div><dt>"Started"</dt><dd>{move || format::timestamp(&summary().start_time)}</dd></div>
