@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href="/">"Runs"</A>
                     <A href="/compare">"Compare"</A>
+                    <A href="/stats">"Metrics"</A>
                 </nav>
             </header>
             <main>
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::ExecutionListPage/>
                     <Route path=path!("/executions/:id") view=pages::ExecutionPage/>
                     <Route path=StaticSegment("compare") view=pages::ComparePage/>
+                    <Route path=StaticSegment("stats") view=pages::StatsPage/>
                 </Routes>
             </main>
         </Router>

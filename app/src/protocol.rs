@@ -46,3 +46,14 @@ pub trait TraceVisualization: Send + Sync + 'static {
     /// (the design document's `emit_event`, called by executors).
     async fn emit_event(&self, execution_id: &RecordId, event: NewEvent) -> Result<NodeEvent, TraceError>;
 }
+
+/// The history operations pages read besides the protocol (the design
+/// document's H11 store: statistics across runs).
+#[async_trait]
+pub trait HistoryQueries: Send + Sync + 'static {
+    /// Counts, rates and percentiles across the runs `filter` selects.
+    async fn statistics(
+        &self,
+        filter: crate::model::StatisticsFilter,
+    ) -> Result<crate::model::Statistics, TraceError>;
+}

@@ -2,7 +2,7 @@
 //! `TraceVisualization` service provided as context.
 
 use crate::compare::Comparison;
-use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace};
+use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace, Statistics, StatisticsFilter};
 use leptos::prelude::*;
 
 /// The service handle server functions find in their context.
@@ -49,3 +49,17 @@ pub async fn compare_runs(a: String, b: String) -> Result<Comparison, ServerFnEr
 async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
     tokio::join!(a, b)
 }
+
+/// Statistics across the runs `filter` selects.
+#[server]
+pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, ServerFnError> {
+    use_context::<StatisticsSource>()
+        .ok_or_else(|| ServerFnError::new("statistics source missing from context"))?
+        .statistics(filter)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Where server functions read statistics (the service's history operation).
+#[cfg(feature = "ssr")]
+pub type StatisticsSource = std::sync::Arc<dyn crate::protocol::HistoryQueries>;

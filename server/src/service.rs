@@ -158,6 +158,13 @@ impl TraceService {
 }
 
 #[async_trait]
+impl app::protocol::HistoryQueries for TraceService {
+    async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
+        TraceService::statistics(self, filter).await
+    }
+}
+
+#[async_trait]
 impl TraceVisualization for TraceService {
     async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError> {
         self.store.load_trace(execution_id, 0).await

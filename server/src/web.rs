@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::service::TraceService;
-use app::server_fns::SharedTraceService;
+use app::server_fns::{SharedTraceService, StatisticsSource};
 use app::{shell, App};
 use axum::Router;
 use leptos::prelude::*;
@@ -21,11 +21,20 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         .build();
     let routes = generate_route_list(App);
     let shared: SharedTraceService = Arc::new(service.clone());
+    let statistics: StatisticsSource = Arc::new(service.clone());
     let pages = Router::new()
-        .leptos_routes_with_context(&options, routes, move || provide_context(shared.clone()), {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || {
+                provide_context(shared.clone());
+                provide_context(statistics.clone());
+            },
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
     api::router(service, max_body_bytes)

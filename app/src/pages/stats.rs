@@ -1,0 +1,106 @@
+//! `/stats`: figures across runs — counts by status, failure rate, duration
+//! percentiles, cache hit rate, LLM calls and tokens, and per node type the
+//! slowest first — each linking to the runs behind it.
+
+use crate::format;
+use crate::model::{DurationPercentiles, StatisticsFilter};
+use crate::server_fns::run_statistics;
+use crate::url_state::query_param;
+use leptos::prelude::*;
+use leptos_router::components::Form;
+
+/// The metrics page, filtered by `?graph_type=`.
+#[component]
+pub fn StatsPage() -> impl IntoView {
+    let graph_type = query_param("graph_type");
+    let stats = Resource::new(
+        move || graph_type.get(),
+        |graph_type| {
+            run_statistics(StatisticsFilter {
+                graph_type,
+                ..StatisticsFilter::default()
+            })
+        },
+    );
+    view! {
+        <h1>"Metrics"</h1>
+        <Form method="GET" action="/stats" attr:class="filters" attr:aria-label="Metrics filter">
+            <label>"Graph type" <input type="text" name="graph_type" value=move || graph_type.get().unwrap_or_default()/></label>
+            <button type="submit">"Show"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Loading metrics…"</p> }>
+            {move || Suspend::new(async move {
+                let runs_link = |status: &str| {
+                    let mut q = vec![];
+                    if let Some(g) = graph_type.get_untracked() { q.push(format!("graph_type={g}")); }
+                    if !status.is_empty() { q.push(format!("status={status}")); }
+                    if q.is_empty() { "/".to_string() } else { format!("/?{}", q.join("&")) }
+                };
+                match stats.await {
+                    Err(e) => view! { <p role="alert">"Could not load metrics: " {e.to_string()}</p> }.into_any(),
+                    Ok(s) => {
+                        let e = &s.executions;
+                        let finished = e.completed + e.failed;
+                        let failure_rate = (finished > 0).then(|| e.failed as f64 / finished as f64);
+                        let node_rows = s.node_types.iter().map(|n| view! {
+                            <tr>
+                                <td>{n.node_id.clone()}</td>
+                                <td class="num">{n.count}</td>
+                                <td class="num">{percent(Some(n.failure_rate))}</td>
+                                <td class="num">{n.cached}</td>
+                                <td class="num">{ms(n.duration_ms.p50)}</td>
+                                <td class="num">{ms(n.duration_ms.p95)}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <section aria-labelledby="runs-heading">
+                                <h2 id="runs-heading">"Runs"</h2>
+                                <dl class="facts">
+                                    <div><dt>"Runs"</dt><dd><a href=runs_link("")>{e.total}</a></dd></div>
+                                    <div><dt>"Running"</dt><dd><a href=runs_link("running")>{e.running}</a></dd></div>
+                                    <div><dt>"Completed"</dt><dd><a href=runs_link("completed")>{e.completed}</a></dd></div>
+                                    <div><dt>"Failed"</dt><dd><a href=runs_link("failed")>{e.failed}</a></dd></div>
+                                    <div><dt>"Failure rate"</dt><dd>{percent(failure_rate)}</dd></div>
+                                    <Percentiles label="Run duration" p=s.duration_ms.clone()/>
+                                    <div><dt>"Cache hit rate"</dt><dd>{percent(s.cache_hit_rate)}</dd></div>
+                                    <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
+                                    <div><dt>"Tokens"</dt><dd>{s.total_tokens}</dd></div>
+                                </dl>
+                            </section>
+                            <section aria-labelledby="node-types-heading">
+                                <h2 id="node-types-heading">"Node types, slowest p95 first"</h2>
+                                <table class="runs">
+                                    <thead><tr>
+                                        <th scope="col">"Node type"</th><th scope="col" class="num">"Visits"</th>
+                                        <th scope="col" class="num">"Failure rate"</th><th scope="col" class="num">"Cache hits"</th>
+                                        <th scope="col" class="num">"p50"</th><th scope="col" class="num">"p95"</th>
+                                    </tr></thead>
+                                    <tbody>{node_rows}</tbody>
+                                </table>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Percentiles(label: &'static str, p: DurationPercentiles) -> impl IntoView {
+    view! {
+        <div><dt>{format!("{label} p50")}</dt><dd>{ms(p.p50)}</dd></div>
+        <div><dt>{format!("{label} p95")}</dt><dd>{ms(p.p95)}</dd></div>
+        <div><dt>{format!("{label} p99")}</dt><dd>{ms(p.p99)}</dd></div>
+    }
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map(format::duration_ms).unwrap_or_else(|| "—".into())
+}
+
+fn percent(value: Option<f64>) -> String {
+    value
+        .map(|v| format!("{:.1} %", v * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
