@@ -48,7 +48,7 @@ pub trait TraceVisualization: Send + Sync + 'static {
 }
 
 /// The history operations pages read besides the protocol (the design
-/// document's H11 store: statistics across runs).
+/// document's H11 store): statistics across runs and run comparison.
 #[async_trait]
 pub trait HistoryQueries: Send + Sync + 'static {
     /// Counts, rates and percentiles across the runs `filter` selects.
@@ -56,4 +56,7 @@ pub trait HistoryQueries: Send + Sync + 'static {
         &self,
         filter: crate::model::StatisticsFilter,
     ) -> Result<crate::model::Statistics, TraceError>;
+
+    /// Run `a` and run `b` aligned step by step.
+    async fn compare(&self, a: &str, b: &str) -> Result<crate::compare::Comparison, TraceError>;
 }

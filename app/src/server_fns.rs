@@ -36,30 +36,27 @@ pub async fn get_trace(execution_id: String) -> Result<ExecutionTrace, ServerFnE
 /// Two runs compared step by step.
 #[server]
 pub async fn compare_runs(a: String, b: String) -> Result<Comparison, ServerFnError> {
-    let service = service()?;
-    let (trace_a, trace_b) = futures_join(service.get_trace(&a), service.get_trace(&b)).await;
-    let (trace_a, trace_b) = (
-        trace_a.map_err(|e| ServerFnError::new(format!("run a: {e}")))?,
-        trace_b.map_err(|e| ServerFnError::new(format!("run b: {e}")))?,
-    );
-    Ok(crate::compare::compare(&trace_a, &trace_b))
-}
-
-#[cfg(feature = "ssr")]
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
-    tokio::join!(a, b)
+    history()?
+        .compare(&a, &b)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
 /// Statistics across the runs `filter` selects.
 #[server]
 pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, ServerFnError> {
-    use_context::<StatisticsSource>()
-        .ok_or_else(|| ServerFnError::new("statistics source missing from context"))?
+    history()?
         .statistics(filter)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-/// Where server functions read statistics (the service's history operation).
+/// Where server functions find the history operations (statistics, compare).
 #[cfg(feature = "ssr")]
-pub type StatisticsSource = std::sync::Arc<dyn crate::protocol::HistoryQueries>;
+pub type SharedHistoryQueries = std::sync::Arc<dyn crate::protocol::HistoryQueries>;
+
+#[cfg(feature = "ssr")]
+fn history() -> Result<SharedHistoryQueries, ServerFnError> {
+    use_context::<SharedHistoryQueries>()
+        .ok_or_else(|| ServerFnError::new("history queries missing from context"))
+}

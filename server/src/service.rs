@@ -162,6 +162,10 @@ impl app::protocol::HistoryQueries for TraceService {
     async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
         TraceService::statistics(self, filter).await
     }
+
+    async fn compare(&self, a: &str, b: &str) -> Result<app::compare::Comparison, TraceError> {
+        TraceService::compare(self, a, b).await
+    }
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::service::TraceService;
-use app::server_fns::{SharedTraceService, StatisticsSource};
+use app::server_fns::{SharedHistoryQueries, SharedTraceService};
 use app::{shell, App};
 use axum::Router;
 use leptos::prelude::*;
@@ -21,14 +21,14 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         .build();
     let routes = generate_route_list(App);
     let shared: SharedTraceService = Arc::new(service.clone());
-    let statistics: StatisticsSource = Arc::new(service.clone());
+    let history: SharedHistoryQueries = Arc::new(service.clone());
     let pages = Router::new()
         .leptos_routes_with_context(
             &options,
             routes,
             move || {
                 provide_context(shared.clone());
-                provide_context(statistics.clone());
+                provide_context(history.clone());
             },
             {
                 let options = options.clone();
