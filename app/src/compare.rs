@@ -28,6 +28,9 @@ pub struct Step {
     pub duration_ms: Option<f64>,
     /// Outputs of its last attempt.
     pub outputs: JsonObject,
+    /// When its first attempt started, in ms from the run's start (places the
+    /// step on the compare page's shared relative time axis).
+    pub offset_ms: f64,
     /// `seq` of the step's first record.
     pub first_seq: i64,
     /// `seq` of the step's last record.
@@ -109,6 +112,9 @@ pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
                 attempts: visit.attempt,
                 duration_ms: visit.duration_ms,
                 outputs,
+                offset_ms: (visit.start - trace.summary.start_time)
+                    .num_microseconds()
+                    .map_or(0.0, |us| us as f64 / 1_000.0),
                 first_seq: visit.start_seq.or(visit.end_seq).unwrap_or(0),
                 last_seq,
             }),

@@ -5,6 +5,8 @@ mod graph_panel;
 mod node_details;
 mod state_history_panel;
 mod status_badge;
+mod theme_picker;
+mod time_charts;
 mod timeline;
 
 pub use connection_badge::{Connection, ConnectionBadge};
@@ -12,4 +14,6 @@ pub use graph_panel::GraphPanel;
 pub use node_details::NodeDetails;
 pub use state_history_panel::StateHistoryPanel;
 pub use status_badge::StatusBadge;
+pub use theme_picker::{ThemePicker, THEME_BOOT};
+pub use time_charts::{DurationOverTime, NodeHeatmap, RunsOverTime};
 pub use timeline::Timeline;

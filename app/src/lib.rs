@@ -46,6 +46,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <script inner_html=components::THEME_BOOT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <A href="/compare">"Compare"</A>
                     <A href="/stats">"Metrics"</A>
                 </nav>
+                <components::ThemePicker/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>

@@ -21,7 +21,10 @@ pub use ingest::{
 };
 pub use node_event::{NodeEvent, NodeEventType};
 pub use snapshot::StateSnapshot;
-pub use statistics::{DurationPercentiles, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts};
+pub use statistics::{
+    DurationPercentiles, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts,
+    TimeBucket,
+};
 
 /// A JSON object as producers send it (inputs, outputs, metadata, state).
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;

@@ -57,6 +57,16 @@ pub trait HistoryQueries: Send + Sync + 'static {
         filter: crate::model::StatisticsFilter,
     ) -> Result<crate::model::Statistics, TraceError>;
 
-    /// Run `a` and run `b` aligned step by step.
-    async fn compare(&self, a: &str, b: &str) -> Result<crate::compare::Comparison, TraceError>;
+    /// Run `a` and run `b` aligned step by step; without `b`, `a` against the
+    /// previous run of its graph type.
+    async fn compare(&self, a: &str, b: Option<&str>) -> Result<crate::compare::Comparison, TraceError>;
+
+    /// Runs to compare `execution_id` with: of its graph type, newest first;
+    /// without `search`, those that started before it (the first is the
+    /// default), with it, any whose id contains `search`.
+    async fn comparison_candidates(
+        &self,
+        execution_id: &str,
+        search: Option<&str>,
+    ) -> Result<Vec<crate::model::ExecutionSummary>, TraceError>;
 }

@@ -2,7 +2,9 @@
 //! `TraceVisualization` service provided as context.
 
 use crate::compare::Comparison;
-use crate::model::{ExecutionFilter, ExecutionList, ExecutionTrace, Statistics, StatisticsFilter};
+use crate::model::{
+    ExecutionFilter, ExecutionList, ExecutionSummary, ExecutionTrace, Statistics, StatisticsFilter,
+};
 use leptos::prelude::*;
 
 /// The service handle server functions find in their context.
@@ -33,11 +35,23 @@ pub async fn get_trace(execution_id: String) -> Result<ExecutionTrace, ServerFnE
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-/// Two runs compared step by step.
+/// Two runs compared step by step; without `b`, `a` and the run before it.
 #[server]
-pub async fn compare_runs(a: String, b: String) -> Result<Comparison, ServerFnError> {
+pub async fn compare_runs(a: String, b: Option<String>) -> Result<Comparison, ServerFnError> {
     history()?
-        .compare(&a, &b)
+        .compare(&a, b.as_deref())
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Runs to offer for comparison with `a` (see `HistoryQueries`).
+#[server]
+pub async fn comparison_candidates(
+    a: String,
+    search: Option<String>,
+) -> Result<Vec<ExecutionSummary>, ServerFnError> {
+    history()?
+        .comparison_candidates(&a, search.as_deref())
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

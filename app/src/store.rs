@@ -56,6 +56,23 @@ pub struct StatisticsInputs {
     pub node_duration_buckets: Vec<(String, i32, i64)>,
 }
 
+/// What a store reads for the statistics over time, per time bucket of
+/// `bucket_hours` hours (a bucket is named by its first hour since the epoch;
+/// runs fall in the bucket they started in).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeSeriesInputs {
+    /// The bucket width the store chose (see `bucket_hours` in the server).
+    pub bucket_hours: i64,
+    /// The first and last bucket with runs, if any.
+    pub range: Option<(i64, i64)>,
+    /// `(bucket, status, runs)`.
+    pub runs: Vec<(i64, ExecutionStatus, i64)>,
+    /// `(bucket, duration)` of every finished run.
+    pub durations_ms: Vec<(i64, f64)>,
+    /// `(bucket, node_id, histogram bucket, visits)`.
+    pub node_duration_buckets: Vec<(i64, String, i32, i64)>,
+}
+
 /// Aggregates of the runs in one status.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusAggregate {
@@ -111,6 +128,9 @@ pub trait HistoryStore: Send + Sync + 'static {
 
     /// Aggregates of the runs `filter` selects.
     async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError>;
+
+    /// The same runs' counts and durations per time bucket.
+    async fn load_time_series(&self, filter: &StatisticsFilter) -> Result<TimeSeriesInputs, TraceError>;
 
     /// Finished runs that took at least `threshold_ms`, slowest first.
     async fn slow_executions(

@@ -106,3 +106,21 @@ test("a user filters the run list; the filter lives in the URL and the back butt
   await expect(rows.first()).toContainText(`${graph}-00`);
   await expect(rows.first()).toContainText("60 m 00 s");
 });
+
+test("the theme can be chosen and is remembered", async ({ page }) => {
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.goto("/");
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  expect(await background()).toBe("rgb(247, 248, 250)");
+  await page.getByLabel("Theme").selectOption("dark");
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  expect(await background()).toBe("rgb(15, 18, 22)");
+  await page.reload();
+  expect(await background()).toBe("rgb(15, 18, 22)");
+  await expect(page.getByLabel("Theme")).toHaveValue("dark");
+  // Back to the system setting, which is dark here.
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.getByLabel("Theme").selectOption("system");
+  await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.+/);
+  expect(await background()).toBe("rgb(15, 18, 22)");
+});

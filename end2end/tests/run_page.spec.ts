@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import { test, expect, APIRequestContext } from "@playwright/test";
 
 // A run with a retry, a cache hit and a state that changes at every node.
@@ -52,12 +53,20 @@ test("a user reads a run: timeline, node details, state history with time travel
   await timeline.getByLabel("Node type").selectOption("");
   await expect(bars).toHaveCount(4);
 
+  // Zoom: in the URL once the slider is let go, and restored from it.
+  await timeline.getByLabel("Zoom").fill("10");
+  await expect(page).toHaveURL(/zoom=10/);
+  await page.reload();
+  await expect(page.getByRole("region", { name: "Timeline" }).getByLabel("Zoom")).toHaveValue("10");
+
   // Node details on click, selection in the URL.
   await bars.nth(0).getByRole("button").click();
   await expect(page).toHaveURL(/visit=0/);
   const details = page.getByRole("complementary", { name: "Node PlanNode" });
   await expect(details).toContainText('"topic": "rust"');
   await expect(details).toContainText('"plan": "search twice"');
+  // How this visit compares with its node type's usual durations.
+  await expect(details.getByRole("note")).toContainText(/Usually for this node type: p50 [\d.]+ s · p95 [\d.]+ s — this visit: /);
   await bars.nth(1).getByRole("button").click();
   await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toContainText("Error: TimeoutError");
 
@@ -86,4 +95,24 @@ test("a user reads a run: timeline, node details, state history with time travel
   await page.reload();
   await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toBeVisible();
   await expect(history).toContainText("Step 2 of 3 — after PlanNode");
+});
+
+test("a run downloads as a tracevis file and as a Chrome trace", async ({ page, request }) => {
+  const id = `export-${Date.now()}`;
+  await postRun(request, id);
+  await page.goto(`/executions/${id}`);
+  const actions = page.getByRole("navigation", { name: "Run actions" });
+
+  const [json] = await Promise.all([page.waitForEvent("download"), actions.getByRole("link", { name: "Download JSON" }).click()]);
+  expect(json.suggestedFilename()).toBe(`${id}.tracevis.json`);
+  const file = JSON.parse(fs.readFileSync(await json.path(), "utf8"));
+  expect(file.format).toBe("tracevis.execution.v1");
+  expect(file.trace.execution_id).toBe(id);
+  expect(file.trace.node_events).toHaveLength(7);
+
+  const [chrome] = await Promise.all([page.waitForEvent("download"), actions.getByRole("link", { name: "Chrome trace" }).click()]);
+  expect(chrome.suggestedFilename()).toBe(`${id}.chrome-trace.json`);
+  const trace = JSON.parse(fs.readFileSync(await chrome.path(), "utf8"));
+  const slices = trace.traceEvents.filter((e: { ph: string }) => e.ph === "X").map((e: { name: string }) => e.name);
+  expect(slices).toEqual(["PlanNode", "SearchNode", "SearchNode", "CacheNode"]);
 });

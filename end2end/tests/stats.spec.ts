@@ -32,6 +32,21 @@ test("the metrics page shows the figures of the runs posted, linking to them", a
   await expect(nodeRows.first()).toContainText("WriteNode");
   await expect(nodeRows.first()).toContainText("25.0 %");
 
+  // Over time: one hourly bucket holds the four runs; the heat map has a
+  // row per node type, slowest first.
+  const overTime = page.getByRole("region", { name: "Over time" });
+  await expect(overTime.getByRole("link", { name: "2026-05-01 10:00: 4 runs, 1 failed" })).toBeVisible();
+  await expect(overTime.getByRole("link", { name: /^2026-05-01 10:00: p50 4.0 s, p95/ })).toBeVisible();
+  const heatRows = overTime.getByRole("table", { name: "Node type p95 duration over time" }).locator("tbody tr");
+  await expect(heatRows).toHaveCount(2);
+  await expect(heatRows.first().getByRole("rowheader")).toHaveText("WriteNode");
+  await expect(heatRows.first().getByRole("link")).toHaveAttribute("aria-label", /WriteNode at 2026-05-01 10:00: p95 .* over 4 visits/);
+
+  await overTime.getByRole("link", { name: "2026-05-01 10:00: 4 runs, 1 failed" }).click();
+  await expect(page).toHaveURL(/from=2026-05-01T10:00&to=2026-05-01T11:00/);
+  await expect(page.locator("table.runs tbody tr")).toHaveCount(4);
+
+  await page.goto(`/stats?graph_type=${graph}`);
   await runs.getByRole("link", { name: "1", exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`graph_type=${graph}&status=failed`));
   await expect(page.locator("table.runs tbody tr")).toHaveCount(1);

@@ -5,6 +5,7 @@
 mod compare;
 mod error;
 mod executions;
+mod export;
 pub(crate) mod extract;
 mod health;
 mod statistics;
@@ -26,6 +27,8 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/executions/{execution_id}/timeline", get(executions::timeline))
         .route("/executions/{execution_id}/states", get(executions::states))
         .route("/executions/{execution_id}/replays", get(executions::replays))
+        .route("/executions/{execution_id}/export", get(export::export))
+        .route("/import", post(export::import))
         .route(
             "/executions/{execution_id}/live",
             get(crate::live::execution_live),

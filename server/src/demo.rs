@@ -25,9 +25,12 @@ pub struct DemoArgs {
     /// Base URL of the tracevis server.
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     url: String,
-    /// How many finished runs to post (spread over the last hours).
+    /// How many finished runs to post.
     #[arg(long, default_value_t = 24)]
     runs: u32,
+    /// Minutes between the finished runs' starts (they end about now).
+    #[arg(long, default_value_t = 9)]
+    spacing_minutes: u32,
     /// After the finished runs, keep producing runs at a human pace, node by
     /// node, until interrupted.
     #[arg(long)]
@@ -41,7 +44,7 @@ pub struct DemoArgs {
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let client = Client::new(&args.url);
     let mut rng = StdRng::seed_from_u64(args.seed.unwrap_or_else(rand::random));
-    post_history(&client, &mut rng, args.runs).await?;
+    post_history(&client, &mut rng, args.runs, args.spacing_minutes).await?;
     if args.live {
         info!("producing live runs against {}; Ctrl-C to stop", args.url);
         loop {
@@ -65,8 +68,9 @@ pub fn seed_if_empty(service: TraceService, addr: SocketAddr) {
             Ok(list) if list.total == 0 => {
                 let client = Client::new(&format!("http://{addr}"));
                 let mut rng = StdRng::seed_from_u64(7);
-                match post_history(&client, &mut rng, 24).await {
-                    Ok(()) => info!("seeded the empty database with 24 demo runs"),
+                // A day and a half of history, so the metrics have a shape.
+                match post_history(&client, &mut rng, SEED_RUNS, 25).await {
+                    Ok(()) => info!("seeded the empty database with {SEED_RUNS} demo runs"),
                     Err(e) => warn!(error = %e, "could not seed demo runs"),
                 }
             }
@@ -76,11 +80,15 @@ pub fn seed_if_empty(service: TraceService, addr: SocketAddr) {
     });
 }
 
-/// Posts `runs` finished runs whose start times spread over the last hours.
-async fn post_history(client: &Client, rng: &mut StdRng, runs: u32) -> anyhow::Result<()> {
+/// Demo runs `serve --seed-demo` posts into an empty database.
+const SEED_RUNS: u32 = 90;
+
+/// Posts `runs` finished runs that started `spacing` minutes apart (give or
+/// take a few), the last one a few minutes ago.
+async fn post_history(client: &Client, rng: &mut StdRng, runs: u32, spacing: u32) -> anyhow::Result<()> {
     let now = Utc::now();
     for i in 0..runs {
-        let minutes_ago = i64::from(runs - i) * 9 + rng.random_range(0..5);
+        let minutes_ago = i64::from(runs - i) * i64::from(spacing) + rng.random_range(0..5);
         let plan = simulator::plan_run(rng, now - ChronoDuration::minutes(minutes_ago));
         client.post(&plan.start_path(), &plan.start).await?;
         let batch = plan.batch_of_all_steps();

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod bench_live;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod live;
 pub mod retention;
 pub mod service;

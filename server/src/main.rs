@@ -1,14 +1,16 @@
-//! `tracevis`: the server (`serve`), the demo producer (`demo`) and the
-//! benchmark (`bench`).
+//! `tracevis`: the server (`serve`), import and export of runs, the demo
+//! producer (`demo`) and the benchmarks (`bench`, `bench-live`).
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracevis::config::Config;
+use tracevis::export::files;
 use tracevis::service::TraceService;
 use tracevis::{bench, bench_live, demo, live, retention, store, web};
 use tracing::info;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// A self-hosted dashboard for graph/agent workflow runs.
@@ -36,12 +38,54 @@ enum Command {
         #[arg(long, env = "TRACEVIS_SEED_DEMO")]
         seed_demo: bool,
     },
+    /// Load exported runs (`tracevis export` / the run page's download) into
+    /// the database.
+    Import {
+        /// Export files (`*.tracevis.json`).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Write one run to a file: the tracevis export document or Chrome-trace
+    /// JSON (opens in Perfetto, chrome://tracing, speedscope).
+    Export {
+        /// The run's id.
+        execution_id: String,
+        /// File format.
+        #[arg(long, value_enum, default_value = "tracevis")]
+        format: files::ExportFormat,
+        /// Output file; `-` writes to standard output.
+        #[arg(long, short, default_value = "-")]
+        output: PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Post simulated graph runs to a tracevis server through its HTTP API.
     Demo(demo::DemoArgs),
     /// Measure trace reads and ingest; prints the figures BENCHMARKS.md records.
     Bench(bench::BenchArgs),
     /// Measure live delivery latency and a sustained subscriber load.
     BenchLive(bench_live::BenchLiveArgs),
+}
+
+/// Which database a command works on, as for `serve`.
+#[derive(clap::Args)]
+struct DatabaseArgs {
+    /// Database URL [env: DATABASE_URL] [default: sqlite://tracevis.db].
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Optional TOML configuration file.
+    #[arg(long, env = "TRACEVIS_CONFIG", default_value = "tracevis.toml")]
+    config: PathBuf,
+}
+
+impl DatabaseArgs {
+    async fn open_service(self) -> anyhow::Result<TraceService> {
+        let config = Config::load(&self.config)?;
+        let url = self.database_url.unwrap_or(config.database_url);
+        Ok(TraceService::new(store::open(&url).await?))
+    }
 }
 
 #[tokio::main]
@@ -57,12 +101,20 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // `export -o -` writes the file to standard output: keep logs off it.
+    let log_writer = if matches!(cli.command, Command::Export { .. }) {
+        BoxMakeWriter::new(std::io::stderr)
+    } else {
+        BoxMakeWriter::new(std::io::stdout)
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
+        .with_writer(log_writer)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve {
             addr,
             database_url,
@@ -78,6 +130,13 @@ async fn run() -> anyhow::Result<()> {
             }
             serve(config, seed_demo).await
         }
+        Command::Import { files, db } => files::import_files(&db.open_service().await?, &files).await,
+        Command::Export {
+            execution_id,
+            format,
+            output,
+            db,
+        } => files::export_file(&db.open_service().await?, &execution_id, format, &output).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchLive(args) => bench_live::run(args).await,

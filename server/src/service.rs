@@ -4,6 +4,7 @@
 
 mod statistics;
 
+use crate::export::document::ImportDocument;
 use crate::live::{self, HubReceiver, LiveHub};
 use app::error::TraceError;
 use app::live::LiveSubscription;
@@ -17,6 +18,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tracing::{info, warn};
+
+/// What an import did.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    /// The run was stored.
+    Imported(ExecutionSummary),
+    /// The same run (same id and start request) was already stored.
+    AlreadyPresent(ExecutionSummary),
+}
 
 /// Reads and writes runs through a `HistoryStore`, and tells live
 /// subscribers about every write once the store has acknowledged it.
@@ -109,6 +119,64 @@ impl TraceService {
         Ok(summary)
     }
 
+    /// Stores an exported run again through the producers' write path (see
+    /// `export::document`). Importing the same run twice is harmless; a
+    /// different run under an existing id is a conflict.
+    pub async fn import(&self, document: ImportDocument) -> Result<ImportOutcome, TraceError> {
+        let plan = document.trace.into_plan()?;
+        let id = plan.execution_id.clone();
+        let records: usize = plan
+            .batches
+            .iter()
+            .map(|b| b.events.len() + b.snapshots.len())
+            .sum();
+        let graph_type = plan.start.graph_type.as_str().to_owned();
+        let status_in_file = plan
+            .completion
+            .as_ref()
+            .map_or(ExecutionStatus::Running, |c| c.status);
+        // `Some(same_start, summary)` when the id is already stored.
+        let existing = match self.start_execution(plan.start).await {
+            Ok(CreateOutcome::Created(_)) => None,
+            Ok(CreateOutcome::AlreadyExists(summary)) => Some((true, summary)),
+            // Posted by its producer (whose start request differs from the
+            // replayed one, e.g. by `initial_state`): judged by content below.
+            Err(TraceError::Conflict(_)) => {
+                Some((false, self.store.load_trace(id.as_str(), i64::MAX).await?.summary))
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some((same_start, summary)) = existing {
+            if summary.graph_type == graph_type
+                && summary.last_seq == records as i64
+                && summary.status == status_in_file
+            {
+                return Ok(ImportOutcome::AlreadyPresent(summary));
+            }
+            // An earlier import of this file that stopped half way: replaying
+            // it skips the stored records by id and appends the rest in order.
+            let unfinished_import = same_start
+                && summary.status == ExecutionStatus::Running
+                && summary.last_seq <= records as i64;
+            if !unfinished_import {
+                return Err(TraceError::Conflict(format!(
+                    "execution {id} already exists with {} records; the file has {records}",
+                    summary.last_seq
+                )));
+            }
+        }
+        for batch in plan.batches {
+            self.append_batch(&id, batch).await?;
+        }
+        let summary = match plan.completion {
+            Some(completion) => self.complete_execution(&id, completion).await?,
+            // Exported while running: it stays running, records only.
+            None => self.store.load_trace(id.as_str(), i64::MAX).await?.summary,
+        };
+        info!(execution.id = %id, records, "imported execution {id}");
+        Ok(ImportOutcome::Imported(summary))
+    }
+
     /// Succeeds when the store answers.
     pub async fn health(&self) -> Result<(), TraceError> {
         self.store.ping().await
@@ -116,14 +184,55 @@ impl TraceService {
 
     /// Counts, rates and percentiles across the runs `filter` selects.
     pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
-        let inputs = self.store.load_statistics(&filter).await?;
-        Ok(statistics::assemble(filter, inputs))
+        let (inputs, series) = tokio::try_join!(
+            self.store.load_statistics(&filter),
+            self.store.load_time_series(&filter)
+        )?;
+        let mut stats = statistics::assemble(filter, inputs);
+        statistics::add_time_series(&mut stats, series);
+        Ok(stats)
     }
 
-    /// Run `a` and run `b` aligned step by step (see `app::compare`).
-    pub async fn compare(&self, a: &str, b: &str) -> Result<app::compare::Comparison, TraceError> {
-        let (trace_a, trace_b) = tokio::try_join!(self.store.load_trace(a, 0), self.store.load_trace(b, 0))?;
+    /// Run `a` and run `b` aligned step by step (see `app::compare`);
+    /// without `b`, the run before `a` of the same graph type.
+    pub async fn compare(&self, a: &str, b: Option<&str>) -> Result<app::compare::Comparison, TraceError> {
+        let b = match b {
+            Some(b) => b.to_owned(),
+            None => {
+                let previous = self.comparison_candidates(a, None).await?.into_iter().next();
+                previous
+                    .ok_or_else(|| {
+                        TraceError::NotFound(format!("an earlier run of the graph type of {a:?}"))
+                    })?
+                    .execution_id
+            }
+        };
+        let (trace_a, trace_b) = tokio::try_join!(self.store.load_trace(a, 0), self.store.load_trace(&b, 0))?;
         Ok(app::compare::compare(&trace_a, &trace_b))
+    }
+
+    /// Runs of `execution_id`'s graph type to compare it with, newest first:
+    /// those that started before it, or with `search`, any whose id
+    /// contains it. Never the run itself.
+    pub async fn comparison_candidates(
+        &self,
+        execution_id: &str,
+        search: Option<&str>,
+    ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        const CANDIDATES: usize = 20;
+        // After `i64::MAX`: the summary alone, however long the run is.
+        let run = self.store.load_trace(execution_id, i64::MAX).await?.summary;
+        let filter = ExecutionFilter {
+            graph_type: Some(run.graph_type),
+            end_time: search.is_none().then_some(run.start_time),
+            id_contains: search.map(str::to_owned),
+            limit: CANDIDATES as u32 + 1,
+            ..ExecutionFilter::default()
+        };
+        let mut runs = self.store.list_executions(&filter).await?.executions;
+        runs.retain(|r| r.execution_id != execution_id);
+        runs.truncate(CANDIDATES);
+        Ok(runs)
     }
 
     /// Finished runs slower than `threshold_ms`, slowest first.
@@ -163,8 +272,16 @@ impl app::protocol::HistoryQueries for TraceService {
         TraceService::statistics(self, filter).await
     }
 
-    async fn compare(&self, a: &str, b: &str) -> Result<app::compare::Comparison, TraceError> {
+    async fn compare(&self, a: &str, b: Option<&str>) -> Result<app::compare::Comparison, TraceError> {
         TraceService::compare(self, a, b).await
+    }
+
+    async fn comparison_candidates(
+        &self,
+        execution_id: &str,
+        search: Option<&str>,
+    ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        TraceService::comparison_candidates(self, execution_id, search).await
     }
 }
 

@@ -2,13 +2,20 @@
 //! outputs, error and metadata as folding, pretty-printed JSON (always text).
 
 use crate::format;
-use crate::model::NodeEvent;
+use crate::model::{NodeEvent, StatisticsFilter};
+use crate::server_fns::run_statistics;
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
 
-/// Details of `visit`; `events` are the run's events (to find its own).
+/// Details of `visit`; `events` are the run's events (to find its own);
+/// `graph_type` is the run's, for the node type's usual durations.
 #[component]
-pub fn NodeDetails(visit: NodeVisit, events: Vec<NodeEvent>, on_close: Callback<()>) -> impl IntoView {
+pub fn NodeDetails(
+    visit: NodeVisit,
+    events: Vec<NodeEvent>,
+    graph_type: String,
+    on_close: Callback<()>,
+) -> impl IntoView {
     let find = |seq: Option<i64>| seq.and_then(|s| events.iter().find(|e| e.seq == s).cloned());
     let started = find(visit.start_seq);
     let ended = find(visit.end_seq);
@@ -40,6 +47,7 @@ pub fn NodeDetails(visit: NodeVisit, events: Vec<NodeEvent>, on_close: Callback<
                 <div><dt>"Started"</dt><dd>{format::timestamp(&visit.start)}</dd></div>
                 {visit.saved_ms.map(|s| view! { <div><dt>"Cache saved"</dt><dd>{format::duration_ms(s)}</dd></div> })}
             </dl>
+            <UsualDuration graph_type node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>
             {record.as_ref().and_then(|e| e.error.clone()).map(|error| view! {
                 <p class="error-text" role="note">"Error: " {error}</p>
             })}
@@ -47,5 +55,47 @@ pub fn NodeDetails(visit: NodeVisit, events: Vec<NodeEvent>, on_close: Callback<
             {json_block("Outputs", format::json_pretty(&record.as_ref().map(|e| e.outputs.clone()).unwrap_or_default()), true)}
             {json_block("Metadata", format::json_pretty(&record.as_ref().map(|e| e.metadata.clone()).unwrap_or_default()), false)}
         </aside>
+    }
+}
+
+/// How this visit's duration compares with its node type's p50/p95 across
+/// the runs of the same graph type (from the statistics).
+#[component]
+fn UsualDuration(graph_type: String, node_id: String, duration_ms: Option<f64>) -> impl IntoView {
+    let usual = Resource::new(
+        move || (graph_type.clone(), node_id.clone()),
+        |(graph_type, node_id)| async move {
+            let filter = StatisticsFilter {
+                graph_type: Some(graph_type),
+                ..StatisticsFilter::default()
+            };
+            let stats = run_statistics(filter).await.ok()?;
+            stats.node_types.into_iter().find(|n| n.node_id == node_id)
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Usual durations…"</p> }>
+            {move || Suspend::new(async move {
+                let node = usual.await?;
+                let (p50, p95) = (node.duration_ms.p50?, node.duration_ms.p95?);
+                let verdict = duration_ms.map(|d| {
+                    let class = if d > p95 { "usual slow" } else { "usual" };
+                    let words = if d > p95 {
+                        format!("slower than 95% of {} visits ({:.1}× p50)", node.count, d / p50.max(0.001))
+                    } else if d > p50 {
+                        format!("between p50 and p95 ({:.1}× p50)", d / p50.max(0.001))
+                    } else {
+                        "at or under p50".to_owned()
+                    };
+                    view! { <span class=class>{words}</span> }
+                });
+                Some(view! {
+                    <p class="usual-durations" role="note">
+                        "Usually for this node type: p50 " {format::duration_ms(p50)} " · p95 " {format::duration_ms(p95)}
+                        {verdict.map(|v| view! { " — this visit: " {v} })}
+                    </p>
+                })
+            })}
+        </Suspense>
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::format;
 use crate::timeline::NodeVisit;
+use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -17,7 +18,17 @@ pub fn Timeline(
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
 ) -> impl IntoView {
-    let zoom = RwSignal::new(1.0f64);
+    // The zoom level lives in the URL (?zoom=), set when the slider is let go.
+    let zoom_param = query_param("zoom");
+    let zoom_from_url = move || {
+        zoom_param
+            .get()
+            .and_then(|z| z.parse::<f64>().ok())
+            .map_or(1.0, |z| z.clamp(1.0, MAX_ZOOM))
+    };
+    let zoom = RwSignal::new(zoom_from_url());
+    Effect::new(move |_| zoom.set(zoom_from_url()));
+    let set_query = query_setter();
     // Only the rows around the scroll position are in the DOM (see virtual_window).
     let scroll_top = RwSignal::new(0.0f64);
     let window =
@@ -27,9 +38,13 @@ pub fn Timeline(
     view! {
         <div class="timeline-tools">
             <label>"Zoom "
-                <input type="range" min="1" max="50" step="1" aria-label="Zoom"
+                <input type="range" min="1" max=MAX_ZOOM step="1" aria-label="Zoom"
                     prop:value=move || zoom.get().to_string()
-                    on:input=move |ev| zoom.set(event_target_value(&ev).parse().unwrap_or(1.0))/>
+                    on:input=move |ev| zoom.set(event_target_value(&ev).parse().unwrap_or(1.0))
+                    on:change=move |ev| {
+                        let z: f64 = event_target_value(&ev).parse().unwrap_or(1.0);
+                        set_query("zoom", (z > 1.0).then(|| z.to_string()));
+                    }/>
             </label>
             <span class="muted">{move || format!("{} visits over {}", visits.with(Vec::len), format::duration_ms(span_ms()))}</span>
         </div>
@@ -80,6 +95,9 @@ pub fn Timeline(
         </div>
     }
 }
+
+/// The deepest zoom: the run's span 50 times the panel's width.
+const MAX_ZOOM: f64 = 50.0;
 
 /// Height of one timeline row, in CSS pixels (matches the stylesheet).
 const ROW_PX: f64 = 22.0;

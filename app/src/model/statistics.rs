@@ -72,4 +72,38 @@ pub struct Statistics {
     pub total_llm_calls: i64,
     /// Tokens across the runs.
     pub total_tokens: i64,
+    /// Width of the time buckets below, in hours.
+    #[serde(default)]
+    pub bucket_hours: i64,
+    /// Runs, failures and durations per time bucket, oldest first, without gaps.
+    #[serde(default)]
+    pub timeline: Vec<TimeBucket>,
+    /// Per node type (in `node_types` order), its p95 duration per time
+    /// bucket of `timeline`: the node type × time heat map.
+    #[serde(default)]
+    pub node_heatmap: Vec<NodeTypeSeries>,
+}
+
+/// The runs that started in one time bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimeBucket {
+    /// The bucket's first moment.
+    pub start: DateTime<Utc>,
+    /// Runs that started in it.
+    pub runs: i64,
+    /// Of those, failed.
+    pub failed: i64,
+    /// Exact duration percentiles of its finished runs.
+    pub duration_ms: DurationPercentiles,
+}
+
+/// One node type's p95 duration and visits per time bucket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeTypeSeries {
+    /// The node type.
+    pub node_id: String,
+    /// p95 per bucket; `None` where it had no timed visit.
+    pub p95_ms: Vec<Option<f64>>,
+    /// Timed visits per bucket.
+    pub visits: Vec<i64>,
 }

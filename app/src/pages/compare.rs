@@ -6,22 +6,33 @@ use crate::compare::{AlignedStep, Comparison, Step};
 use crate::components::StatusBadge;
 use crate::diff::DiffEntry;
 use crate::format;
-use crate::server_fns::compare_runs;
+use crate::server_fns::{compare_runs, comparison_candidates};
 use crate::url_state::query_param;
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
-/// The comparison page; asks for the runs when the URL does not name both.
+/// The comparison page: both runs from the URL, or run a and, by default,
+/// the run of its graph type before it; a picker offers other runs for b.
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let a = query_param("a");
     let b = query_param("b");
+    let search = query_param("q");
     let comparison = Resource::new(
         move || (a.get(), b.get()),
         |(a, b)| async move {
-            match (a, b) {
-                (Some(a), Some(b)) => Some(compare_runs(a, b).await),
-                _ => None,
+            match a {
+                Some(a) => Some(compare_runs(a, b).await),
+                None => None,
+            }
+        },
+    );
+    let candidates = Resource::new(
+        move || (a.get(), search.get()),
+        |(a, search)| async move {
+            match a {
+                Some(a) => comparison_candidates(a, search).await.ok(),
+                None => None,
             }
         },
     );
@@ -29,35 +40,88 @@ pub fn ComparePage() -> impl IntoView {
         <h1>"Compare runs"</h1>
         <Form method="GET" action="/compare" attr:class="filters" attr:aria-label="Runs to compare">
             <label>"Run a" <input type="text" name="a" value=move || a.get().unwrap_or_default()/></label>
-            <label>"Run b" <input type="text" name="b" value=move || b.get().unwrap_or_default()/></label>
+            <label>"Run b" <input type="text" name="b" placeholder="previous run" value=move || b.get().unwrap_or_default()/></label>
             <button type="submit">"Compare"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Comparing…"</p> }>
             {move || Suspend::new(async move {
+                let defaulted = b.get_untracked().is_none();
                 match comparison.await {
-                    None => view! { <p class="empty">"Enter two run ids to compare them."</p> }.into_any(),
+                    None => view! { <p class="empty">"Enter a run id to compare it with the run before it, or two run ids. "
+                        "You can also pick two runs in the " <a href="/">"run list"</a> "."</p> }.into_any(),
                     Some(Err(e)) => view! { <p role="alert">"Could not compare: " {e.to_string()}</p> }.into_any(),
-                    Some(Ok(c)) => view! { <ComparisonView c/> }.into_any(),
+                    Some(Ok(c)) => view! { <ComparisonView c defaulted/> }.into_any(),
                 }
             })}
         </Transition>
+        {move || a.get().map(|a| view! { <CandidatePicker a search candidates/> })}
+    }
+}
+
+/// "Compare with another run": runs of a's graph type, searchable by id.
+#[component]
+fn CandidatePicker(
+    a: String,
+    search: Memo<Option<String>>,
+    candidates: Resource<Option<Vec<crate::model::ExecutionSummary>>>,
+) -> impl IntoView {
+    let base = a.clone();
+    view! {
+        <section aria-labelledby="candidates-heading" class="candidates">
+            <h2 id="candidates-heading">"Compare " {a.clone()} " with another run"</h2>
+            <Form method="GET" action="/compare" attr:class="filters" attr:aria-label="Find a run to compare with">
+                <input type="hidden" name="a" value=a.clone()/>
+                <label>"Run id contains" <input type="search" name="q" value=move || search.get().unwrap_or_default()/></label>
+                <button type="submit">"Search"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="muted">"Finding runs…"</p> }>
+                {move || {
+                    let base = base.clone();
+                    Suspend::new(async move {
+                        let runs = candidates.await.unwrap_or_default();
+                        if runs.is_empty() {
+                            return view! { <p class="empty">"No other run of this graph type matches."</p> }.into_any();
+                        }
+                        let searching = search.get_untracked().is_some();
+                        view! {
+                            <ul class="candidate-list">
+                                {runs.into_iter().enumerate().map(|(i, run)| {
+                                    let href = format!("/compare?a={base}&b={}", run.execution_id);
+                                    let note = (i == 0 && !searching).then_some(" · the previous run");
+                                    view! {
+                                        <li>
+                                            <a href=href>{run.execution_id.clone()}</a> " "
+                                            <StatusBadge status=run.status.as_str()/>
+                                            <span class="muted">" " {format::timestamp(&run.start_time)} " · "
+                                                {run.total_duration_ms.map(format::duration_ms).unwrap_or_else(|| "running".into())}
+                                                {note}</span>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    })
+                }}
+            </Transition>
+        </section>
     }
 }
 
 #[component]
-fn ComparisonView(c: Comparison) -> impl IntoView {
+fn ComparisonView(c: Comparison, defaulted: bool) -> impl IntoView {
     let delta = c.duration_delta_ms.map(signed_ms).unwrap_or_else(|| "—".into());
     let divergence = c.first_divergence.clone();
+    let axis_ms = shared_axis_ms(&c);
     let rows = c
         .aligned
         .iter()
         .enumerate()
-        .map(|(i, step)| view! { <AlignedRow index=i step=step.clone() first_divergence=divergence.as_ref().map(|d| d.index)/> })
+        .map(|(i, step)| view! { <AlignedRow index=i step=step.clone() first_divergence=divergence.as_ref().map(|d| d.index) axis_ms/> })
         .collect_view();
     view! {
         <div class="compare-heads">
             <RunHead label="Run a" run=c.a.clone()/>
-            <RunHead label="Run b" run=c.b.clone()/>
+            <RunHead label=if defaulted { "Run b (the previous run)" } else { "Run b" } run=c.b.clone()/>
             <div class="facts"><div><dt>"Duration b − a"</dt><dd>{delta}</dd></div></div>
         </div>
         {match divergence {
@@ -79,6 +143,10 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
                         <th scope="col">"Run a"</th>
                         <th scope="col">"Run b"</th>
                         <th scope="col" class="num">"Δ duration"</th>
+                        <th scope="col" class="shared-axis-head">
+                            "Time from start (shared axis, 0–" {format::duration_ms(axis_ms)} ")"
+                            <span class="legend"><span class="axis-bar bar-a"></span>" a "<span class="axis-bar bar-b"></span>" b"</span>
+                        </th>
                         <th scope="col">"State differences after it"</th>
                     </tr>
                 </thead>
@@ -96,6 +164,22 @@ fn ComparisonView(c: Comparison) -> impl IntoView {
     }
 }
 
+/// The length of the shared relative time axis: the later end of the two
+/// runs (or of their last steps, while one is running), at least 1 ms.
+fn shared_axis_ms(c: &Comparison) -> f64 {
+    let step_ends = c
+        .aligned
+        .iter()
+        .flat_map(|s| [s.a.as_ref(), s.b.as_ref()])
+        .flatten()
+        .map(|s| s.offset_ms + s.duration_ms.unwrap_or(0.0));
+    [c.a.total_duration_ms, c.b.total_duration_ms]
+        .into_iter()
+        .flatten()
+        .chain(step_ends)
+        .fold(1.0, f64::max)
+}
+
 #[component]
 fn RunHead(label: &'static str, run: crate::model::ExecutionSummary) -> impl IntoView {
     view! {
@@ -109,7 +193,12 @@ fn RunHead(label: &'static str, run: crate::model::ExecutionSummary) -> impl Int
 }
 
 #[component]
-fn AlignedRow(index: usize, step: AlignedStep, first_divergence: Option<usize>) -> impl IntoView {
+fn AlignedRow(
+    index: usize,
+    step: AlignedStep,
+    first_divergence: Option<usize>,
+    axis_ms: f64,
+) -> impl IntoView {
     let mut class = String::from("aligned-row");
     if step.a.is_none() || step.b.is_none() {
         class.push_str(" one-sided");
@@ -129,6 +218,10 @@ fn AlignedRow(index: usize, step: AlignedStep, first_divergence: Option<usize>) 
             <td><StepCell step=step.a.clone()/></td>
             <td><StepCell step=step.b.clone()/></td>
             <td class="num">{delta}</td>
+            <td class="shared-axis">
+                <AxisBar step=step.a.clone() axis_ms class="bar-a"/>
+                <AxisBar step=step.b.clone() axis_ms class="bar-b"/>
+            </td>
             <td>
                 {(changes > 0).then(|| view! {
                     <details>
@@ -139,6 +232,16 @@ fn AlignedRow(index: usize, step: AlignedStep, first_divergence: Option<usize>) 
             </td>
         </tr>
     }
+}
+
+/// One run's step as a bar on the shared axis (nothing when it did not run it).
+#[component]
+fn AxisBar(step: Option<Step>, axis_ms: f64, class: &'static str) -> impl IntoView {
+    step.map(|s| {
+        let left = (s.offset_ms / axis_ms * 100.0).clamp(0.0, 100.0);
+        let width = (s.duration_ms.unwrap_or(0.0) / axis_ms * 100.0).clamp(0.0, 100.0 - left);
+        view! { <span class=format!("axis-bar {class}") style=format!("left: {left:.3}%; width: max({width:.3}%, 2px)")></span> }
+    })
 }
 
 #[component]

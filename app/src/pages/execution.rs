@@ -188,7 +188,12 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             <h1>{move || summary().execution_id}</h1>
             {move || view! { <StatusBadge status=summary().status.as_str()/> }}
             <ConnectionBadge connection/>
-            <a class="compare-link" href=move || format!("/compare?a={}", summary().execution_id)>"Compare with…"</a>
+            <nav class="run-actions" aria-label="Run actions">
+                <a class="compare-link" href=move || format!("/compare?a={}", summary().execution_id)>"Compare with…"</a>
+                <a href=move || format!("/api/v1/executions/{}/export", summary().execution_id) download>"Download JSON"</a>
+                <a href=move || format!("/api/v1/executions/{}/export?format=chrome", summary().execution_id) download
+                    title="Chrome Trace Event JSON: opens in Perfetto, chrome://tracing and speedscope">"Chrome trace"</a>
+            </nav>
             <dl class="facts">
                 <div><dt>"Graph"</dt><dd>{move || summary().graph_type}</dd></div>
                 <div><dt>"Started"</dt><dd>{move || format::timestamp(&summary().start_time)}</dd></div>
@@ -228,7 +233,8 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             {move || {
                 let visit = selected.get().and_then(|i| all_visits.with(|v| v.get(i).cloned()))?;
                 let events = trace.with(|t| t.node_events.clone());
-                Some(view! { <NodeDetails visit events on_close/> })
+                let graph_type = trace.with(|t| t.summary.graph_type.clone());
+                Some(view! { <NodeDetails visit events graph_type on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">

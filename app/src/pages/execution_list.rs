@@ -142,6 +142,22 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     let shows_new_runs = offset == 0 && filter.sort == ListSort::Newest;
     let live_filter = filter.clone();
     let next = move || (i64::from(offset + limit) < total.get()).then(|| query_for(&filter, offset + limit));
+    // Two runs picked for comparison, in the order they were picked.
+    let picked = RwSignal::new(Vec::<String>::new());
+    let compare_href = move || {
+        let ids = picked.get();
+        let [first, second] = ids.as_slice() else {
+            return None;
+        };
+        // The run that started first is the baseline, a.
+        let started = |id: &str| runs.with(|r| r.iter().find(|r| r.execution_id == id).map(|r| r.start_time));
+        let (a, b) = if started(second) < started(first) {
+            (second, first)
+        } else {
+            (first, second)
+        };
+        Some(format!("/compare?a={a}&b={b}"))
+    };
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -170,7 +186,14 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     format!("Runs {}–{} of {}", offset + 1, offset as usize + shown, total.get())
                 }
             }}</p>
-            <ConnectionBadge connection/>
+            <div class="pick-bar">
+                <span class="muted">{move || format!("{} of 2 runs picked", picked.with(Vec::len))}</span>
+                {move || match compare_href() {
+                    Some(href) => view! { <a class="button" href=href>"Compare picked runs"</a> }.into_any(),
+                    None => view! { <span class="muted" aria-disabled="true">"Compare picked runs"</span> }.into_any(),
+                }}
+                <ConnectionBadge connection/>
+            </div>
         </div>
         <Show
             when=move || runs.with(|r| !r.is_empty())
@@ -182,6 +205,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
             <table class="runs">
                 <thead>
                     <tr>
+                        <th scope="col"><span class="visually-hidden">"Pick to compare"</span></th>
                         <th scope="col">"Run"</th>
                         <th scope="col">"Graph"</th>
                         <th scope="col">"Status"</th>
@@ -193,7 +217,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                 </thead>
                 <tbody>
                     <For each=move || runs.get() key=|run| (run.execution_id.clone(), run.status, run.last_seq) let:run>
-                        <RunRow run now/>
+                        <RunRow run now picked/>
                     </For>
                 </tbody>
             </table>
@@ -230,11 +254,34 @@ fn apply_status(
 }
 
 #[component]
-fn RunRow(run: ExecutionSummary, now: RwSignal<Option<chrono::DateTime<Utc>>>) -> impl IntoView {
+fn RunRow(
+    run: ExecutionSummary,
+    now: RwSignal<Option<chrono::DateTime<Utc>>>,
+    picked: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let href = format!("/executions/{}", run.execution_id);
     let (start, total_ms) = (run.start_time, run.total_duration_ms);
+    let id = run.execution_id.clone();
+    let is_picked = {
+        let id = id.clone();
+        move || picked.with(|p| p.contains(&id))
+    };
+    let toggle = move |checked: bool| {
+        picked.update(|p| {
+            p.retain(|x| *x != id);
+            if checked {
+                p.push(id.clone());
+                // Picking a third run lets go of the first one picked.
+                if p.len() > 2 {
+                    p.remove(0);
+                }
+            }
+        })
+    };
     view! {
         <tr>
+            <td><input type="checkbox" aria-label=format!("Pick {} to compare", run.execution_id)
+                prop:checked=is_picked on:change=move |ev| toggle(event_target_checked(&ev))/></td>
             <td><a href=href>{run.execution_id.clone()}</a></td>
             <td>{run.graph_type.clone()}</td>
             <td><StatusBadge status=run.status.as_str()/></td>

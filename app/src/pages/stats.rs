@@ -1,7 +1,9 @@
 //! `/stats`: figures across runs — counts by status, failure rate, duration
 //! percentiles, cache hit rate, LLM calls and tokens, and per node type the
-//! slowest first — each linking to the runs behind it.
+//! slowest first, runs and durations over time and the node type × time heat
+//! map — each linking to the runs behind it.
 
+use crate::components::{DurationOverTime, NodeHeatmap, RunsOverTime};
 use crate::format;
 use crate::model::{DurationPercentiles, StatisticsFilter};
 use crate::server_fns::run_statistics;
@@ -66,6 +68,22 @@ pub fn StatsPage() -> impl IntoView {
                                     <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
                                     <div><dt>"Tokens"</dt><dd>{s.total_tokens}</dd></div>
                                 </dl>
+                            </section>
+                            <section aria-labelledby="over-time-heading">
+                                <h2 id="over-time-heading">"Over time"</h2>
+                                {if s.timeline.is_empty() {
+                                    view! { <p class="empty">"No runs yet."</p> }.into_any()
+                                } else {
+                                    let g = graph_type.get_untracked();
+                                    view! {
+                                        <div class="charts">
+                                            <RunsOverTime timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g.clone()/>
+                                            <DurationOverTime timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g.clone()/>
+                                        </div>
+                                        <h3>"Slowest node types over time (p95)"</h3>
+                                        <NodeHeatmap rows=s.node_heatmap.clone() timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g/>
+                                    }.into_any()
+                                }}
                             </section>
                             <section aria-labelledby="node-types-heading">
                                 <h2 id="node-types-heading">"Node types, slowest p95 first"</h2>

@@ -1,4 +1,4 @@
-//! `GET /api/v1/compare?a=&b=`.
+//! `GET /api/v1/compare?a=&b=` (`b` optional: the previous run of `a`'s graph type).
 
 use super::extract::ApiQuery;
 use super::AppError;
@@ -26,6 +26,15 @@ pub async fn compare(
             .ok_or_else(|| AppError::invalid_parameter(name, "is required"))?;
         RecordId::parse(value).map_err(|message| AppError::invalid_parameter(name, message))
     };
-    let (a, b) = (id("a", q.a)?, id("b", q.b)?);
-    Ok(Json(service.compare(a.as_str(), b.as_str()).await?))
+    let a = id("a", q.a)?;
+    // Without `b`: the previous run of `a`'s graph type (an addition to API.md).
+    let b = match q.b.filter(|v| !v.is_empty()) {
+        Some(b) => Some(id("b", Some(b))?),
+        None => None,
+    };
+    Ok(Json(
+        service
+            .compare(a.as_str(), b.as_ref().map(RecordId::as_str))
+            .await?,
+    ))
 }

@@ -3,9 +3,12 @@
 
 use app::histogram::{exact_quantile, quantile};
 use app::model::{
-    DurationPercentiles, ExecutionStatus, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts,
+    DurationPercentiles, ExecutionStatus, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter,
+    StatusCounts, TimeBucket,
 };
-use app::store::StatisticsInputs;
+use app::store::{StatisticsInputs, TimeSeriesInputs};
+use chrono::DateTime;
+use std::collections::HashMap;
 
 /// Builds the statistics answer for `filter` from the store's aggregates.
 pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Statistics {
@@ -72,7 +75,86 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
         cache_hit_rate: (nodes > 0).then(|| cached as f64 / nodes as f64),
         total_llm_calls: llm_calls,
         total_tokens: tokens,
+        bucket_hours: 0,
+        timeline: Vec::new(),
+        node_heatmap: Vec::new(),
     }
+}
+
+/// Adds the statistics over time to `stats`: per bucket from the first to the
+/// last, runs, failures and exact duration percentiles; per node type (in
+/// `stats.node_types` order) its p95 per bucket, from the hourly histograms.
+pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs) {
+    let Some((first, last)) = inputs.range else {
+        return;
+    };
+    let width = inputs.bucket_hours.max(1);
+    let buckets: Vec<i64> = (first..=last).step_by(width as usize).collect();
+    let position = |bucket: i64| {
+        usize::try_from((bucket - first) / width)
+            .ok()
+            .filter(|i| *i < buckets.len())
+    };
+
+    let mut durations: Vec<Vec<f64>> = vec![Vec::new(); buckets.len()];
+    for (bucket, ms) in inputs.durations_ms {
+        if let Some(i) = position(bucket) {
+            durations[i].push(ms);
+        }
+    }
+    let mut runs = vec![(0, 0); buckets.len()];
+    for (bucket, status, n) in inputs.runs {
+        if let Some(i) = position(bucket) {
+            runs[i].0 += n;
+            if status == ExecutionStatus::Failed {
+                runs[i].1 += n;
+            }
+        }
+    }
+    stats.bucket_hours = width;
+    stats.timeline = buckets
+        .iter()
+        .zip(runs)
+        .zip(&mut durations)
+        .map(|((bucket, (runs, failed)), durations)| TimeBucket {
+            start: DateTime::from_timestamp(bucket * 3_600, 0).unwrap_or_default(),
+            runs,
+            failed,
+            duration_ms: DurationPercentiles {
+                p50: exact_quantile(durations, 0.50),
+                p95: exact_quantile(durations, 0.95),
+                p99: exact_quantile(durations, 0.99),
+            },
+        })
+        .collect();
+
+    let mut histograms: HashMap<&str, Vec<Vec<(i32, i64)>>> = HashMap::new();
+    for (bucket, node_id, histogram_bucket, count) in &inputs.node_duration_buckets {
+        if let Some(i) = position(*bucket) {
+            histograms
+                .entry(node_id.as_str())
+                .or_insert_with(|| vec![Vec::new(); buckets.len()])[i]
+                .push((*histogram_bucket, *count));
+        }
+    }
+    stats.node_heatmap = stats
+        .node_types
+        .iter()
+        .map(|node| {
+            let per_bucket = histograms.remove(node.node_id.as_str()).unwrap_or_default();
+            let mut series = NodeTypeSeries {
+                node_id: node.node_id.clone(),
+                p95_ms: vec![None; buckets.len()],
+                visits: vec![0; buckets.len()],
+            };
+            for (i, mut histogram) in per_bucket.into_iter().enumerate() {
+                histogram.sort_unstable();
+                series.p95_ms[i] = quantile(&histogram, 0.95);
+                series.visits[i] = histogram.iter().map(|(_, c)| c).sum();
+            }
+            series
+        })
+        .collect();
 }
 
 #[cfg(test)]
@@ -120,5 +202,59 @@ mod tests {
         assert_eq!(stats.node_types[0].node_id, "Slow", "slowest first");
         assert_eq!(stats.node_types[0].failure_rate, 0.25);
         assert!((stats.node_types[1].duration_ms.p50.unwrap() - 10.0).abs() < 0.5);
+    }
+}
+
+#[cfg(test)]
+mod time_series_tests {
+    use super::*;
+    use app::histogram::bucket_of;
+
+    #[test]
+    fn buckets_run_from_first_to_last_without_gaps_and_the_heat_map_follows_node_order() {
+        let mut stats = assemble(
+            StatisticsFilter::default(),
+            StatisticsInputs {
+                node_counts: vec![("Fast".into(), 2, 0, 0), ("Slow".into(), 1, 0, 0)],
+                node_duration_buckets: vec![
+                    ("Fast".into(), bucket_of(10.0), 2),
+                    ("Slow".into(), bucket_of(900.0), 1),
+                ],
+                ..StatisticsInputs::default()
+            },
+        );
+        add_time_series(
+            &mut stats,
+            TimeSeriesInputs {
+                bucket_hours: 6,
+                range: Some((480_000, 480_012)),
+                runs: vec![
+                    (480_000, ExecutionStatus::Completed, 2),
+                    (480_012, ExecutionStatus::Failed, 1),
+                    (480_012, ExecutionStatus::Completed, 1),
+                ],
+                durations_ms: vec![(480_000, 100.0), (480_000, 300.0), (480_012, 50.0)],
+                node_duration_buckets: vec![
+                    (480_000, "Fast".into(), bucket_of(10.0), 2),
+                    (480_012, "Slow".into(), bucket_of(900.0), 1),
+                ],
+            },
+        );
+        let runs: Vec<_> = stats.timeline.iter().map(|b| (b.runs, b.failed)).collect();
+        assert_eq!(
+            runs,
+            vec![(2, 0), (0, 0), (2, 1)],
+            "the empty middle bucket is kept"
+        );
+        assert_eq!(stats.timeline[0].start.to_rfc3339(), "2024-10-04T00:00:00+00:00");
+        assert_eq!(stats.timeline[0].duration_ms.p50, Some(100.0));
+        assert_eq!(stats.timeline[1].duration_ms.p50, None);
+        let rows: Vec<_> = stats
+            .node_heatmap
+            .iter()
+            .map(|s| (s.node_id.as_str(), s.visits.clone()))
+            .collect();
+        assert_eq!(rows, vec![("Slow", vec![0, 0, 1]), ("Fast", vec![2, 0, 0])]);
+        assert!((stats.node_heatmap[0].p95_ms[2].unwrap() - 900.0).abs() < 50.0);
     }
 }

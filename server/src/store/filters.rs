@@ -35,6 +35,16 @@ where
     }
 }
 
+/// The runs statistics for `f` cover, as a run-list filter.
+pub fn runs_of(f: &StatisticsFilter) -> ExecutionFilter {
+    ExecutionFilter {
+        graph_type: f.graph_type.clone(),
+        start_time: f.start_time,
+        end_time: f.end_time,
+        ..ExecutionFilter::default()
+    }
+}
+
 /// Appends `WHERE …` selecting the hourly node statistics `f` covers.
 pub fn push_hour_filter<'a, DB>(q: &mut QueryBuilder<'a, DB>, f: &'a StatisticsFilter)
 where

@@ -5,9 +5,11 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{plan_batch, StoredContext};
-use super::filters::{push_hour_filter, push_run_filter};
+use super::filters::{push_hour_filter, push_run_filter, runs_of};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
-use super::time::{from_micros, hour_of, millis_between, to_micros};
+use super::time::{
+    bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket_sql, to_micros,
+};
 use super::{db_error, json_column, to_json_column};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -18,6 +20,7 @@ use app::model::{
 };
 use app::store::{
     AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
+    TimeSeriesInputs,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -320,12 +323,7 @@ impl HistoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError> {
-        let runs = ExecutionFilter {
-            graph_type: filter.graph_type.clone(),
-            start_time: filter.start_time,
-            end_time: filter.end_time,
-            ..ExecutionFilter::default()
-        };
+        let runs = runs_of(filter);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
@@ -375,6 +373,60 @@ impl HistoryStore for SqliteStore {
             by_status,
             run_durations_ms,
             node_counts,
+            node_duration_buckets,
+        })
+    }
+
+    #[instrument(skip_all)]
+    async fn load_time_series(&self, filter: &StatisticsFilter) -> Result<TimeSeriesInputs, TraceError> {
+        let runs = runs_of(filter);
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
+        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        let range: (Option<i64>, Option<i64>) =
+            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+        let (Some(first), Some(last)) = range else {
+            return Ok(TimeSeriesInputs::default());
+        };
+        let width = bucket_hours(first, last);
+        let start = start_bucket_sql(width);
+
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {start}, status, COUNT(*) FROM executions"));
+        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        q.push(" GROUP BY 1, 2");
+        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let runs_per_bucket = rows
+            .into_iter()
+            .filter_map(|(bucket, status, n)| ExecutionStatus::parse(&status).map(|s| (bucket, s, n)))
+            .collect();
+
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT json_group_array({start}), json_group_array(total_duration_ms) FROM executions"
+        ));
+        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        q.push(" AND total_duration_ms IS NOT NULL");
+        // Packed into two values for the reason given in `select_events`.
+        let (buckets, durations): (String, String) =
+            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+        let buckets: Vec<i64> = json_column(&buckets, "start_time")?;
+        let durations: Vec<f64> = json_column(&durations, "total_duration_ms")?;
+
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {}, node_id, bucket, SUM(count) FROM node_duration_buckets",
+            hour_bucket_sql(width)
+        ));
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY 1, 2, 3");
+        let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(TimeSeriesInputs {
+            bucket_hours: width,
+            range: Some((
+                first.div_euclid(3_600_000_000) / width * width,
+                last.div_euclid(3_600_000_000) / width * width,
+            )),
+            runs: runs_per_bucket,
+            durations_ms: buckets.into_iter().zip(durations).collect(),
             node_duration_buckets,
         })
     }

@@ -23,3 +23,50 @@ pub fn millis_between(start: &DateTime<Utc>, end: &DateTime<Utc>) -> f64 {
 pub fn hour_of(t: &DateTime<Utc>) -> i64 {
     to_micros(t).div_euclid(3_600_000_000)
 }
+
+/// Microseconds in an hour.
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+/// At most this many time buckets in the statistics over time: enough for a
+/// readable chart, few enough that the heat map's rows stay small.
+pub const MAX_TIME_BUCKETS: i64 = 48;
+
+/// The bucket width, in hours, for runs that started between `first` and
+/// `last` (stored microseconds): the smallest of a few calendar-friendly
+/// widths that keeps the series within [`MAX_TIME_BUCKETS`].
+pub fn bucket_hours(first: i64, last: i64) -> i64 {
+    const WIDTHS: [i64; 10] = [1, 2, 3, 6, 12, 24, 48, 168, 336, 720];
+    let hours = last.div_euclid(HOUR_MICROS) - first.div_euclid(HOUR_MICROS) + 1;
+    WIDTHS
+        .into_iter()
+        .find(|w| (hours + w - 1) / w <= MAX_TIME_BUCKETS)
+        .unwrap_or_else(|| (hours + MAX_TIME_BUCKETS - 1) / MAX_TIME_BUCKETS)
+}
+
+/// SQL for the bucket (its first hour) of a run's `start_time` column.
+/// `width` comes from [`bucket_hours`], never from a request.
+pub fn start_bucket_sql(width: i64) -> String {
+    format!("(start_time / {HOUR_MICROS} / {width}) * {width}")
+}
+
+/// SQL for the bucket of an hourly statistics row's `hour` column.
+pub fn hour_bucket_sql(width: i64) -> String {
+    format!("(hour / {width}) * {width}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_width_keeps_the_series_short() {
+        let day = 24 * HOUR_MICROS;
+        assert_eq!(bucket_hours(0, 0), 1);
+        assert_eq!(bucket_hours(0, 47 * HOUR_MICROS), 1);
+        assert_eq!(bucket_hours(0, 48 * HOUR_MICROS), 2);
+        assert_eq!(bucket_hours(0, 30 * day), 24);
+        assert_eq!(bucket_hours(0, 300 * day), 168);
+        assert_eq!(bucket_hours(0, 365 * day), 336);
+        assert!((100 * 365 * day / HOUR_MICROS) / bucket_hours(0, 100 * 365 * day) <= MAX_TIME_BUCKETS);
+    }
+}

@@ -112,10 +112,44 @@ async fn comparing_a_good_run_with_a_failed_slower_one_aligns_nodes_and_finds_th
     )
     .await;
     assert_error(
-        app.get("/api/v1/compare?a=good").await,
+        app.get("/api/v1/compare?b=good").await,
         StatusCode::BAD_REQUEST,
         "invalid_parameter",
-        &["b"],
+        &["a"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn without_b_a_run_is_compared_with_the_previous_run_of_its_graph_type() {
+    let app = spawn_app().await;
+    let start =
+        |id: &str, graph: &str, at: &str| json!({"execution_id": id, "graph_type": graph, "start_time": at});
+    for (id, graph, at) in [
+        ("monday", "g", "2025-10-20T10:00:00Z"),
+        ("tuesday", "g", "2025-10-21T10:00:00Z"),
+        ("tuesday-other-graph", "h", "2025-10-21T11:00:00Z"),
+        ("wednesday", "g", "2025-10-22T10:00:00Z"),
+    ] {
+        assert_eq!(
+            app.post("/api/v1/executions", &start(id, graph, at))
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    let c = app.get_json("/api/v1/compare?a=wednesday").await;
+    assert_eq!(
+        (c["a"]["execution_id"].as_str(), c["b"]["execution_id"].as_str()),
+        (Some("wednesday"), Some("tuesday"))
+    );
+    let c = app.get_json("/api/v1/compare?a=tuesday").await;
+    assert_eq!(c["b"]["execution_id"], "monday");
+    assert_error(
+        app.get("/api/v1/compare?a=monday").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &["earlier run"],
     )
     .await;
 }

@@ -133,6 +133,64 @@ async fn statistics_count_runs_and_describe_each_node_type() {
 }
 
 #[tokio::test]
+async fn statistics_over_time_bucket_runs_by_start_hour_and_map_node_types() {
+    let app = spawn_app().await;
+    // Hour 10: two quick runs; hour 11: none; hour 12: a slow failed one.
+    let runs = [
+        ("a", "2025-10-21T10:05:00Z", "completed", 100.0),
+        ("b", "2025-10-21T10:55:00Z", "completed", 300.0),
+        ("c", "2025-10-21T12:30:00Z", "failed", 4_000.0),
+    ];
+    for (id, start, status, ms) in runs {
+        let outcome = if status == "failed" { "failed" } else { "completed" };
+        post_run(
+            &app,
+            id,
+            "agent",
+            start,
+            status,
+            &[("Fetch", "completed", 10.0), ("Write", outcome, ms)],
+        )
+        .await;
+    }
+    let stats = app.get_json("/api/v1/statistics?graph_type=agent").await;
+    assert_eq!(stats["bucket_hours"], 1);
+    let timeline: Vec<(String, i64, i64, Value)> = stats["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["start"].as_str().unwrap().to_owned(),
+                b["runs"].as_i64().unwrap(),
+                b["failed"].as_i64().unwrap(),
+                b["duration_ms"]["p50"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        timeline,
+        vec![
+            ("2025-10-21T10:00:00Z".into(), 2, 0, json!(110.0)),
+            ("2025-10-21T11:00:00Z".into(), 0, 0, Value::Null),
+            ("2025-10-21T12:00:00Z".into(), 1, 1, json!(4_010.0)),
+        ]
+    );
+    let heatmap = stats["node_heatmap"].as_array().unwrap();
+    assert_eq!(heatmap[0]["node_id"], "Write", "slowest node type first");
+    assert_eq!(heatmap[0]["visits"], json!([2, 0, 1]));
+    let p95 = &heatmap[0]["p95_ms"];
+    assert!(p95[1].is_null());
+    assert!((p95[2].as_f64().unwrap() - 4_000.0).abs() < 200.0, "{p95}");
+
+    let empty = app.get_json("/api/v1/statistics?graph_type=nothing").await;
+    assert_eq!(
+        (empty["timeline"].clone(), empty["node_heatmap"].clone()),
+        (json!([]), json!([]))
+    );
+}
+
+#[tokio::test]
 async fn slow_runs_are_listed_slowest_first_over_the_threshold() {
     let app = spawn_app().await;
     for (id, ms) in [("a", 100.0), ("b", 3_000.0), ("c", 2_000.0), ("d", 5_000.0)] {

@@ -3,6 +3,7 @@
 
 mod compare;
 mod durability;
+mod export;
 mod helpers;
 mod history;
 mod live;

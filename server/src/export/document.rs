@@ -1,0 +1,362 @@
+//! The tracevis export document and how an imported one becomes the writes
+//! that store it again.
+//!
+//! An import replays the run through the same write path producers use
+//! (start, append, complete), so aggregates, per-node statistics and live
+//! updates come out exactly as for a run that was posted. The records are
+//! cut into batches such that the store's in-batch ordering (by timestamp,
+//! events before snapshots on ties) keeps the exported `seq` order, which is
+//! what makes the round trip exact.
+
+use app::error::TraceError;
+use app::model::{
+    Completion, EventBatch, ExecutionStatus, ExecutionTrace, JsonObject, NewEvent, NewExecution, NewSnapshot,
+    PerformanceTotals, RecordId,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The value of an export document's `format` field.
+pub const EXPORT_FORMAT: &str = "tracevis.execution.v1";
+
+/// Records per batch when an import is replayed (one transaction each).
+const IMPORT_BATCH_RECORDS: usize = 5_000;
+
+/// What `GET /api/v1/executions/{id}/export` returns.
+#[derive(Serialize)]
+pub struct ExportDocument<'a> {
+    /// Always [`EXPORT_FORMAT`].
+    pub format: &'static str,
+    /// When the file was made.
+    pub exported_at: DateTime<Utc>,
+    /// The run, exactly as `GET /api/v1/executions/{id}` returns it.
+    pub trace: &'a ExecutionTrace,
+}
+
+impl<'a> ExportDocument<'a> {
+    /// The export of `trace`, made now.
+    pub fn new(trace: &'a ExecutionTrace) -> Self {
+        Self {
+            format: EXPORT_FORMAT,
+            exported_at: Utc::now(),
+            trace,
+        }
+    }
+}
+
+/// An export document as read back: every id, label and number is validated
+/// while it is parsed, as for a producer's request.
+#[derive(Deserialize)]
+pub struct ImportDocument {
+    /// Must be [`EXPORT_FORMAT`].
+    pub format: ExportFormat,
+    /// The run.
+    pub trace: ImportedTrace,
+}
+
+/// The `format` tag, checked on parse so a wrong file fails naming the field.
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub struct ExportFormat;
+
+impl TryFrom<String> for ExportFormat {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        if value == EXPORT_FORMAT {
+            Ok(Self)
+        } else {
+            Err(format!(
+                "expected {EXPORT_FORMAT:?}, got {value:?} (not a tracevis export)"
+            ))
+        }
+    }
+}
+
+/// The exported trace's fields that an import needs (the rest — aggregates,
+/// diffs, `last_seq` — are recomputed by the store and so cannot disagree).
+#[derive(Deserialize)]
+pub struct ImportedTrace {
+    /// Id, graph type, inputs, start, metadata, graph and replay link,
+    /// validated as when a producer starts a run.
+    #[serde(flatten)]
+    pub start: NewExecution,
+    /// Running, completed or failed.
+    pub status: ExecutionStatus,
+    /// When it ended.
+    #[serde(default)]
+    pub end_time: Option<DateTime<Utc>>,
+    /// Its final state.
+    #[serde(default)]
+    pub final_state: Option<JsonObject>,
+    /// Its error.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// LLM calls (may have been reported on completion rather than summed).
+    #[serde(default)]
+    pub total_llm_calls: u32,
+    /// Tokens, likewise.
+    #[serde(default)]
+    pub total_tokens: Option<u64>,
+    /// Node events with their `seq`.
+    #[serde(default)]
+    pub node_events: Vec<Sequenced<NewEvent>>,
+    /// Snapshots with their `seq`.
+    #[serde(default)]
+    pub state_snapshots: Vec<Sequenced<NewSnapshot>>,
+}
+
+/// A record and its position in the run's sequence.
+#[derive(Deserialize)]
+pub struct Sequenced<T> {
+    /// Position in the exported run.
+    pub seq: i64,
+    /// The record, validated like a producer's.
+    #[serde(flatten)]
+    pub record: T,
+}
+
+/// The writes that store an imported run again, in order.
+#[derive(Debug)]
+pub struct ImportPlan {
+    /// The run's id.
+    pub execution_id: RecordId,
+    /// Starts the run (no `initial_state`: the `__start__` snapshot travels
+    /// with the other records so it keeps its id).
+    pub start: NewExecution,
+    /// Appended one after the other.
+    pub batches: Vec<EventBatch>,
+    /// Finishes the run, unless it was exported while running.
+    pub completion: Option<Completion>,
+}
+
+enum Record {
+    Event(NewEvent),
+    Snapshot(NewSnapshot),
+}
+
+impl Record {
+    /// The store's in-batch ordering key (see `batch_plan::plan_batch`).
+    fn order_key(&self) -> (DateTime<Utc>, u8) {
+        match self {
+            Self::Event(e) => (e.timestamp, 0),
+            Self::Snapshot(s) => (s.timestamp, 1),
+        }
+    }
+}
+
+impl ImportedTrace {
+    /// Checks what parsing cannot (ids present and unique, seqs unique) and
+    /// plans the writes. Records are replayed in `seq` order; the store
+    /// numbers them 1..N again, so an export's sequence comes back as it was.
+    pub fn into_plan(self) -> Result<ImportPlan, TraceError> {
+        let execution_id = self
+            .start
+            .execution_id
+            .clone()
+            .ok_or_else(|| invalid("trace.execution_id", "is required"))?;
+        if self.start.start_time.is_none() {
+            return Err(invalid("trace.start_time", "is required"));
+        }
+        let mut records = Vec::with_capacity(self.node_events.len() + self.state_snapshots.len());
+        let mut event_ids = HashSet::new();
+        for (i, e) in self.node_events.into_iter().enumerate() {
+            let field = format!("trace.node_events[{i}].event_id");
+            let id = e
+                .record
+                .event_id
+                .as_ref()
+                .ok_or_else(|| invalid(&field, "is required"))?;
+            if !event_ids.insert(id.as_str().to_owned()) {
+                return Err(invalid(&field, format!("{id} appears twice")));
+            }
+            records.push((
+                e.seq,
+                format!("trace.node_events[{i}].seq"),
+                Record::Event(e.record),
+            ));
+        }
+        let mut snapshot_ids = HashSet::new();
+        for (i, s) in self.state_snapshots.into_iter().enumerate() {
+            let field = format!("trace.state_snapshots[{i}].snapshot_id");
+            let id = s
+                .record
+                .snapshot_id
+                .as_ref()
+                .ok_or_else(|| invalid(&field, "is required"))?;
+            if !snapshot_ids.insert(id.as_str().to_owned()) {
+                return Err(invalid(&field, format!("{id} appears twice")));
+            }
+            records.push((
+                s.seq,
+                format!("trace.state_snapshots[{i}].seq"),
+                Record::Snapshot(s.record),
+            ));
+        }
+        records.sort_by_key(|(seq, _, _)| *seq);
+        if let Some(pair) = records.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(invalid(&pair[1].1, format!("seq {} is used twice", pair[1].0)));
+        }
+
+        let mut batches: Vec<EventBatch> = Vec::new();
+        let mut last_key = None;
+        for (_, _, record) in records {
+            let key = record.order_key();
+            let starts_new_batch = match (&last_key, batches.last()) {
+                (Some(last), Some(batch)) => {
+                    key < *last || batch.events.len() + batch.snapshots.len() >= IMPORT_BATCH_RECORDS
+                }
+                _ => true,
+            };
+            if starts_new_batch {
+                batches.push(EventBatch::default());
+            }
+            let batch = batches.last_mut().expect("a batch was just ensured");
+            match record {
+                Record::Event(e) => batch.events.push(e),
+                Record::Snapshot(s) => batch.snapshots.push(s),
+            }
+            last_key = Some(key);
+        }
+
+        let completion = match self.status {
+            ExecutionStatus::Running => None,
+            status => Some(Completion {
+                status,
+                end_time: self.end_time,
+                final_state: self.final_state,
+                error: self.error,
+                performance: Some(PerformanceTotals {
+                    total_llm_calls: Some(self.total_llm_calls),
+                    total_tokens: self.total_tokens,
+                    cache_hits: None,
+                    cache_misses: None,
+                }),
+            }),
+        };
+        Ok(ImportPlan {
+            execution_id,
+            start: NewExecution {
+                initial_state: None,
+                ..self.start
+            },
+            batches,
+            completion,
+        })
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> TraceError {
+    TraceError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(events: serde_json::Value, snapshots: serde_json::Value) -> ImportDocument {
+        serde_json::from_value(json!({
+            "format": EXPORT_FORMAT,
+            "trace": {
+                "execution_id": "run-1", "graph_type": "g", "status": "completed",
+                "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:05Z",
+                "node_events": events, "state_snapshots": snapshots
+            }
+        }))
+        .expect("a valid document")
+    }
+
+    fn event(id: &str, seq: i64, node: &str, at: &str) -> serde_json::Value {
+        json!({"event_id": id, "seq": seq, "node_id": node, "event_type": "completed",
+               "timestamp": at, "duration_ms": 1.0})
+    }
+
+    fn snapshot(id: &str, seq: i64, at: &str) -> serde_json::Value {
+        json!({"snapshot_id": id, "seq": seq, "node_id": "n", "timestamp": at, "state": {}})
+    }
+
+    #[test]
+    fn records_in_time_order_replay_as_one_batch() {
+        let plan = document(
+            json!([
+                event("e1", 2, "a", "2026-01-01T00:00:01Z"),
+                event("e2", 4, "b", "2026-01-01T00:00:02Z")
+            ]),
+            json!([
+                snapshot("s1", 1, "2026-01-01T00:00:00Z"),
+                snapshot("s2", 3, "2026-01-01T00:00:01Z")
+            ]),
+        )
+        .trace
+        .into_plan()
+        .unwrap();
+        assert_eq!(plan.batches.len(), 1);
+        assert_eq!(plan.batches[0].events.len(), 2);
+        assert_eq!(plan.batches[0].snapshots.len(), 2);
+        assert_eq!(plan.completion.unwrap().status, ExecutionStatus::Completed);
+    }
+
+    #[test]
+    fn a_record_the_store_would_reorder_starts_a_new_batch() {
+        // seq 1 is a snapshot and seq 2 an event at the same moment: in one
+        // batch the store would put the event first, so they must be split.
+        // seq 3 is earlier than seq 2 (a clock step back): split again.
+        let plan = document(
+            json!([
+                event("e1", 2, "a", "2026-01-01T00:00:01Z"),
+                event("e2", 3, "b", "2026-01-01T00:00:00.5Z")
+            ]),
+            json!([snapshot("s1", 1, "2026-01-01T00:00:01Z")]),
+        )
+        .trace
+        .into_plan()
+        .unwrap();
+        let sizes: Vec<_> = plan
+            .batches
+            .iter()
+            .map(|b| (b.events.len(), b.snapshots.len()))
+            .collect();
+        assert_eq!(sizes, vec![(0, 1), (1, 0), (1, 0)]);
+    }
+
+    #[test]
+    fn repeated_ids_and_seqs_are_rejected_naming_the_record() {
+        let err = document(
+            json!([
+                event("e1", 1, "a", "2026-01-01T00:00:01Z"),
+                event("e1", 2, "a", "2026-01-01T00:00:02Z")
+            ]),
+            json!([]),
+        )
+        .trace
+        .into_plan()
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("trace.node_events[1].event_id"),
+            "{err}"
+        );
+        let err = document(
+            json!([event("e1", 1, "a", "2026-01-01T00:00:01Z")]),
+            json!([snapshot("s1", 1, "2026-01-01T00:00:01Z")]),
+        )
+        .trace
+        .into_plan()
+        .unwrap_err();
+        assert!(err.to_string().contains("seq 1 is used twice"), "{err}");
+    }
+
+    #[test]
+    fn another_format_is_refused_on_parse() {
+        let result: Result<ImportDocument, _> =
+            serde_json::from_value(json!({"format": "chrome", "trace": {}}));
+        assert!(result
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("not a tracevis export"));
+    }
+}
