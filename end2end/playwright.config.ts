@@ -5,7 +5,8 @@ import * as os from "os";
 // The server under test is the binary `cargo leptos build` produced, on its own
 // port and a fresh SQLite file, so tests never touch a developer's data.
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(__dirname, "..", "target");
-const binary = path.join(targetDir, "debug", "tracevis");
+// The release build (split WASM, precompressed assets): what users run.
+const binary = path.join(targetDir, "release", "tracevis");
 const port = Number(process.env.TRACEVIS_E2E_PORT ?? 3107);
 const dbFile = path.join(os.tmpdir(), `tracevis-e2e-${process.pid}.db`);
 

@@ -32,6 +32,8 @@ try {
 
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--disable-gpu", "--no-first-run"] });
   const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  // A page that threw (say, a hydration mismatch) must not end up in the README.
+  page.on("pageerror", (e) => { throw new Error(`page error: ${e.message}`); });
   const shot = async (url, file, prepare) => {
     await page.goto(`${base}${url}`);
     await page.waitForLoadState("networkidle");
@@ -42,7 +44,7 @@ try {
   await shot("/", "run-list.png");
   await shot(`/executions/${failed.execution_id}?visit=1`, "run-page.png");
   await shot(`/compare?a=${good.execution_id}&b=${failed.execution_id}`, "compare.png");
-  await shot("/stats", "metrics.png", () => page.getByRole("heading", { name: "Over time" }).scrollIntoViewIfNeeded());
+  await shot("/stats", "metrics.png", () => page.getByRole("heading", { name: "Over time", exact: true }).evaluate((h) => window.scrollTo(0, h.offsetTop - 8)));
   await browser.close();
 } finally {
   server.kill("SIGKILL");

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ./scripts/setup.sh
-cargo leptos build --release
+cargo leptos build --release --split --precompress
 exec "$CARGO_TARGET_DIR/release/tracevis" serve --seed-demo "$@"

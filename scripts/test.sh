@@ -25,8 +25,8 @@ cargo test -p app -p tracevis
 step "API tests again, every one on PostgreSQL ($TRACEVIS_TEST_POSTGRES_URL)"
 TRACEVIS_TEST_BACKEND=postgres cargo test -p tracevis --test api
 
-step "build the site (cargo leptos build)"
-cargo leptos build
+step "build the site as users get it (cargo leptos build --release --split --precompress)"
+cargo leptos build --release --split --precompress
 
 step "browser tests (Playwright on /usr/bin/chromium)"
 (cd end2end && npx playwright test)

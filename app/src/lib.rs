@@ -23,6 +23,7 @@ mod virtual_window;
 
 mod components;
 mod pages;
+mod routes;
 
 #[cfg(feature = "hydrate")]
 mod live_client;
@@ -35,7 +36,7 @@ pub mod store;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::{path, StaticSegment};
+use leptos_router::{path, Lazy, StaticSegment};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -77,10 +78,10 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::ExecutionListPage/>
-                    <Route path=path!("/executions/:id") view=pages::ExecutionPage/>
-                    <Route path=StaticSegment("compare") view=pages::ComparePage/>
-                    <Route path=StaticSegment("stats") view=pages::StatsPage/>
+                    <Route path=StaticSegment("") view={Lazy::<routes::RunListRoute>::new()}/>
+                    <Route path=path!("/executions/:id") view={Lazy::<routes::RunRoute>::new()}/>
+                    <Route path=StaticSegment("compare") view={Lazy::<routes::CompareRoute>::new()}/>
+                    <Route path=StaticSegment("stats") view={Lazy::<routes::StatsRoute>::new()}/>
                 </Routes>
             </main>
         </Router>

@@ -1,4 +1,4 @@
-import { test, expect, APIRequestContext } from "@playwright/test";
+import { test, expect, APIRequestContext } from "./fixtures";
 
 async function postRun(request: APIRequestContext, id: string, nodes: [string, string, number][], status: string) {
   await request.post("/api/v1/executions", {

@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 import { TestServer } from "./server";
 
 function events(prefix: string, n: number, node: string) {

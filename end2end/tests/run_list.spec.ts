@@ -1,4 +1,4 @@
-import { test, expect, APIRequestContext } from "@playwright/test";
+import { test, expect, APIRequestContext } from "./fixtures";
 
 // Posts a small run through the public API, the way a producer would.
 async function postRun(request: APIRequestContext, id: string) {

@@ -1,5 +1,5 @@
 import * as fs from "fs";
-import { test, expect, APIRequestContext } from "@playwright/test";
+import { test, expect, APIRequestContext } from "./fixtures";
 
 // A run with a retry, a cache hit and a state that changes at every node.
 async function postRun(request: APIRequestContext, id: string) {

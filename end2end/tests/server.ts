@@ -6,7 +6,8 @@ import * as os from "os";
 import * as path from "path";
 
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(__dirname, "..", "..", "target");
-const binary = path.join(targetDir, "debug", "tracevis");
+// The release build (split WASM, precompressed assets): what users run.
+const binary = path.join(targetDir, "release", "tracevis");
 
 export class TestServer {
   private child?: ChildProcess;

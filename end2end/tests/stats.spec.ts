@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { test, expect } from "./fixtures";
 
 test("the metrics page shows the figures of the runs posted, linking to them", async ({ page, request }) => {
   const graph = `stats_graph_${Date.now()}`;

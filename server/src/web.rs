@@ -8,8 +8,11 @@ use app::{shell, App};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 /// Builds the router for `service`.
@@ -22,7 +25,13 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
     let routes = generate_route_list(App);
     let shared: SharedTraceService = Arc::new(service.clone());
     let history: SharedHistoryQueries = Arc::new(service.clone());
+    // The WASM, JS and CSS: brotli or gzip files made by `cargo leptos build
+    // --release --precompress` when the browser accepts them, else as is.
+    let assets = ServeDir::new(Path::new(site_root).join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
     let pages = Router::new()
+        .nest_service("/pkg", assets)
         .leptos_routes_with_context(
             &options,
             routes,
@@ -39,6 +48,11 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         .with_state(options);
     api::router(service, max_body_bytes)
         .merge(pages)
+        // Everything else (pages, server functions, API answers) is compressed
+        // on the fly when the client asks, at the fastest level: a large
+        // run's page shrinks several times over for a little CPU. Responses
+        // already encoded (the precompressed assets) and tiny ones are left alone.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -125,12 +125,12 @@ pub fn DurationOverTime(
         <figure class="chart">
             <figcaption>"Run duration per " {bucket_name(bucket_hours)} ": "
                 <span class="key key-p50">"p50"</span> " " <span class="key key-p95">"p95"</span> " "
-                <span class="key key-p99">"p99"</span> ", up to " {format::duration_ms(max)}</figcaption>
+                <span class="key key-p99">"p99 (dashed)"</span> ", up to " {format::duration_ms(max)}</figcaption>
             <div class="plot" role="group" aria-label="Run duration over time">
                 <svg viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true">
-                    <polyline class="line-p50" points=line(|b| b.duration_ms.p50)></polyline>
-                    <polyline class="line-p95" points=line(|b| b.duration_ms.p95)></polyline>
                     <polyline class="line-p99" points=line(|b| b.duration_ms.p99)></polyline>
+                    <polyline class="line-p95" points=line(|b| b.duration_ms.p95)></polyline>
+                    <polyline class="line-p50" points=line(|b| b.duration_ms.p50)></polyline>
                 </svg>
                 {points}
             </div>

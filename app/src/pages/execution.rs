@@ -8,14 +8,15 @@ use crate::components::{
 };
 use crate::format;
 use crate::graph_view::graph_view;
-use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent};
+use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent, StateSnapshot};
 use crate::server_fns::get_trace;
-use crate::timeline::node_visits;
+use crate::timeline::{node_visits, NodeVisit};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 
 /// Height of one row of the node events table (matches the stylesheet).
 const EVENT_ROW_PX: f64 = 33.0;
+use leptos::lazy;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -147,11 +148,6 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
     })
     .into();
     let snapshots: Signal<_> = Memo::new(move |_| trace.with(|t| t.state_snapshots.clone())).into();
-    let graph: Signal<_> = Memo::new(move |_| {
-        let declared = trace.with(|t| t.summary.graph.clone());
-        all_visits.with(|v| graph_view(declared.as_ref(), v))
-    })
-    .into();
     let step = Memo::new(move |_| {
         let count = trace.with(|t| t.state_snapshots.len());
         step_param
@@ -183,6 +179,11 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         )
     });
     let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
+    // The lazily loaded sections render in the browser once the page has
+    // hydrated: their code arrives after the page's, so there is nothing to
+    // hydrate them against, and the server renders their placeholders.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <header class="run-header">
             <h1>{move || summary().execution_id}</h1>
@@ -239,11 +240,27 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         </div>
         <section aria-labelledby="graph-heading">
             <h2 id="graph-heading">"Graph"</h2>
-            <GraphPanel graph/>
+            {move || if hydrated.get() {
+                view! {
+                    <Suspense fallback=|| view! { <p class="muted">"Laying out the graph…"</p> }>
+                        {move || Suspend::new(graph_section(trace, all_visits))}
+                    </Suspense>
+                }.into_any()
+            } else {
+                view! { <p class="muted">"Laying out the graph…"</p> }.into_any()
+            }}
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
-            <StateHistoryPanel snapshots step on_step/>
+            {move || if hydrated.get() {
+                view! {
+                    <Suspense fallback=|| view! { <p class="muted">"Loading the state history…"</p> }>
+                        {move || Suspend::new(state_history_section(snapshots, step, on_step))}
+                    </Suspense>
+                }.into_any()
+            } else {
+                view! { <p class="muted">"Loading the state history…"</p> }.into_any()
+            }}
         </section>
         <section aria-labelledby="nodes-heading">
             <h2 id="nodes-heading">"Node events"</h2>
@@ -286,6 +303,31 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             }}</pre>
         </section>
     }
+}
+
+// The graph (with its layout engine) and the state history are below the
+// fold and the heaviest code of the page: lazy, so with `--split` they are
+// WASM chunks of their own, fetched once the rest of the page is up.
+
+/// The graph view, laid out from the run's visits (and its declared graph).
+#[lazy]
+fn graph_section(trace: RwSignal<ExecutionTrace>, all_visits: Memo<Vec<NodeVisit>>) -> AnyView {
+    let graph: Signal<_> = Memo::new(move |_| {
+        let declared = trace.with(|t| t.summary.graph.clone());
+        all_visits.with(|v| graph_view(declared.as_ref(), v))
+    })
+    .into();
+    view! { <GraphPanel graph/> }.into_any()
+}
+
+/// The state history with its scrubber.
+#[lazy]
+fn state_history_section(
+    snapshots: Signal<Vec<StateSnapshot>>,
+    step: Memo<usize>,
+    on_step: Callback<usize>,
+) -> AnyView {
+    view! { <StateHistoryPanel snapshots step on_step/> }.into_any()
 }
 
 #[component]
