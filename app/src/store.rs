@@ -50,6 +50,9 @@ pub struct StatisticsInputs {
     pub by_status: Vec<StatusAggregate>,
     /// Durations of the finished runs, in any order.
     pub run_durations_ms: Vec<f64>,
+    /// Their start times (microseconds since the epoch), in the same order:
+    /// the statistics over time bucket them without a second scan.
+    pub run_starts: Vec<i64>,
     /// Per node type: visits, failed, cached.
     pub node_counts: Vec<(String, i64, i64, i64)>,
     /// Per node type: `(node_id, bucket, count)` of its duration histogram.
@@ -67,8 +70,6 @@ pub struct TimeSeriesInputs {
     pub range: Option<(i64, i64)>,
     /// `(bucket, status, runs)`.
     pub runs: Vec<(i64, ExecutionStatus, i64)>,
-    /// `(bucket, duration)` of every finished run.
-    pub durations_ms: Vec<(i64, f64)>,
     /// `(bucket, node_id, histogram bucket, visits)`.
     pub node_duration_buckets: Vec<(i64, String, i32, i64)>,
 }

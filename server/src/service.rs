@@ -188,8 +188,14 @@ impl TraceService {
             self.store.load_statistics(&filter),
             self.store.load_time_series(&filter)
         )?;
+        let finished_runs: Vec<(i64, f64)> = inputs
+            .run_starts
+            .iter()
+            .copied()
+            .zip(inputs.run_durations_ms.iter().copied())
+            .collect();
         let mut stats = statistics::assemble(filter, inputs);
-        statistics::add_time_series(&mut stats, series);
+        statistics::add_time_series(&mut stats, series, &finished_runs);
         Ok(stats)
     }
 

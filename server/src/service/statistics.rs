@@ -81,10 +81,14 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
     }
 }
 
+/// Microseconds in an hour (buckets are named by hours since the epoch).
+const MICROS_PER_HOUR: i64 = 3_600_000_000;
+
 /// Adds the statistics over time to `stats`: per bucket from the first to the
-/// last, runs, failures and exact duration percentiles; per node type (in
-/// `stats.node_types` order) its p95 per bucket, from the hourly histograms.
-pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs) {
+/// last, runs, failures and exact duration percentiles (of `finished_runs`,
+/// `(start in µs, duration)` pairs); per node type (in `stats.node_types`
+/// order) its p95 per bucket, from the hourly histograms.
+pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs, finished_runs: &[(i64, f64)]) {
     let Some((first, last)) = inputs.range else {
         return;
     };
@@ -97,8 +101,8 @@ pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs) {
     };
 
     let mut durations: Vec<Vec<f64>> = vec![Vec::new(); buckets.len()];
-    for (bucket, ms) in inputs.durations_ms {
-        if let Some(i) = position(bucket) {
+    for &(start, ms) in finished_runs {
+        if let Some(i) = position(start.div_euclid(MICROS_PER_HOUR) / width * width) {
             durations[i].push(ms);
         }
     }
@@ -179,6 +183,7 @@ mod tests {
                 agg(ExecutionStatus::Failed, 1, 10, 0),
             ],
             run_durations_ms: vec![400.0, 100.0, 300.0, 200.0],
+            run_starts: vec![0; 4],
             node_counts: vec![("Fast".into(), 20, 0, 6), ("Slow".into(), 20, 5, 0)],
             node_duration_buckets: vec![
                 ("Fast".into(), bucket_of(10.0), 20),
@@ -233,12 +238,16 @@ mod time_series_tests {
                     (480_012, ExecutionStatus::Failed, 1),
                     (480_012, ExecutionStatus::Completed, 1),
                 ],
-                durations_ms: vec![(480_000, 100.0), (480_000, 300.0), (480_012, 50.0)],
                 node_duration_buckets: vec![
                     (480_000, "Fast".into(), bucket_of(10.0), 2),
                     (480_012, "Slow".into(), bucket_of(900.0), 1),
                 ],
             },
+            &[
+                (480_000 * MICROS_PER_HOUR + 60, 100.0),
+                (480_005 * MICROS_PER_HOUR, 300.0),
+                (480_012 * MICROS_PER_HOUR, 50.0),
+            ],
         );
         let runs: Vec<_> = stats.timeline.iter().map(|b| (b.runs, b.failed)).collect();
         assert_eq!(

@@ -354,15 +354,13 @@ impl HistoryStore for PostgresStore {
             })
             .collect();
         let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT COALESCE(array_agg(total_duration_ms), '{}') FROM executions",
+            "SELECT COALESCE(array_agg(start_time), '{}'), COALESCE(array_agg(total_duration_ms), '{}') \
+             FROM executions",
         );
         push_run_filter(&mut q, &runs, "strpos(execution_id, ");
         q.push(" AND total_duration_ms IS NOT NULL");
-        let run_durations_ms: Vec<f64> = q
-            .build_query_scalar()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let (run_starts, run_durations_ms): (Vec<i64>, Vec<f64>) =
+            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
 
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT node_id, SUM(visits)::BIGINT, SUM(failed)::BIGINT, SUM(cached)::BIGINT FROM node_stats",
@@ -380,6 +378,7 @@ impl HistoryStore for PostgresStore {
         Ok(StatisticsInputs {
             by_status,
             run_durations_ms,
+            run_starts,
             node_counts,
             node_duration_buckets,
         })
@@ -411,15 +410,6 @@ impl HistoryStore for PostgresStore {
             .collect();
 
         let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT COALESCE(array_agg({start}), '{{}}'), COALESCE(array_agg(total_duration_ms), '{{}}') \
-             FROM executions"
-        ));
-        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
-        q.push(" AND total_duration_ms IS NOT NULL");
-        let (buckets, durations): (Vec<i64>, Vec<f64>) =
-            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-
-        let mut q = QueryBuilder::<Postgres>::new(format!(
             "SELECT {}, node_id, bucket, SUM(count)::BIGINT FROM node_duration_buckets",
             hour_bucket_sql(width)
         ));
@@ -434,7 +424,6 @@ impl HistoryStore for PostgresStore {
                 last.div_euclid(3_600_000_000) / width * width,
             )),
             runs: runs_per_bucket,
-            durations_ms: buckets.into_iter().zip(durations).collect(),
             node_duration_buckets,
         })
     }

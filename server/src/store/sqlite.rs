@@ -346,16 +346,16 @@ impl HistoryStore for SqliteStore {
                 })
             })
             .collect();
-        // Packed into one value for the reason given in `select_events`.
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT json_group_array(total_duration_ms) FROM executions");
+        // Packed into two values for the reason given in `select_events`.
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT json_group_array(start_time), json_group_array(total_duration_ms) FROM executions",
+        );
         push_run_filter(&mut q, &runs, "instr(execution_id, ");
         q.push(" AND total_duration_ms IS NOT NULL");
-        let packed: String = q
-            .build_query_scalar()
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let run_durations_ms = json_column(&packed, "total_duration_ms")?;
+        let (starts, durations): (String, String) =
+            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+        let run_starts = json_column(&starts, "start_time")?;
+        let run_durations_ms = json_column(&durations, "total_duration_ms")?;
 
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT node_id, SUM(visits), SUM(failed), SUM(cached) FROM node_stats",
@@ -372,6 +372,7 @@ impl HistoryStore for SqliteStore {
         Ok(StatisticsInputs {
             by_status,
             run_durations_ms,
+            run_starts,
             node_counts,
             node_duration_buckets,
         })
@@ -401,17 +402,6 @@ impl HistoryStore for SqliteStore {
             .collect();
 
         let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT json_group_array({start}), json_group_array(total_duration_ms) FROM executions"
-        ));
-        push_run_filter(&mut q, &runs, "instr(execution_id, ");
-        q.push(" AND total_duration_ms IS NOT NULL");
-        // Packed into two values for the reason given in `select_events`.
-        let (buckets, durations): (String, String) =
-            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-        let buckets: Vec<i64> = json_column(&buckets, "start_time")?;
-        let durations: Vec<f64> = json_column(&durations, "total_duration_ms")?;
-
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {}, node_id, bucket, SUM(count) FROM node_duration_buckets",
             hour_bucket_sql(width)
         ));
@@ -426,7 +416,6 @@ impl HistoryStore for SqliteStore {
                 last.div_euclid(3_600_000_000) / width * width,
             )),
             runs: runs_per_bucket,
-            durations_ms: buckets.into_iter().zip(durations).collect(),
             node_duration_buckets,
         })
     }
