@@ -33,3 +33,16 @@ pub fn query_setter() -> impl Fn(&'static str, Option<String>) + Clone + Send + 
         );
     }
 }
+
+/// `path?k=v&…` with every value form-encoded (`&`, `#`, `%`, spaces…), or
+/// just `path` without pairs.
+pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        query.append_pair(name, value);
+    }
+    format!("{path}?{}", query.finish())
+}

@@ -43,7 +43,7 @@ test("the metrics page shows the figures of the runs posted, linking to them", a
   await expect(heatRows.first().getByRole("link")).toHaveAttribute("aria-label", /WriteNode at 2026-05-01 10:00: p95 .* over 4 visits/);
 
   await overTime.getByRole("link", { name: "2026-05-01 10:00: 4 runs, 1 failed" }).click();
-  await expect(page).toHaveURL(/from=2026-05-01T10:00&to=2026-05-01T11:00/);
+  await expect(page).toHaveURL(/from=2026-05-01T10%3A00&to=2026-05-01T11%3A00/);
   await expect(page.locator("table.runs tbody tr")).toHaveCount(4);
 
   await page.goto(`/stats?graph_type=${graph}`);

@@ -6,29 +6,22 @@
 
 use crate::format;
 use crate::model::{NodeTypeSeries, TimeBucket};
+use crate::url_state::with_query;
 use chrono::{DateTime, Duration, Utc};
 use leptos::prelude::*;
 
 /// The run list for runs of `graph_type` that started in the bucket at `start`.
-fn runs_href(
-    graph_type: Option<&str>,
-    start: DateTime<Utc>,
-    bucket_hours: i64,
-    status: Option<&str>,
-) -> String {
+fn runs_href(graph_type: Option<&str>, start: DateTime<Utc>, bucket_hours: i64) -> String {
     let minute = "%Y-%m-%dT%H:%M";
     let end = start + Duration::hours(bucket_hours);
-    let mut href = format!("/?from={}&to={}", start.format(minute), end.format(minute));
+    let mut pairs = vec![
+        ("from", start.format(minute).to_string()),
+        ("to", end.format(minute).to_string()),
+    ];
     if let Some(g) = graph_type {
-        href.push_str(&format!(
-            "&graph_type={}",
-            g.replace('%', "%25").replace('&', "%26")
-        ));
+        pairs.push(("graph_type", g.to_owned()));
     }
-    if let Some(s) = status {
-        href.push_str(&format!("&status={s}"));
-    }
-    href
+    with_query("/", &pairs)
 }
 
 /// "2026-11-25 10:00" or, for day-wide buckets, "2026-11-25".
@@ -58,7 +51,7 @@ pub fn RunsOverTime(
                 b.runs,
                 b.failed
             );
-            let href = runs_href(graph_type.as_deref(), b.start, bucket_hours, None);
+            let href = runs_href(graph_type.as_deref(), b.start, bucket_hours);
             let ok = (b.runs - b.failed) as f64 / max * 100.0;
             let failed = b.failed as f64 / max * 100.0;
             view! {
@@ -114,7 +107,7 @@ pub fn DurationOverTime(
                 ms(b.duration_ms.p95),
                 ms(b.duration_ms.p99)
             );
-            let href = runs_href(graph_type.as_deref(), b.start, bucket_hours, None);
+            let href = runs_href(graph_type.as_deref(), b.start, bucket_hours);
             Some(view! {
                 <a class="point" href=href title=label.clone() aria-label=label
                     style=format!("left: {:.2}%; top: {:.2}%", x(i), y(p95))></a>
@@ -177,7 +170,7 @@ pub fn NodeHeatmap(
                             format::duration_ms(*p95),
                             visits
                         );
-                        let href = runs_href(graph_type.as_deref(), bucket.start, bucket_hours, None);
+                        let href = runs_href(graph_type.as_deref(), bucket.start, bucket_hours);
                         view! {
                             <td class=format!("heat heat-{level}")>
                                 <a href=href title=label.clone() aria-label=label></a>

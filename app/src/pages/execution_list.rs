@@ -6,6 +6,7 @@ use crate::components::{Connection, ConnectionBadge, StatusBadge};
 use crate::format;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListSort};
 use crate::server_fns::list_executions;
+use crate::url_state::with_query;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use leptos::prelude::*;
 use leptos_router::components::Form;
@@ -83,20 +84,7 @@ fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
     if offset > 0 {
         pairs.push(("offset", offset.to_string()));
     }
-    let encoded: Vec<String> = pairs
-        .into_iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.replace('%', "%25").replace('&', "%26").replace(' ', "+")
-            )
-        })
-        .collect();
-    if encoded.is_empty() {
-        "/".into()
-    } else {
-        format!("/?{}", encoded.join("&"))
-    }
+    with_query("/", &pairs)
 }
 
 #[component]
@@ -302,7 +290,7 @@ mod tests {
         let filter = ExecutionFilter {
             graph_type: Some("forward mode".into()),
             status: Some(ExecutionStatus::Failed),
-            id_contains: Some("a&b".into()),
+            id_contains: Some("a&b #1+%".into()),
             sort: ListSort::Slowest,
             start_time: Some(Utc.with_ymd_and_hms(2025, 10, 21, 10, 30, 0).unwrap()),
             limit: PAGE_SIZE,
@@ -316,7 +304,11 @@ mod tests {
                 let (k, v) = pair.split_once('=').unwrap();
                 (
                     k.to_string(),
-                    v.replace('+', " ").replace("%26", "&").replace("%25", "%"),
+                    form_urlencoded::parse(format!("v={v}").as_bytes())
+                        .next()
+                        .unwrap()
+                        .1
+                        .into_owned(),
                 )
             })
             .collect();

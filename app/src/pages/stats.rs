@@ -7,7 +7,7 @@ use crate::components::{DurationOverTime, NodeHeatmap, RunsOverTime};
 use crate::format;
 use crate::model::{DurationPercentiles, StatisticsFilter};
 use crate::server_fns::run_statistics;
-use crate::url_state::query_param;
+use crate::url_state::{query_param, with_query};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
@@ -33,10 +33,10 @@ pub fn StatsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading metrics…"</p> }>
             {move || Suspend::new(async move {
                 let runs_link = |status: &str| {
-                    let mut q = vec![];
-                    if let Some(g) = graph_type.get_untracked() { q.push(format!("graph_type={g}")); }
-                    if !status.is_empty() { q.push(format!("status={status}")); }
-                    if q.is_empty() { "/".to_string() } else { format!("/?{}", q.join("&")) }
+                    let mut pairs = vec![];
+                    if let Some(g) = graph_type.get_untracked() { pairs.push(("graph_type", g)); }
+                    if !status.is_empty() { pairs.push(("status", status.to_owned())); }
+                    with_query("/", &pairs)
                 };
                 match stats.await {
                     Err(e) => view! { <p role="alert">"Could not load metrics: " {e.to_string()}</p> }.into_any(),
