@@ -19,6 +19,23 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tracing::{info, warn};
 
+/// A run's record ids in `seq` order, as `ImportPlan::record_ids` lists them.
+fn record_ids_in_seq_order(trace: &ExecutionTrace) -> Vec<String> {
+    let mut ids: Vec<(i64, String)> = trace
+        .node_events
+        .iter()
+        .map(|e| (e.seq, format!("e:{}", e.event_id)))
+        .chain(
+            trace
+                .state_snapshots
+                .iter()
+                .map(|s| (s.seq, format!("s:{}", s.snapshot_id))),
+        )
+        .collect();
+    ids.sort_unstable_by_key(|(seq, _)| *seq);
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
 /// What an import did.
 #[derive(Debug)]
 pub enum ImportOutcome {
@@ -147,20 +164,22 @@ impl TraceService {
             Err(e) => return Err(e),
         };
         if let Some((same_start, summary)) = existing {
-            if summary.graph_type == graph_type
-                && summary.last_seq == records as i64
-                && summary.status == status_in_file
-            {
+            // Judged by content: the stored records' ids, in seq order.
+            let stored = self.store.load_trace(id.as_str(), 0).await?;
+            let stored_ids = record_ids_in_seq_order(&stored);
+            let same_run = summary.graph_type == graph_type && summary.start_time == plan.start_time;
+            if same_run && stored_ids == plan.record_ids && summary.status == status_in_file {
                 return Ok(ImportOutcome::AlreadyPresent(summary));
             }
-            // An earlier import of this file that stopped half way: replaying
-            // it skips the stored records by id and appends the rest in order.
+            // An earlier import of this file that stopped half way (each batch
+            // is one transaction, so what is stored is a prefix of the file):
+            // replaying skips the stored records by id and appends the rest.
             let unfinished_import = same_start
                 && summary.status == ExecutionStatus::Running
-                && summary.last_seq <= records as i64;
+                && plan.record_ids.starts_with(&stored_ids);
             if !unfinished_import {
                 return Err(TraceError::Conflict(format!(
-                    "execution {id} already exists with {} records; the file has {records}",
+                    "execution {id} already exists with other content ({} records; the file has {records})",
                     summary.last_seq
                 )));
             }
@@ -229,7 +248,7 @@ impl TraceService {
         // After `i64::MAX`: the summary alone, however long the run is.
         let run = self.store.load_trace(execution_id, i64::MAX).await?.summary;
         let filter = ExecutionFilter {
-            graph_type: Some(run.graph_type),
+            graph_type: Some(run.graph_type.clone()),
             end_time: search.is_none().then_some(run.start_time),
             id_contains: search.map(str::to_owned),
             limit: CANDIDATES as u32 + 1,
@@ -237,6 +256,11 @@ impl TraceService {
         };
         let mut runs = self.store.list_executions(&filter).await?.executions;
         runs.retain(|r| r.execution_id != execution_id);
+        if search.is_none() {
+            // "Before" in list order (start time, then id): of two runs that
+            // started at the same moment, only one is the other's previous run.
+            runs.retain(|r| (r.start_time, r.execution_id.as_str()) < (run.start_time, execution_id));
+        }
         runs.truncate(CANDIDATES);
         Ok(runs)
     }

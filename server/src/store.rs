@@ -7,7 +7,7 @@ mod filters;
 mod postgres;
 mod sqlite;
 mod summary_row;
-mod time;
+pub(crate) mod time;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -24,6 +24,7 @@ pub fn Timeline(
         zoom_param
             .get()
             .and_then(|z| z.parse::<f64>().ok())
+            .filter(|z| z.is_finite())
             .map_or(1.0, |z| z.clamp(1.0, MAX_ZOOM))
     };
     let zoom = RwSignal::new(zoom_from_url());

@@ -126,6 +126,11 @@ pub struct ImportPlan {
     pub start: NewExecution,
     /// Appended one after the other.
     pub batches: Vec<EventBatch>,
+    /// Every record's id in `seq` order, events as `e:<id>`, snapshots as
+    /// `s:<id>`: what the stored run must hold to be this run.
+    pub record_ids: Vec<String>,
+    /// When the run started.
+    pub start_time: DateTime<Utc>,
     /// Finishes the run, unless it was exported while running.
     pub completion: Option<Completion>,
 }
@@ -155,8 +160,13 @@ impl ImportedTrace {
             .execution_id
             .clone()
             .ok_or_else(|| invalid("trace.execution_id", "is required"))?;
-        if self.start.start_time.is_none() {
-            return Err(invalid("trace.start_time", "is required"));
+        let start_time = self
+            .start
+            .start_time
+            .ok_or_else(|| invalid("trace.start_time", "is required"))?;
+        // Checked before anything is written: the completion is the last write.
+        if self.end_time.is_some_and(|end| end < start_time) {
+            return Err(invalid("trace.end_time", "is before trace.start_time"));
         }
         let mut records = Vec::with_capacity(self.node_events.len() + self.state_snapshots.len());
         let mut event_ids = HashSet::new();
@@ -198,6 +208,13 @@ impl ImportedTrace {
             return Err(invalid(&pair[1].1, format!("seq {} is used twice", pair[1].0)));
         }
 
+        let record_ids = records
+            .iter()
+            .map(|(_, _, record)| match record {
+                Record::Event(e) => format!("e:{}", e.event_id.as_ref().map_or("", RecordId::as_str)),
+                Record::Snapshot(s) => format!("s:{}", s.snapshot_id.as_ref().map_or("", RecordId::as_str)),
+            })
+            .collect();
         let mut batches: Vec<EventBatch> = Vec::new();
         let mut last_key = None;
         for (_, _, record) in records {
@@ -241,6 +258,8 @@ impl ImportedTrace {
                 ..self.start
             },
             batches,
+            record_ids,
+            start_time,
             completion,
         })
     }
@@ -347,6 +366,14 @@ mod tests {
         .into_plan()
         .unwrap_err();
         assert!(err.to_string().contains("seq 1 is used twice"), "{err}");
+    }
+
+    #[test]
+    fn a_run_that_ends_before_it_starts_is_refused_before_anything_is_written() {
+        let mut doc = document(json!([]), json!([]));
+        doc.trace.end_time = Some("2025-12-31T23:59:59Z".parse().unwrap());
+        let err = doc.trace.into_plan().unwrap_err();
+        assert!(err.to_string().starts_with("trace.end_time"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Turns what a store read (`StatisticsInputs`) into `Statistics`: counts,
 //! rates and percentiles are computed here once for every backend.
 
+use crate::store::time::start_bucket;
 use app::histogram::{exact_quantile, quantile};
 use app::model::{
     DurationPercentiles, ExecutionStatus, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter,
@@ -81,9 +82,6 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
     }
 }
 
-/// Microseconds in an hour (buckets are named by hours since the epoch).
-const MICROS_PER_HOUR: i64 = 3_600_000_000;
-
 /// Adds the statistics over time to `stats`: per bucket from the first to the
 /// last, runs, failures and exact duration percentiles (of `finished_runs`,
 /// `(start in µs, duration)` pairs); per node type (in `stats.node_types`
@@ -102,7 +100,7 @@ pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs, finishe
 
     let mut durations: Vec<Vec<f64>> = vec![Vec::new(); buckets.len()];
     for &(start, ms) in finished_runs {
-        if let Some(i) = position(start.div_euclid(MICROS_PER_HOUR) / width * width) {
+        if let Some(i) = position(start_bucket(start, width)) {
             durations[i].push(ms);
         }
     }
@@ -244,9 +242,9 @@ mod time_series_tests {
                 ],
             },
             &[
-                (480_000 * MICROS_PER_HOUR + 60, 100.0),
-                (480_005 * MICROS_PER_HOUR, 300.0),
-                (480_012 * MICROS_PER_HOUR, 50.0),
+                (480_000 * 3_600_000_000 + 60, 100.0),
+                (480_005 * 3_600_000_000, 300.0),
+                (480_012 * 3_600_000_000, 50.0),
             ],
         );
         let runs: Vec<_> = stats.timeline.iter().map(|b| (b.runs, b.failed)).collect();

@@ -7,7 +7,8 @@ use super::batch_plan::{plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
-    bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket_sql, to_micros,
+    bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
+    to_micros,
 };
 use super::{db_error, json_column, to_json_column};
 use crate::live::{notify_payload, CHANNEL};
@@ -419,10 +420,7 @@ impl HistoryStore for PostgresStore {
         tx.commit().await.map_err(db_error)?;
         Ok(TimeSeriesInputs {
             bucket_hours: width,
-            range: Some((
-                first.div_euclid(3_600_000_000) / width * width,
-                last.div_euclid(3_600_000_000) / width * width,
-            )),
+            range: Some((start_bucket(first, width), start_bucket(last, width))),
             runs: runs_per_bucket,
             node_duration_buckets,
         })

@@ -32,15 +32,23 @@ const HOUR_MICROS: i64 = 3_600_000_000;
 pub const MAX_TIME_BUCKETS: i64 = 48;
 
 /// The bucket width, in hours, for runs that started between `first` and
-/// `last` (stored microseconds): the smallest of a few calendar-friendly
-/// widths that keeps the series within [`MAX_TIME_BUCKETS`].
+/// `last` (stored microseconds): the smallest of a few widths (whole hours,
+/// days, weeks counted from the epoch) whose buckets, aligned to multiples of
+/// the width as the SQL below aligns them, number at most [`MAX_TIME_BUCKETS`].
 pub fn bucket_hours(first: i64, last: i64) -> i64 {
     const WIDTHS: [i64; 10] = [1, 2, 3, 6, 12, 24, 48, 168, 336, 720];
-    let hours = last.div_euclid(HOUR_MICROS) - first.div_euclid(HOUR_MICROS) + 1;
+    let (first, last) = (first / HOUR_MICROS, last / HOUR_MICROS);
+    let buckets = |w: i64| last / w - first / w + 1;
     WIDTHS
         .into_iter()
-        .find(|w| (hours + w - 1) / w <= MAX_TIME_BUCKETS)
-        .unwrap_or_else(|| (hours + MAX_TIME_BUCKETS - 1) / MAX_TIME_BUCKETS)
+        .find(|&w| buckets(w) <= MAX_TIME_BUCKETS)
+        .unwrap_or_else(|| (last - first) / (MAX_TIME_BUCKETS - 1) + 1)
+}
+
+/// The bucket (its first hour since the epoch) of a stored time, exactly as
+/// [`start_bucket_sql`] computes it (SQL's integer division truncates).
+pub fn start_bucket(micros: i64, width: i64) -> i64 {
+    micros / HOUR_MICROS / width * width
 }
 
 /// SQL for the bucket (its first hour) of a run's `start_time` column.
@@ -64,6 +72,9 @@ mod tests {
         assert_eq!(bucket_hours(0, 0), 1);
         assert_eq!(bucket_hours(0, 47 * HOUR_MICROS), 1);
         assert_eq!(bucket_hours(0, 48 * HOUR_MICROS), 2);
+        // 4 days less an hour, starting off the 2-hour grid: 49 two-hour
+        // buckets once aligned, so 3-hour ones.
+        assert_eq!(bucket_hours(HOUR_MICROS, 96 * HOUR_MICROS), 3);
         assert_eq!(bucket_hours(0, 30 * day), 24);
         assert_eq!(bucket_hours(0, 300 * day), 168);
         assert_eq!(bucket_hours(0, 365 * day), 336);

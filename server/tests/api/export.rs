@@ -113,6 +113,17 @@ async fn an_import_that_contradicts_a_stored_run_or_is_not_an_export_is_refused(
     // Its own export, imported where it came from: already there.
     let r = app.post("/api/v1/import", &file).await;
     assert_eq!(r.status(), StatusCode::OK);
+    // As many records, one of them another: a different run under a stored id.
+    let mut other = file.clone();
+    other["trace"]["node_events"][0]["event_id"] = json!("someone-else");
+    let r = app.post("/api/v1/import", &other).await;
+    assert_error(
+        r,
+        StatusCode::CONFLICT,
+        "conflict",
+        &["rich-run", "other content"],
+    )
+    .await;
     // One record fewer: a different run under a stored id.
     file["trace"]["node_events"].as_array_mut().unwrap().pop();
     let r = app.post("/api/v1/import", &file).await;
