@@ -11,7 +11,7 @@ mod timeline;
 
 pub use connection_badge::{Connection, ConnectionBadge};
 pub use graph_panel::GraphPanel;
-pub use node_details::NodeDetails;
+pub use node_details::{usual_durations, NodeDetails};
 pub use state_history_panel::StateHistoryPanel;
 pub use status_badge::StatusBadge;
 pub use theme_picker::{ThemePicker, THEME_BOOT};

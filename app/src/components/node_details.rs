@@ -2,18 +2,37 @@
 //! outputs, error and metadata as folding, pretty-printed JSON (always text).
 
 use crate::format;
-use crate::model::{NodeEvent, StatisticsFilter};
+use crate::model::{NodeEvent, NodeTypeStatistics, StatisticsFilter};
 use crate::server_fns::run_statistics;
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
 
+/// The node types of a graph type with their usual durations (from the
+/// statistics), loaded once per page; see `usual_durations`.
+pub type UsualDurations = Resource<Option<Vec<NodeTypeStatistics>>>;
+
+/// Loads the usual durations of `graph_type`'s node types once `wanted` is
+/// true (the first time a visit is opened), and not again on later visits.
+pub fn usual_durations(graph_type: Signal<String>, wanted: Memo<bool>) -> UsualDurations {
+    Resource::new(
+        move || wanted.get().then(|| graph_type.get()),
+        |graph_type| async move {
+            let filter = StatisticsFilter {
+                graph_type: Some(graph_type?),
+                ..StatisticsFilter::default()
+            };
+            Some(run_statistics(filter).await.ok()?.node_types)
+        },
+    )
+}
+
 /// Details of `visit`; `events` are the run's events (to find its own);
-/// `graph_type` is the run's, for the node type's usual durations.
+/// `usual` the node types' usual durations.
 #[component]
 pub fn NodeDetails(
     visit: NodeVisit,
     events: Vec<NodeEvent>,
-    graph_type: String,
+    usual: UsualDurations,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let find = |seq: Option<i64>| seq.and_then(|s| events.iter().find(|e| e.seq == s).cloned());
@@ -47,7 +66,7 @@ pub fn NodeDetails(
                 <div><dt>"Started"</dt><dd>{format::timestamp(&visit.start)}</dd></div>
                 {visit.saved_ms.map(|s| view! { <div><dt>"Cache saved"</dt><dd>{format::duration_ms(s)}</dd></div> })}
             </dl>
-            <UsualDuration graph_type node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>
+            <UsualDuration usual node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>
             {record.as_ref().and_then(|e| e.error.clone()).map(|error| view! {
                 <p class="error-text" role="note">"Error: " {error}</p>
             })}
@@ -61,22 +80,13 @@ pub fn NodeDetails(
 /// How this visit's duration compares with its node type's p50/p95 across
 /// the runs of the same graph type (from the statistics).
 #[component]
-fn UsualDuration(graph_type: String, node_id: String, duration_ms: Option<f64>) -> impl IntoView {
-    let usual = Resource::new(
-        move || (graph_type.clone(), node_id.clone()),
-        |(graph_type, node_id)| async move {
-            let filter = StatisticsFilter {
-                graph_type: Some(graph_type),
-                ..StatisticsFilter::default()
-            };
-            let stats = run_statistics(filter).await.ok()?;
-            stats.node_types.into_iter().find(|n| n.node_id == node_id)
-        },
-    );
+fn UsualDuration(usual: UsualDurations, node_id: String, duration_ms: Option<f64>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Usual durations…"</p> }>
-            {move || Suspend::new(async move {
-                let node = usual.await?;
+            {move || {
+                let node_id = node_id.clone();
+                Suspend::new(async move {
+                let node = usual.await?.into_iter().find(|n| n.node_id == node_id)?;
                 let (p50, p95) = (node.duration_ms.p50?, node.duration_ms.p95?);
                 let verdict = duration_ms.map(|d| {
                     let class = if d > p95 { "usual slow" } else { "usual" };
@@ -95,7 +105,7 @@ fn UsualDuration(graph_type: String, node_id: String, duration_ms: Option<f64>) 
                         {verdict.map(|v| view! { " — this visit: " {v} })}
                     </p>
                 })
-            })}
+            })}}
         </Suspense>
     }
 }

@@ -4,7 +4,8 @@
 
 use crate::clock::{run_duration, use_clock};
 use crate::components::{
-    Connection, ConnectionBadge, GraphPanel, NodeDetails, StateHistoryPanel, StatusBadge, Timeline,
+    usual_durations, Connection, ConnectionBadge, GraphPanel, NodeDetails, StateHistoryPanel, StatusBadge,
+    Timeline,
 };
 use crate::format;
 use crate::graph_view::graph_view;
@@ -134,6 +135,11 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
     })
     .into();
     let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
+    // Once a visit has been opened, stays true: the usual durations load then, once.
+    let opened_a_visit =
+        Memo::new(move |before: Option<&bool>| before.copied().unwrap_or(false) || selected.get().is_some());
+    let graph_type = Signal::derive(move || trace.with(|t| t.summary.graph_type.clone()));
+    let usual = usual_durations(graph_type, opened_a_visit);
     let start: Signal<_> = Memo::new(move |_| trace.with(|t| t.summary.start_time)).into();
     let end: Signal<_> = Memo::new(move |_| {
         trace.with(|t| {
@@ -234,8 +240,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             {move || {
                 let visit = selected.get().and_then(|i| all_visits.with(|v| v.get(i).cloned()))?;
                 let events = trace.with(|t| t.node_events.clone());
-                let graph_type = trace.with(|t| t.summary.graph_type.clone());
-                Some(view! { <NodeDetails visit events graph_type on_close/> })
+                Some(view! { <NodeDetails visit events usual on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">
