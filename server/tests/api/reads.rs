@@ -1,5 +1,5 @@
 //! Reads: the list with filters and pagination, the timeline filtered by node
-//! type (AC4), state history with and without diffs.
+//! type (AC4), state history with and without diffs, compressed answers.
 
 use crate::helpers::{assert_error, event, spawn_app};
 use reqwest::StatusCode;
@@ -189,4 +189,33 @@ async fn health_answers_ok_and_unknown_routes_answer_json() {
         &["missing"],
     )
     .await;
+}
+
+#[tokio::test]
+async fn answers_are_compressed_for_clients_that_ask_and_plain_for_the_rest() {
+    let app = spawn_app().await;
+    app.start("run-1").await;
+    app.append_events("run-1", 200).await;
+    for path in ["/api/v1/executions/run-1", "/executions/run-1"] {
+        let compressed = app
+            .client
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(compressed.status(), StatusCode::OK, "{path}");
+        assert_eq!(compressed.headers()["content-encoding"], "gzip", "{path}");
+        let plain = app.get(path).await;
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let (zipped, text) = (
+            compressed.bytes().await.unwrap().len(),
+            plain.text().await.unwrap(),
+        );
+        assert!(
+            zipped * 4 < text.len(),
+            "{path}: {zipped} compressed bytes for {} plain",
+            text.len()
+        );
+    }
 }
