@@ -26,18 +26,16 @@ pub fn usual_durations(graph_type: Signal<String>, wanted: Memo<bool>) -> UsualD
     )
 }
 
-/// Details of `visit`; `events` are the run's events (to find its own);
+/// Details of `visit`, whose `started` and `ended` events are given;
 /// `usual` the node types' usual durations.
 #[component]
 pub fn NodeDetails(
     visit: NodeVisit,
-    events: Vec<NodeEvent>,
+    started: Option<NodeEvent>,
+    ended: Option<NodeEvent>,
     usual: UsualDurations,
     on_close: Callback<()>,
 ) -> impl IntoView {
-    let find = |seq: Option<i64>| seq.and_then(|s| events.iter().find(|e| e.seq == s).cloned());
-    let started = find(visit.start_seq);
-    let ended = find(visit.end_seq);
     let record = ended.clone().or(started.clone());
     let inputs = started
         .as_ref()

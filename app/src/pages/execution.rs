@@ -239,8 +239,15 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             </section>
             {move || {
                 let visit = selected.get().and_then(|i| all_visits.with(|v| v.get(i).cloned()))?;
-                let events = trace.with(|t| t.node_events.clone());
-                Some(view! { <NodeDetails visit events usual on_close/> })
+                // Events are in seq order: find the visit's two without copying the run.
+                let (started, ended) = trace.with(|t| {
+                    let find = |seq: Option<i64>| {
+                        let i = t.node_events.binary_search_by_key(&seq?, |e| e.seq).ok()?;
+                        Some(t.node_events[i].clone())
+                    };
+                    (find(visit.start_seq), find(visit.end_seq))
+                });
+                Some(view! { <NodeDetails visit started ended usual on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">
