@@ -105,6 +105,50 @@ async fn an_exported_run_imports_into_another_database_field_for_field() {
 }
 
 #[tokio::test]
+async fn an_import_cut_off_half_way_is_finished_by_importing_the_file_again() {
+    let source = crate::helpers::spawn_app().await;
+    post_rich_run(&source, "rich-run").await;
+    let original = source.get_json("/api/v1/executions/rich-run").await;
+    let (_, file) = download(&source, "/api/v1/executions/rich-run/export").await;
+
+    // What a cut-off import leaves: the run started, its first records (seq
+    // 1–3: the initial state and Plan's two events) stored, not completed.
+    let mut prefix = file.clone();
+    prefix["trace"]["status"] = json!("running");
+    prefix["trace"]["node_events"].as_array_mut().unwrap().truncate(2);
+    prefix["trace"]["state_snapshots"]
+        .as_array_mut()
+        .unwrap()
+        .truncate(1);
+    let target = crate::helpers::spawn_app().await;
+    assert_eq!(
+        target.post("/api/v1/import", &prefix).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        target.get_json("/api/v1/executions/rich-run").await["last_seq"],
+        3
+    );
+
+    let r = target.post("/api/v1/import", &file).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(target.get_json("/api/v1/executions/rich-run").await, original);
+
+    // A stored run that is not a prefix of the file is not "resumed".
+    let mut other = prefix.clone();
+    other["trace"]["execution_id"] = json!("other-run");
+    assert_eq!(
+        target.post("/api/v1/import", &other).await.status(),
+        StatusCode::CREATED
+    );
+    let mut reordered = file.clone();
+    reordered["trace"]["execution_id"] = json!("other-run");
+    reordered["trace"]["node_events"][0]["event_id"] = json!("not-p1");
+    let r = target.post("/api/v1/import", &reordered).await;
+    assert_error(r, StatusCode::CONFLICT, "conflict", &["other-run"]).await;
+}
+
+#[tokio::test]
 async fn an_import_that_contradicts_a_stored_run_or_is_not_an_export_is_refused() {
     let app = crate::helpers::spawn_app().await;
     post_rich_run(&app, "rich-run").await;
