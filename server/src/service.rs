@@ -4,7 +4,7 @@
 
 mod statistics;
 
-use crate::export::document::ImportDocument;
+use crate::export::document::{stored_record_ids, ImportDocument};
 use crate::live::{self, HubReceiver, LiveHub};
 use app::error::TraceError;
 use app::live::LiveSubscription;
@@ -18,23 +18,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tracing::{info, warn};
-
-/// A run's record ids in `seq` order, as `ImportPlan::record_ids` lists them.
-fn record_ids_in_seq_order(trace: &ExecutionTrace) -> Vec<String> {
-    let mut ids: Vec<(i64, String)> = trace
-        .node_events
-        .iter()
-        .map(|e| (e.seq, format!("e:{}", e.event_id)))
-        .chain(
-            trace
-                .state_snapshots
-                .iter()
-                .map(|s| (s.seq, format!("s:{}", s.snapshot_id))),
-        )
-        .collect();
-    ids.sort_unstable_by_key(|(seq, _)| *seq);
-    ids.into_iter().map(|(_, id)| id).collect()
-}
 
 /// What an import did.
 #[derive(Debug)]
@@ -166,7 +149,7 @@ impl TraceService {
         if let Some((same_start, summary)) = existing {
             // Judged by content: the stored records' ids, in seq order.
             let stored = self.store.load_trace(id.as_str(), 0).await?;
-            let stored_ids = record_ids_in_seq_order(&stored);
+            let stored_ids = stored_record_ids(&stored);
             let same_run = summary.graph_type == graph_type && summary.start_time == plan.start_time;
             if same_run && stored_ids == plan.record_ids && summary.status == status_in_file {
                 return Ok(ImportOutcome::AlreadyPresent(summary));

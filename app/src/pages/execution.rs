@@ -185,11 +185,6 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         )
     });
     let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
-    // The lazily loaded sections render in the browser once the page has
-    // hydrated: their code arrives after the page's, so there is nothing to
-    // hydrate them against, and the server renders their placeholders.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <header class="run-header">
             <h1>{move || summary().execution_id}</h1>
@@ -252,27 +247,11 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         </div>
         <section aria-labelledby="graph-heading">
             <h2 id="graph-heading">"Graph"</h2>
-            {move || if hydrated.get() {
-                view! {
-                    <Suspense fallback=|| view! { <p class="muted">"Laying out the graph…"</p> }>
-                        {move || Suspend::new(graph_section(trace, all_visits))}
-                    </Suspense>
-                }.into_any()
-            } else {
-                view! { <p class="muted">"Laying out the graph…"</p> }.into_any()
-            }}
+            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits)/>
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
-            {move || if hydrated.get() {
-                view! {
-                    <Suspense fallback=|| view! { <p class="muted">"Loading the state history…"</p> }>
-                        {move || Suspend::new(state_history_section(snapshots, step, on_step))}
-                    </Suspense>
-                }.into_any()
-            } else {
-                view! { <p class="muted">"Loading the state history…"</p> }.into_any()
-            }}
+            <LazySection placeholder="Loading the state history…" content=move || state_history_section(snapshots, step, on_step)/>
         </section>
         <section aria-labelledby="nodes-heading">
             <h2 id="nodes-heading">"Node events"</h2>
@@ -320,6 +299,29 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
 // The graph (with its layout engine) and the state history are below the
 // fold and the heaviest code of the page: lazy, so with `--split` they are
 // WASM chunks of their own, fetched once the rest of the page is up.
+
+/// A section whose code is a lazy chunk: the server (and hydration) render
+/// `placeholder`; once the page has hydrated, `content` loads and replaces it.
+/// Its chunk arrives after the page's code, so there is nothing to hydrate it
+/// against before then.
+#[component]
+fn LazySection<F, Fut>(placeholder: &'static str, content: F) -> impl IntoView
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = AnyView> + Send + 'static,
+{
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let placeholder = move || view! { <p class="muted">{placeholder}</p> };
+    move || {
+        if hydrated.get() {
+            let content = content.clone();
+            view! { <Suspense fallback=placeholder>{move || Suspend::new(content())}</Suspense> }.into_any()
+        } else {
+            placeholder().into_any()
+        }
+    }
+}
 
 /// The graph view, laid out from the run's visits (and its declared graph).
 #[lazy]

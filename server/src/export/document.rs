@@ -10,7 +10,7 @@
 
 use app::error::TraceError;
 use app::model::{
-    Completion, EventBatch, ExecutionStatus, ExecutionTrace, JsonObject, NewEvent, NewExecution, NewSnapshot,
+    Completion, EventBatch, ExecutionStatus, ExecutionTrace, NewEvent, NewExecution, NewSnapshot,
     PerformanceTotals, RecordId,
 };
 use chrono::{DateTime, Utc};
@@ -81,17 +81,11 @@ pub struct ImportedTrace {
     /// validated as when a producer starts a run.
     #[serde(flatten)]
     pub start: NewExecution,
-    /// Running, completed or failed.
-    pub status: ExecutionStatus,
-    /// When it ended.
-    #[serde(default)]
-    pub end_time: Option<DateTime<Utc>>,
-    /// Its final state.
-    #[serde(default)]
-    pub final_state: Option<JsonObject>,
-    /// Its error.
-    #[serde(default)]
-    pub error: Option<String>,
+    /// Status, end time, final state and error, as a producer completes a
+    /// run (`running` here: exported before it finished; `performance` is
+    /// absent from a trace and built from the totals below).
+    #[serde(flatten)]
+    pub end: Completion,
     /// LLM calls (may have been reported on completion rather than summed).
     #[serde(default)]
     pub total_llm_calls: u32,
@@ -165,7 +159,7 @@ impl ImportedTrace {
             .start_time
             .ok_or_else(|| invalid("trace.start_time", "is required"))?;
         // Checked before anything is written: the completion is the last write.
-        if self.end_time.is_some_and(|end| end < start_time) {
+        if self.end.end_time.is_some_and(|end| end < start_time) {
             return Err(invalid("trace.end_time", "is before trace.start_time"));
         }
         let mut records = Vec::with_capacity(self.node_events.len() + self.state_snapshots.len());
@@ -211,8 +205,8 @@ impl ImportedTrace {
         let record_ids = records
             .iter()
             .map(|(_, _, record)| match record {
-                Record::Event(e) => format!("e:{}", e.event_id.as_ref().map_or("", RecordId::as_str)),
-                Record::Snapshot(s) => format!("s:{}", s.snapshot_id.as_ref().map_or("", RecordId::as_str)),
+                Record::Event(e) => event_key(e.event_id.as_ref().map_or("", RecordId::as_str)),
+                Record::Snapshot(s) => snapshot_key(s.snapshot_id.as_ref().map_or("", RecordId::as_str)),
             })
             .collect();
         let mut batches: Vec<EventBatch> = Vec::new();
@@ -236,21 +230,15 @@ impl ImportedTrace {
             last_key = Some(key);
         }
 
-        let completion = match self.status {
-            ExecutionStatus::Running => None,
-            status => Some(Completion {
-                status,
-                end_time: self.end_time,
-                final_state: self.final_state,
-                error: self.error,
-                performance: Some(PerformanceTotals {
-                    total_llm_calls: Some(self.total_llm_calls),
-                    total_tokens: self.total_tokens,
-                    cache_hits: None,
-                    cache_misses: None,
-                }),
+        let completion = (self.end.status != ExecutionStatus::Running).then_some(Completion {
+            performance: Some(PerformanceTotals {
+                total_llm_calls: Some(self.total_llm_calls),
+                total_tokens: self.total_tokens,
+                cache_hits: None,
+                cache_misses: None,
             }),
-        };
+            ..self.end
+        });
         Ok(ImportPlan {
             execution_id,
             start: NewExecution {
@@ -263,6 +251,27 @@ impl ImportedTrace {
             completion,
         })
     }
+}
+
+/// A stored run's record ids in `seq` order, in the form of
+/// `ImportPlan::record_ids`, to compare a stored run with a file.
+pub fn stored_record_ids(trace: &ExecutionTrace) -> Vec<String> {
+    let events = trace.node_events.iter().map(|e| (e.seq, event_key(&e.event_id)));
+    let snapshots = trace
+        .state_snapshots
+        .iter()
+        .map(|s| (s.seq, snapshot_key(&s.snapshot_id)));
+    let mut ids: Vec<(i64, String)> = events.chain(snapshots).collect();
+    ids.sort_unstable_by_key(|(seq, _)| *seq);
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
+fn event_key(id: &str) -> String {
+    format!("e:{id}")
+}
+
+fn snapshot_key(id: &str) -> String {
+    format!("s:{id}")
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> TraceError {
@@ -371,7 +380,7 @@ mod tests {
     #[test]
     fn a_run_that_ends_before_it_starts_is_refused_before_anything_is_written() {
         let mut doc = document(json!([]), json!([]));
-        doc.trace.end_time = Some("2025-12-31T23:59:59Z".parse().unwrap());
+        doc.trace.end.end_time = Some("2025-12-31T23:59:59Z".parse().unwrap());
         let err = doc.trace.into_plan().unwrap_err();
         assert!(err.to_string().starts_with("trace.end_time"), "{err}");
     }
