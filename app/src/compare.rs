@@ -5,7 +5,7 @@
 
 use crate::diff::{diff_objects, DiffEntry};
 use crate::model::{ExecutionSummary, ExecutionTrace, JsonObject, StateSnapshot};
-use crate::timeline::node_visits;
+use crate::timeline::trace_visits;
 use serde::{Deserialize, Serialize};
 
 /// Alignments larger than this many cells (steps of a × steps of b) fall back
@@ -87,7 +87,7 @@ pub struct Comparison {
 /// A run's steps: visits in order, retries of a node folded into one step.
 pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
-    for visit in node_visits(&trace.node_events) {
+    for visit in trace_visits(trace) {
         let outputs = visit
             .end_seq
             .and_then(|s| trace.node_events.iter().find(|e| e.seq == s))

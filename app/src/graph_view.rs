@@ -182,6 +182,7 @@ mod tests {
             saved_ms: None,
             start_seq: None,
             end_seq: None,
+            error: None,
         }
     }
 

@@ -7,6 +7,7 @@ mod graph;
 mod ids;
 mod ingest;
 mod node_event;
+mod outline;
 mod snapshot;
 mod statistics;
 
@@ -20,6 +21,7 @@ pub use ingest::{
     Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot, PerformanceTotals,
 };
 pub use node_event::{NodeEvent, NodeEventType};
+pub use outline::{EventOutline, RunOutline, SnapshotOutline};
 pub use snapshot::StateSnapshot;
 pub use statistics::{
     DurationPercentiles, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts,

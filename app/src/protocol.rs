@@ -23,6 +23,10 @@ pub trait TraceVisualization: Send + Sync + 'static {
         node_type: Option<&str>,
     ) -> Result<Vec<NodeEvent>, TraceError>;
 
+    /// The node events with these `seq`s, in `seq` order: a visit's events,
+    /// payloads included, when its details are opened.
+    async fn get_node_events(&self, execution_id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError>;
+
     /// State snapshots in order, with diffs from the previous one when asked.
     async fn get_state_history(
         &self,

@@ -3,7 +3,8 @@
 
 use crate::compare::Comparison;
 use crate::model::{
-    ExecutionFilter, ExecutionList, ExecutionSummary, ExecutionTrace, Statistics, StatisticsFilter,
+    ExecutionFilter, ExecutionList, ExecutionSummary, NodeEvent, RunOutline, StateSnapshot, Statistics,
+    StatisticsFilter,
 };
 use leptos::prelude::*;
 
@@ -26,11 +27,39 @@ pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, S
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
-/// A whole run for its page.
+/// A run for its page: summary and record outlines, without payloads.
 #[server]
-pub async fn get_trace(execution_id: String) -> Result<ExecutionTrace, ServerFnError> {
-    service()?
+pub async fn get_run_outline(execution_id: String) -> Result<RunOutline, ServerFnError> {
+    let trace = service()?
         .get_trace(&execution_id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(RunOutline::from(&trace))
+}
+
+/// Most events one request for node details may name (a visit has two).
+pub const MAX_NODE_EVENTS_PER_REQUEST: usize = 100;
+
+/// Node events with their payloads, by `seq`: a visit's details.
+#[server]
+pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec<NodeEvent>, ServerFnError> {
+    if seqs.len() > MAX_NODE_EVENTS_PER_REQUEST {
+        return Err(ServerFnError::new(format!(
+            "seqs: at most {MAX_NODE_EVENTS_PER_REQUEST} events per request, got {}",
+            seqs.len()
+        )));
+    }
+    service()?
+        .get_node_events(&execution_id, &seqs)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// A run's state snapshots with their diffs: its state history.
+#[server]
+pub async fn get_state_history(execution_id: String) -> Result<Vec<StateSnapshot>, ServerFnError> {
+    service()?
+        .get_state_history(&execution_id, true)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }

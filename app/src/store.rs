@@ -124,6 +124,10 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// A run's events in `seq` order, optionally of one node only.
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError>;
 
+    /// The run's events with these `seq`s, in `seq` order (unknown seqs are
+    /// left out).
+    async fn load_events_at(&self, id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError>;
+
     /// A run's snapshots in `seq` order, with stored diffs.
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError>;
 

@@ -2,7 +2,7 @@
 //! and its ending event, retries as separate attempts, cache hits with the
 //! time they saved — the unit the timeline draws and the details panel shows.
 
-use crate::model::{NodeEvent, NodeEventType};
+use crate::model::{EventOutline, ExecutionTrace, NodeEventType};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, VecDeque};
 
@@ -54,12 +54,20 @@ pub struct NodeVisit {
     pub start_seq: Option<i64>,
     /// `seq` of the ending event, if it ended.
     pub end_seq: Option<i64>,
+    /// The ending event's error, if it failed.
+    pub error: Option<String>,
+}
+
+/// The visits of a whole stored run (server side: exports, comparison).
+pub fn trace_visits(trace: &ExecutionTrace) -> Vec<NodeVisit> {
+    let outlines: Vec<EventOutline> = trace.node_events.iter().map(EventOutline::from).collect();
+    node_visits(&outlines)
 }
 
 /// Pairs `events` (in `seq` order) into visits. An ending event closes the
 /// oldest open visit of its node; one without a `started` event becomes a
 /// visit of its own that began `duration_ms` before it.
-pub fn node_visits(events: &[NodeEvent]) -> Vec<NodeVisit> {
+pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
     let mut visits: Vec<NodeVisit> = Vec::new();
     let mut open: HashMap<&str, VecDeque<usize>> = HashMap::new();
     for event in events {
@@ -73,11 +81,12 @@ pub fn node_visits(events: &[NodeEvent]) -> Vec<NodeVisit> {
                 start: event.timestamp,
                 end: None,
                 outcome: VisitOutcome::Running,
-                attempt: event.attempt(),
+                attempt: event.attempt,
                 duration_ms: None,
                 saved_ms: None,
                 start_seq: Some(event.seq),
                 end_seq: None,
+                error: None,
             });
             continue;
         }
@@ -86,7 +95,6 @@ pub fn node_visits(events: &[NodeEvent]) -> Vec<NodeVisit> {
             NodeEventType::Cached => VisitOutcome::Cached,
             _ => VisitOutcome::Completed,
         };
-        let saved_ms = event.metadata.get("saved_ms").and_then(|v| v.as_f64());
         let slot = open.get_mut(event.node_id.as_str()).and_then(VecDeque::pop_front);
         let visit = match slot {
             Some(i) => &mut visits[i],
@@ -98,22 +106,24 @@ pub fn node_visits(events: &[NodeEvent]) -> Vec<NodeVisit> {
                     start: event.timestamp - Duration::microseconds((took * 1_000.0) as i64),
                     end: None,
                     outcome,
-                    attempt: event.attempt(),
+                    attempt: event.attempt,
                     duration_ms: None,
                     saved_ms: None,
                     start_seq: None,
                     end_seq: None,
+                    error: None,
                 });
                 visits.last_mut().expect("just pushed")
             }
         };
         visit.end = Some(event.timestamp);
         visit.outcome = outcome;
-        visit.attempt = event.attempt();
+        visit.attempt = event.attempt;
         visit.duration_ms = event
             .duration_ms
             .or_else(|| Some((event.timestamp - visit.start).num_microseconds()? as f64 / 1_000.0));
-        visit.saved_ms = saved_ms;
+        visit.saved_ms = event.saved_ms;
+        visit.error = event.error.clone();
         visit.end_seq = Some(event.seq);
     }
     visits.sort_by_key(|v| (v.start, v.start_seq.or(v.end_seq)));
@@ -128,7 +138,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ev(seq: i64, node: &str, kind: &str, second: u32, extra: serde_json::Value) -> NodeEvent {
+    fn ev(seq: i64, node: &str, kind: &str, second: u32, extra: serde_json::Value) -> EventOutline {
         let mut v = json!({"event_id": format!("e{seq}"), "execution_id": "r", "seq": seq, "node_id": node,
             "event_type": kind, "timestamp": format!("2025-01-01T00:00:{second:02}Z"), "duration_ms": null,
             "inputs": {}, "outputs": {}, "error": null, "metadata": {}});
@@ -137,7 +147,8 @@ mod tests {
                 v[k] = val.clone();
             }
         }
-        serde_json::from_value(v).unwrap()
+        let event: crate::model::NodeEvent = serde_json::from_value(v).unwrap();
+        EventOutline::from(&event)
     }
 
     #[test]

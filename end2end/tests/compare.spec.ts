@@ -56,6 +56,9 @@ test("a user picks two runs in the list, and a run compares with the previous on
 
   await page.goto(`/?graph_type=${graph}`);
   await expect(page.locator("table.runs tbody tr")).toHaveCount(2);
+  // "Live" shows once the page's code runs: a box ticked before that would
+  // be reset by hydration.
+  await expect(page.getByRole("status")).toHaveText("Live");
   await page.getByLabel(`Pick ${graph}-newer to compare`).check();
   await page.getByLabel(`Pick ${graph}-older to compare`).check();
   await expect(page.getByText("2 of 2 runs picked")).toBeVisible();

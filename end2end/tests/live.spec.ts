@@ -17,7 +17,8 @@ test("a running run's new nodes appear without a reload and survive a server res
   try {
     const id = `live-${Date.now()}`;
     await server.post("/api/v1/executions", { execution_id: id, graph_type: "live_graph" });
-    await server.post(`/api/v1/executions/${id}/events`, { events: events("a", 2, "PlanNode") });
+    const snapshot = (node: string, step: number) => ({ node_id: node, timestamp: new Date().toISOString(), state: { step } });
+    await server.post(`/api/v1/executions/${id}/events`, { events: events("a", 2, "PlanNode"), snapshots: [snapshot("PlanNode", 1)] });
 
     await page.goto(`${server.url}/executions/${id}`);
     const status = page.getByRole("status");
@@ -27,9 +28,19 @@ test("a running run's new nodes appear without a reload and survive a server res
     // A marker that a reload would wipe out.
     await page.evaluate(() => ((window as any).__notReloaded = true));
 
-    await server.post(`/api/v1/executions/${id}/events`, { events: events("b", 2, "SearchNode") });
+    const history = page.getByRole("region", { name: "State history" });
+    await expect(history).toContainText("Step 1 of 1 — after PlanNode");
+    const graph = page.getByRole("region", { name: "Graph" });
+    await expect(graph.getByRole("img", { name: "Graph of the run: 1 nodes, 0 edges" })).toBeVisible();
+
+    await server.post(`/api/v1/executions/${id}/events`, { events: events("b", 2, "SearchNode"), snapshots: [snapshot("SearchNode", 2)] });
     await expect(rows).toHaveCount(5);
     await expect(rows.nth(4)).toContainText("SearchNode");
+    // The timeline, the graph and the state history grow with it.
+    await expect(page.getByRole("region", { name: "Timeline" }).getByRole("listitem")).toHaveCount(2);
+    await expect(graph.getByRole("img", { name: "Graph of the run: 2 nodes, 1 edges" })).toBeVisible();
+    await expect(history).toContainText("Step 2 of 2 — after SearchNode");
+    await expect(history.getByRole("row").filter({ hasText: "/step" })).toContainText("changed");
 
     await server.kill();
     await expect(status).toHaveText(/Reconnecting|Offline/);
@@ -38,7 +49,8 @@ test("a running run's new nodes appear without a reload and survive a server res
     await expect(status).toHaveText("Live", { timeout: 15_000 });
     await expect(rows).toHaveCount(7);
     const seqs = await rows.locator("td:first-child").allTextContents();
-    expect(seqs).toEqual(["1", "2", "3", "4", "5", "6"]);
+    // Each snapshot takes a seq too (3 and 6): every event once, in order.
+    expect(seqs).toEqual(["1", "2", "4", "5", "7", "8"]);
 
     await server.post(`/api/v1/executions/${id}/complete`, { status: "completed" });
     await expect(status).toHaveText("Finished");

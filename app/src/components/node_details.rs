@@ -3,7 +3,7 @@
 
 use crate::format;
 use crate::model::{NodeEvent, NodeTypeStatistics, StatisticsFilter};
-use crate::server_fns::run_statistics;
+use crate::server_fns::{get_node_events, run_statistics};
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
 
@@ -26,30 +26,33 @@ pub fn usual_durations(graph_type: Signal<String>, wanted: Memo<bool>) -> UsualD
     )
 }
 
-/// Details of `visit`, whose `started` and `ended` events are given;
-/// `usual` the node types' usual durations.
+/// Details of `visit` of run `execution_id`; its events' payloads (inputs,
+/// outputs, metadata) are loaded when it is opened. `usual` holds the node
+/// types' usual durations.
 #[component]
 pub fn NodeDetails(
+    execution_id: String,
     visit: NodeVisit,
-    started: Option<NodeEvent>,
-    ended: Option<NodeEvent>,
     usual: UsualDurations,
     on_close: Callback<()>,
 ) -> impl IntoView {
-    let record = ended.clone().or(started.clone());
-    let inputs = started
-        .as_ref()
-        .filter(|e| !e.inputs.is_empty())
-        .or(ended.as_ref())
-        .map(|e| e.inputs.clone())
-        .unwrap_or_default();
-    let json_block = |title: &'static str, body: String, open: bool| {
-        view! {
-            <details open=open>
-                <summary>{title}</summary>
-                <pre class="json">{body}</pre>
-            </details>
-        }
+    let (start_seq, end_seq) = (visit.start_seq, visit.end_seq);
+    let seqs: Vec<i64> = [start_seq, end_seq].into_iter().flatten().collect();
+    let events = Resource::new(
+        move || (execution_id.clone(), seqs.clone()),
+        |(id, seqs)| get_node_events(id, seqs),
+    );
+    let payloads = move || {
+        Suspend::new(async move {
+            match events.await {
+                Ok(events) => {
+                    let find = |seq: Option<i64>| events.iter().find(|e| Some(e.seq) == seq);
+                    payload_blocks(find(start_seq), find(end_seq)).into_any()
+                }
+                Err(e) => view! { <p role="alert">"Could not load this visit's inputs and outputs: " {e.to_string()}</p> }
+                    .into_any(),
+            }
+        })
     };
     view! {
         <aside class="node-details" aria-labelledby="node-details-heading">
@@ -65,13 +68,34 @@ pub fn NodeDetails(
                 {visit.saved_ms.map(|s| view! { <div><dt>"Cache saved"</dt><dd>{format::duration_ms(s)}</dd></div> })}
             </dl>
             <UsualDuration usual node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>
-            {record.as_ref().and_then(|e| e.error.clone()).map(|error| view! {
+            {visit.error.clone().map(|error| view! {
                 <p class="error-text" role="note">"Error: " {error}</p>
             })}
-            {json_block("Inputs", format::json_pretty(&inputs), true)}
-            {json_block("Outputs", format::json_pretty(&record.as_ref().map(|e| e.outputs.clone()).unwrap_or_default()), true)}
-            {json_block("Metadata", format::json_pretty(&record.as_ref().map(|e| e.metadata.clone()).unwrap_or_default()), false)}
+            <Suspense fallback=|| view! { <p class="muted">"Loading inputs and outputs…"</p> }>{payloads}</Suspense>
         </aside>
+    }
+}
+
+/// Inputs (the started event's, else the ending one's), outputs and metadata
+/// (the ending event's, else the started one's) as folding JSON text.
+fn payload_blocks(started: Option<&NodeEvent>, ended: Option<&NodeEvent>) -> impl IntoView {
+    let record = ended.or(started);
+    let inputs = started
+        .filter(|e| !e.inputs.is_empty())
+        .or(ended)
+        .map(|e| format::json_pretty(&e.inputs));
+    let json_block = |title: &'static str, body: Option<String>, open: bool| {
+        view! {
+            <details open=open>
+                <summary>{title}</summary>
+                <pre class="json">{body.unwrap_or_else(|| "{}".into())}</pre>
+            </details>
+        }
+    };
+    view! {
+        {json_block("Inputs", inputs, true)}
+        {json_block("Outputs", record.map(|e| format::json_pretty(&e.outputs)), true)}
+        {json_block("Metadata", record.map(|e| format::json_pretty(&e.metadata)), false)}
     }
 }
 

@@ -9,8 +9,8 @@ use crate::components::{
 };
 use crate::format;
 use crate::graph_view::graph_view;
-use crate::model::{ExecutionStatus, ExecutionTrace, NodeEvent, StateSnapshot};
-use crate::server_fns::get_trace;
+use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
+use crate::server_fns::{get_run_outline, get_state_history};
 use crate::timeline::{node_visits, NodeVisit};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
@@ -26,12 +26,12 @@ use leptos_router::hooks::use_params_map;
 pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let trace = Resource::new(id, get_trace);
+    let run = Resource::new(id, get_run_outline);
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading run…"</p> }>
             {move || Suspend::new(async move {
-                match trace.await {
-                    Ok(trace) => view! { <TraceView trace/> }.into_any(),
+                match run.await {
+                    Ok(run) => view! { <RunView run/> }.into_any(),
                     Err(e) => view! { <p role="alert">"Could not load this run: " {e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -39,25 +39,14 @@ pub fn ExecutionPage() -> impl IntoView {
     }
 }
 
-/// The highest `seq` a page holds: where a live stream resumes.
-#[cfg_attr(
-    not(feature = "hydrate"),
-    expect(dead_code, reason = "used by the browser's live client")
-)]
-fn last_seq(trace: &ExecutionTrace) -> i64 {
-    let records = trace
-        .node_events
-        .iter()
-        .map(|e| e.seq)
-        .chain(trace.state_snapshots.iter().map(|s| s.seq));
-    records.max().unwrap_or(0).max(trace.summary.last_seq)
-}
-
 #[component]
-fn TraceView(trace: ExecutionTrace) -> impl IntoView {
-    let running = trace.summary.status == ExecutionStatus::Running;
-    let execution_id = trace.summary.execution_id.clone();
-    let trace = RwSignal::new(trace);
+fn RunView(run: RunOutline) -> impl IntoView {
+    let running = run.summary.status == ExecutionStatus::Running;
+    let execution_id = run.summary.execution_id.clone();
+    let trace = RwSignal::new(run);
+    // Snapshots that arrived live, whole: the state history shows them
+    // after those it loaded.
+    let live_snapshots = RwSignal::new(Vec::<StateSnapshot>::new());
     let connection = RwSignal::new(if running {
         Connection::Connecting
     } else {
@@ -69,20 +58,24 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         if running {
             use crate::live::LiveFrame;
             use crate::live_client::{follow, Flow};
+            use crate::model::SnapshotOutline;
             let id = execution_id.clone();
             follow(
                 move || {
                     format!(
                         "/api/v1/executions/{id}/live?after_seq={}",
-                        trace.with_untracked(last_seq)
+                        trace.with_untracked(RunOutline::last_seq)
                     )
                 },
                 move |frame| {
                     let mut flow = Flow::Continue;
                     trace.update(|t| match frame {
-                        LiveFrame::Event { event } if event.seq > last_seq(t) => t.node_events.push(event),
-                        LiveFrame::Snapshot { snapshot } if snapshot.seq > last_seq(t) => {
-                            t.state_snapshots.push(snapshot)
+                        LiveFrame::Event { event } if event.seq > t.last_seq() => {
+                            t.events.push(EventOutline::from(&event))
+                        }
+                        LiveFrame::Snapshot { snapshot } if snapshot.seq > t.last_seq() => {
+                            t.snapshots.push(SnapshotOutline::from(&snapshot));
+                            live_snapshots.update(|s| s.push(snapshot));
                         }
                         LiveFrame::Status { execution } => {
                             if execution.status != ExecutionStatus::Running {
@@ -98,7 +91,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             );
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = (&execution_id, running);
+        let _ = (&execution_id, running, live_snapshots);
     });
     let summary = move || trace.with(|t| t.summary.clone());
     // A mark the browser benchmark reads: the run is hydrated and drawn.
@@ -115,7 +108,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
     let node_filter = query_param("node");
     let visit_param = query_param("visit");
     let step_param = query_param("step");
-    let all_visits = Memo::new(move |_| trace.with(|t| node_visits(&t.node_events)));
+    let all_visits = Memo::new(move |_| trace.with(|t| node_visits(&t.events)));
     let node_types = Memo::new(move |_| {
         let mut names: Vec<String> = all_visits.with(|v| v.iter().map(|v| v.node_id.clone()).collect());
         names.sort();
@@ -135,6 +128,13 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
     })
     .into();
     let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
+    // A memo: the details (and their payload request) are rebuilt only when
+    // the selected visit itself changes, not on every live event.
+    let selected_visit = Memo::new(move |_| {
+        selected
+            .get()
+            .and_then(|i| all_visits.with(|v| v.get(i).cloned()))
+    });
     // Once a visit has been opened, stays true: the usual durations load then, once.
     let opened_a_visit =
         Memo::new(move |before: Option<&bool>| before.copied().unwrap_or(false) || selected.get().is_some());
@@ -143,7 +143,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
     let start: Signal<_> = Memo::new(move |_| trace.with(|t| t.summary.start_time)).into();
     let end: Signal<_> = Memo::new(move |_| {
         trace.with(|t| {
-            let last_event = t.node_events.iter().map(|e| e.timestamp).max();
+            let last_event = t.events.iter().map(|e| e.timestamp).max();
             let running_until = now.get().filter(|_| t.summary.end_time.is_none());
             [t.summary.end_time, last_event, running_until]
                 .into_iter()
@@ -153,9 +153,8 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         })
     })
     .into();
-    let snapshots: Signal<_> = Memo::new(move |_| trace.with(|t| t.state_snapshots.clone())).into();
     let step = Memo::new(move |_| {
-        let count = trace.with(|t| t.state_snapshots.len());
+        let count = trace.with(|t| t.snapshots.len());
         step_param
             .get()
             .and_then(|s| s.parse::<usize>().ok())
@@ -181,7 +180,7 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
             events_scroll.get(),
             EVENT_ROW_PX,
             INITIAL_ROWS,
-            trace.with(|t| t.node_events.len()),
+            trace.with(|t| t.events.len()),
         )
     });
     let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
@@ -233,16 +232,9 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                 <Timeline visits start end selected on_select/>
             </section>
             {move || {
-                let visit = selected.get().and_then(|i| all_visits.with(|v| v.get(i).cloned()))?;
-                // Events are in seq order: find the visit's two without copying the run.
-                let (started, ended) = trace.with(|t| {
-                    let find = |seq: Option<i64>| {
-                        let i = t.node_events.binary_search_by_key(&seq?, |e| e.seq).ok()?;
-                        Some(t.node_events[i].clone())
-                    };
-                    (find(visit.start_seq), find(visit.end_seq))
-                });
-                Some(view! { <NodeDetails visit started ended usual on_close/> })
+                let visit = selected_visit.get()?;
+                let execution_id = trace.with_untracked(|t| t.summary.execution_id.clone());
+                Some(view! { <NodeDetails execution_id visit usual on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">
@@ -251,7 +243,8 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
-            <LazySection placeholder="Loading the state history…" content=move || state_history_section(snapshots, step, on_step)/>
+            <LazySection placeholder="Loading the state history…"
+                content=move || state_history_section(trace.with_untracked(|t| t.summary.execution_id.clone()), live_snapshots, step, on_step)/>
         </section>
         <section aria-labelledby="nodes-heading">
             <h2 id="nodes-heading">"Node events"</h2>
@@ -273,14 +266,14 @@ fn TraceView(trace: ExecutionTrace) -> impl IntoView {
                         (before > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {before}px")></tr> })
                     }}
                     <For
-                        each=move || { let range = events_window.get(); trace.with(|t| t.node_events[range].to_vec()) }
+                        each=move || { let range = events_window.get(); trace.with(|t| t.events[range].to_vec()) }
                         key=|e| e.seq
                         let:event
                     >
                         <EventRow event/>
                     </For>
                     {move || {
-                        let after = trace.with(|t| t.node_events.len()).saturating_sub(events_window.get().end) as f64 * EVENT_ROW_PX;
+                        let after = trace.with(|t| t.events.len()).saturating_sub(events_window.get().end) as f64 * EVENT_ROW_PX;
                         (after > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {after}px")></tr> })
                     }}
                 </tbody>
@@ -325,7 +318,7 @@ where
 
 /// The graph view, laid out from the run's visits (and its declared graph).
 #[lazy]
-fn graph_section(trace: RwSignal<ExecutionTrace>, all_visits: Memo<Vec<NodeVisit>>) -> AnyView {
+fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) -> AnyView {
     let graph: Signal<_> = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
         all_visits.with(|v| graph_view(declared.as_ref(), v))
@@ -334,18 +327,39 @@ fn graph_section(trace: RwSignal<ExecutionTrace>, all_visits: Memo<Vec<NodeVisit
     view! { <GraphPanel graph/> }.into_any()
 }
 
-/// The state history with its scrubber.
+/// The state history with its scrubber: the run's stored snapshots, loaded
+/// when the section first shows, then those that arrive live.
 #[lazy]
 fn state_history_section(
-    snapshots: Signal<Vec<StateSnapshot>>,
+    execution_id: String,
+    live_snapshots: RwSignal<Vec<StateSnapshot>>,
     step: Memo<usize>,
     on_step: Callback<usize>,
 ) -> AnyView {
-    view! { <StateHistoryPanel snapshots step on_step/> }.into_any()
+    // Local: this section only ever renders in the browser (see LazySection).
+    let loaded = LocalResource::new(move || get_state_history(execution_id.clone()));
+    let snapshots: Signal<Vec<StateSnapshot>> = Memo::new(move |_| {
+        let mut all = loaded.get().and_then(Result::ok).unwrap_or_default();
+        let loaded_until = all.last().map_or(0, |s| s.seq);
+        live_snapshots.with(|live| all.extend(live.iter().filter(|s| s.seq > loaded_until).cloned()));
+        all
+    })
+    .into();
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading the state history…"</p> }>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(_) => view! { <StateHistoryPanel snapshots step on_step/> }.into_any(),
+                    Err(e) => view! { <p role="alert">"Could not load the state history: " {e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+    .into_any()
 }
 
 #[component]
-fn EventRow(event: NodeEvent) -> impl IntoView {
+fn EventRow(event: EventOutline) -> impl IntoView {
     let duration = event.duration_ms.map(format::duration_ms).unwrap_or_default();
     view! {
         <tr class=format!("event event-{}", event.event_type.as_str())>

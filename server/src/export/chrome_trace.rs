@@ -8,7 +8,7 @@
 //! if one called the other — the viewers nest overlapping slices of a row.
 
 use app::model::{ExecutionTrace, NodeEvent};
-use app::timeline::{node_visits, NodeVisit, VisitOutcome};
+use app::timeline::{trace_visits, NodeVisit, VisitOutcome};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -20,7 +20,7 @@ const PID: u32 = 1;
 pub fn chrome_trace(trace: &ExecutionTrace) -> Value {
     let summary = &trace.summary;
     let origin = summary.start_time;
-    let visits = node_visits(&trace.node_events);
+    let visits = trace_visits(trace);
     let ending_events: HashMap<i64, &NodeEvent> = trace.node_events.iter().map(|e| (e.seq, e)).collect();
     let lanes = assign_lanes(&visits);
 

@@ -24,7 +24,7 @@ use app::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder, Row};
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -318,6 +318,21 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_events_at(&self, id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        ensure_exists(&mut conn, id).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM node_events WHERE execution_id = $1 AND seq = ANY($2) ORDER BY seq"
+        ))
+        .bind(id)
+        .bind(seqs)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(|row| decode_event(id, row)).collect()
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
@@ -594,37 +609,39 @@ async fn select_events(
     node_id: Option<&str>,
     after_seq: i64,
 ) -> Result<Vec<NodeEvent>, TraceError> {
-    let rows = sqlx::query(
-        "SELECT seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata \
-         FROM node_events WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 \
-         ORDER BY seq",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT {EVENT_COLUMNS} FROM node_events \
+         WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 ORDER BY seq"
+    ))
     .bind(id)
     .bind(node_id)
     .bind(after_seq)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;
-    rows.iter()
-        .map(|row| {
-            let event_type: &str = row.get(3);
-            Ok(NodeEvent {
-                event_id: row.get(1),
-                execution_id: id.to_owned(),
-                seq: row.get(0),
-                node_id: row.get(2),
-                event_type: NodeEventType::parse(event_type).ok_or_else(|| {
-                    TraceError::Internal(format!("unknown stored event type {event_type:?}"))
-                })?,
-                timestamp: from_micros(row.get(4))?,
-                duration_ms: row.get(5),
-                inputs: json_column(row.get(6), "inputs")?,
-                outputs: json_column(row.get(7), "outputs")?,
-                error: row.get(8),
-                metadata: json_column(row.get(9), "metadata")?,
-            })
-        })
-        .collect()
+    rows.iter().map(|row| decode_event(id, row)).collect()
+}
+
+/// The columns `decode_event` reads, in its order.
+const EVENT_COLUMNS: &str =
+    "seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata";
+
+fn decode_event(id: &str, row: &PgRow) -> Result<NodeEvent, TraceError> {
+    let event_type: &str = row.get(3);
+    Ok(NodeEvent {
+        event_id: row.get(1),
+        execution_id: id.to_owned(),
+        seq: row.get(0),
+        node_id: row.get(2),
+        event_type: NodeEventType::parse(event_type)
+            .ok_or_else(|| TraceError::Internal(format!("unknown stored event type {event_type:?}")))?,
+        timestamp: from_micros(row.get(4))?,
+        duration_ms: row.get(5),
+        inputs: json_column(row.get(6), "inputs")?,
+        outputs: json_column(row.get(7), "outputs")?,
+        error: row.get(8),
+        metadata: json_column(row.get(9), "metadata")?,
+    })
 }
 
 async fn select_snapshots(

@@ -314,6 +314,31 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_events_at(&self, id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        ensure_exists(&mut tx, id).await?;
+        let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        // The seq range keeps the read on the (execution_id, seq) index; the
+        // list then picks the wanted rows out of it.
+        let wanted = serde_json::to_string(seqs).map_err(|e| TraceError::Internal(e.to_string()))?;
+        let packed: String = sqlx::query_scalar(&format!(
+            "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq BETWEEN ? AND ? \
+             AND seq IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(id)
+        .bind(first)
+        .bind(last)
+        .bind(wanted)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        decode_events(id, &packed)
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         ensure_exists(&mut tx, id).await?;
@@ -589,11 +614,9 @@ async fn select_events(
     // sqlx hands SQLite rows over one by one through a channel, which cost
     // more than everything else in a 1,000-event read; SQLite packs the rows
     // into one JSON array instead, which serde_json parses in a single pass.
-    let packed: String = sqlx::query_scalar(
-        "SELECT json_group_array(json_array(seq, event_id, node_id, event_type, timestamp, duration_ms, \
-         json(inputs), json(outputs), error, json(metadata)) ORDER BY seq) \
-         FROM node_events WHERE execution_id = ? AND seq > ? AND (? IS NULL OR node_id = ?)",
-    )
+    let packed: String = sqlx::query_scalar(&format!(
+        "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq > ? AND (? IS NULL OR node_id = ?)"
+    ))
     .bind(id)
     .bind(after_seq)
     .bind(node_id)
@@ -601,7 +624,15 @@ async fn select_events(
     .fetch_one(conn)
     .await
     .map_err(db_error)?;
-    let rows: Vec<EventColumns> = json_column(&packed, "node_events")?;
+    decode_events(id, &packed)
+}
+
+/// Events packed by SQLite into one JSON array of `EventColumns`, in seq order.
+const EVENT_ARRAY: &str = "json_group_array(json_array(seq, event_id, node_id, event_type, timestamp, \
+     duration_ms, json(inputs), json(outputs), error, json(metadata)) ORDER BY seq)";
+
+fn decode_events(id: &str, packed: &str) -> Result<Vec<NodeEvent>, TraceError> {
+    let rows: Vec<EventColumns> = json_column(packed, "node_events")?;
     rows.into_iter()
         .map(
             |(

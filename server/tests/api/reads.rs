@@ -219,3 +219,56 @@ async fn answers_are_compressed_for_clients_that_ask_and_plain_for_the_rest() {
         );
     }
 }
+
+/// The run page loads a run's outline first and a visit's payloads when the
+/// visit is opened: the events read back by seq carry their payloads.
+#[tokio::test]
+async fn a_visits_events_are_read_by_seq_with_their_payloads() {
+    use app::protocol::TraceVisualization;
+    use tracevis::{service::TraceService, store};
+
+    let db = crate::helpers::TestDatabase::new();
+    let app = crate::helpers::TestApp::attach(crate::helpers::serve_on(&db.url, 1 << 20).await);
+    app.start("run-1").await;
+    let events: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({"node_id": if i % 2 == 0 { "Plan" } else { "Write" }, "event_type": "completed",
+                   "timestamp": "2025-10-21T10:00:01Z", "inputs": {"prompt": format!("prompt {i}")},
+                   "outputs": {"answer": i}, "metadata": {"attempt": 1}})
+        })
+        .collect();
+    let r = app
+        .post("/api/v1/executions/run-1/events", &json!({"events": events}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let page = app.get("/executions/run-1").await.text().await.unwrap();
+    assert!(
+        page.contains("Write") && !page.contains("prompt 4"),
+        "the page carries the events' outlines, not their payloads"
+    );
+
+    let service = TraceService::new(store::open(&db.url).await.unwrap());
+    let read = service.get_node_events("run-1", &[5, 2, 999]).await.unwrap();
+    let got: Vec<_> = read
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                e.node_id.as_str(),
+                e.inputs["prompt"].clone(),
+                e.outputs["answer"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, "Write", json!("prompt 1"), json!(1)),
+            (5, "Plan", json!("prompt 4"), json!(4))
+        ],
+        "in seq order, unknown seqs left out"
+    );
+    assert!(service.get_node_events("run-1", &[]).await.unwrap().is_empty());
+    assert!(service.get_node_events("missing", &[1]).await.is_err());
+}
