@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One message of a live WebSocket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "WireFrame")]
 pub enum LiveFrame {
     /// A stored node event.
     Event {
@@ -26,6 +26,46 @@ pub enum LiveFrame {
     },
     /// This subscriber fell behind and was dropped; reconnect with its last `seq`.
     Resync,
+}
+
+/// A live frame as read: the `type` and whichever field it names. Reading
+/// through this flat struct instead of serde's internally tagged enum keeps
+/// serde's buffering of untyped content (`Content`) out of the WASM bundle.
+#[derive(Deserialize)]
+struct WireFrame {
+    #[serde(rename = "type")]
+    kind: FrameKind,
+    event: Option<NodeEvent>,
+    snapshot: Option<StateSnapshot>,
+    execution: Option<ExecutionSummary>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FrameKind {
+    Event,
+    Snapshot,
+    Status,
+    Resync,
+}
+
+impl TryFrom<WireFrame> for LiveFrame {
+    type Error = &'static str;
+
+    fn try_from(wire: WireFrame) -> Result<Self, Self::Error> {
+        Ok(match wire.kind {
+            FrameKind::Event => Self::Event {
+                event: wire.event.ok_or("an event frame without its event")?,
+            },
+            FrameKind::Snapshot => Self::Snapshot {
+                snapshot: wire.snapshot.ok_or("a snapshot frame without its snapshot")?,
+            },
+            FrameKind::Status => Self::Status {
+                execution: wire.execution.ok_or("a status frame without its execution")?,
+            },
+            FrameKind::Resync => Self::Resync,
+        })
+    }
 }
 
 impl LiveFrame {
@@ -80,4 +120,26 @@ mod server_side {
     /// A live stream of one run: its stored records after the requested
     /// `seq`, then new ones as they are stored, each once and in order.
     pub type LiveSubscription = tokio::sync::mpsc::Receiver<Arc<LiveEnvelope>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frames_read_back_as_written_and_a_frame_missing_its_record_is_refused() {
+        let event: NodeEvent = serde_json::from_value(json!({
+            "event_id": "e1", "execution_id": "r", "seq": 3, "node_id": "Plan", "event_type": "started",
+            "timestamp": "2025-01-01T00:00:00Z", "duration_ms": null, "inputs": {}, "outputs": {},
+            "error": null, "metadata": {}
+        }))
+        .unwrap();
+        for frame in [LiveFrame::Event { event }, LiveFrame::Resync] {
+            let text = serde_json::to_string(&frame).unwrap();
+            assert_eq!(serde_json::from_str::<LiveFrame>(&text).unwrap(), frame, "{text}");
+        }
+        assert!(serde_json::from_str::<LiveFrame>(r#"{"type": "event"}"#).is_err());
+        assert!(serde_json::from_str::<LiveFrame>(r#"{"type": "gossip"}"#).is_err());
+    }
 }

@@ -3,8 +3,8 @@
 
 use crate::compare::Comparison;
 use crate::model::{
-    ExecutionFilter, ExecutionList, ExecutionSummary, NodeEvent, RunOutline, StateSnapshot, Statistics,
-    StatisticsFilter,
+    ExecutionFilter, ExecutionList, ExecutionSummary, NodeEvent, NodeTypeStatistics, RunOutline,
+    StateSnapshot, Statistics, StatisticsFilter,
 };
 use leptos::prelude::*;
 
@@ -92,6 +92,22 @@ pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, Serv
         .statistics(filter)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The usual durations of `graph_type`'s node types (the statistics' node
+/// types alone): what a run page compares an opened visit with. Its own
+/// function so the run page's code does not carry the whole statistics type.
+#[server]
+pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStatistics>, ServerFnError> {
+    let filter = StatisticsFilter {
+        graph_type: Some(graph_type),
+        ..StatisticsFilter::default()
+    };
+    Ok(history()?
+        .statistics(filter)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?
+        .node_types)
 }
 
 /// Where server functions find the history operations (statistics, compare).

@@ -2,8 +2,8 @@
 //! outputs, error and metadata as folding, pretty-printed JSON (always text).
 
 use crate::format;
-use crate::model::{NodeEvent, NodeTypeStatistics, StatisticsFilter};
-use crate::server_fns::{get_node_events, run_statistics};
+use crate::model::{NodeEvent, NodeTypeStatistics};
+use crate::server_fns::{get_node_events, usual_node_durations};
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
 
@@ -16,13 +16,7 @@ pub type UsualDurations = Resource<Option<Vec<NodeTypeStatistics>>>;
 pub fn usual_durations(graph_type: Signal<String>, wanted: Memo<bool>) -> UsualDurations {
     Resource::new(
         move || wanted.get().then(|| graph_type.get()),
-        |graph_type| async move {
-            let filter = StatisticsFilter {
-                graph_type: Some(graph_type?),
-                ..StatisticsFilter::default()
-            };
-            Some(run_statistics(filter).await.ok()?.node_types)
-        },
+        |graph_type| async move { usual_node_durations(graph_type?).await.ok() },
     )
 }
 

@@ -12,11 +12,10 @@ use leptos::prelude::*;
 
 /// The run list for runs of `graph_type` that started in the bucket at `start`.
 fn runs_href(graph_type: Option<&str>, start: DateTime<Utc>, bucket_hours: i64) -> String {
-    let minute = "%Y-%m-%dT%H:%M";
     let end = start + Duration::hours(bucket_hours);
     let mut pairs = vec![
-        ("from", start.format(minute).to_string()),
-        ("to", end.format(minute).to_string()),
+        ("from", format::local_input(&start)),
+        ("to", format::local_input(&end)),
     ];
     if let Some(g) = graph_type {
         pairs.push(("graph_type", g.to_owned()));
@@ -27,9 +26,9 @@ fn runs_href(graph_type: Option<&str>, start: DateTime<Utc>, bucket_hours: i64) 
 /// "2026-11-25 10:00" or, for day-wide buckets, "2026-11-25".
 fn bucket_label(start: &DateTime<Utc>, bucket_hours: i64) -> String {
     if bucket_hours >= 24 {
-        start.format("%Y-%m-%d").to_string()
+        format::date(start)
     } else {
-        start.format("%Y-%m-%d %H:%M").to_string()
+        format::minute(start)
     }
 }
 

@@ -7,15 +7,13 @@ use crate::format;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListSort};
 use crate::server_fns::list_executions;
 use crate::url_state::with_query;
-use chrono::{NaiveDateTime, TimeZone, Utc};
+use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 /// Runs per page.
 const PAGE_SIZE: u32 = 50;
-/// The format of `<input type="datetime-local">` values, read as UTC.
-const LOCAL_INPUT: &str = "%Y-%m-%dT%H:%M";
 
 /// Every run, newest first (or slowest), filtered, each linking to its page.
 #[component]
@@ -41,11 +39,7 @@ pub fn ExecutionListPage() -> impl IntoView {
 /// The list filter a URL's query parameters describe (invalid values are ignored).
 fn filter_from_query(param: impl Fn(&str) -> Option<String>) -> ExecutionFilter {
     let text = |name: &str| param(name).filter(|v| !v.trim().is_empty());
-    let time = |name: &str| {
-        text(name)
-            .and_then(|v| NaiveDateTime::parse_from_str(&v, LOCAL_INPUT).ok())
-            .map(|t| Utc.from_utc_datetime(&t))
-    };
+    let time = |name: &str| text(name).and_then(|v| format::parse_local_input(&v));
     ExecutionFilter {
         graph_type: text("graph_type"),
         status: text("status").and_then(|s| ExecutionStatus::parse(&s)),
@@ -70,10 +64,10 @@ fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
         pairs.push(("status", s.as_str().into()));
     }
     if let Some(t) = filter.start_time {
-        pairs.push(("from", t.format(LOCAL_INPUT).to_string()));
+        pairs.push(("from", format::local_input(&t)));
     }
     if let Some(t) = filter.end_time {
-        pairs.push(("to", t.format(LOCAL_INPUT).to_string()));
+        pairs.push(("to", format::local_input(&t)));
     }
     if let Some(i) = &filter.id_contains {
         pairs.push(("id", i.clone()));
@@ -90,8 +84,7 @@ fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
 #[component]
 fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
     let status = filter.status.map(|s| s.as_str()).unwrap_or("");
-    let time =
-        |t: Option<chrono::DateTime<Utc>>| t.map(|t| t.format(LOCAL_INPUT).to_string()).unwrap_or_default();
+    let time = |t: Option<chrono::DateTime<Utc>>| t.as_ref().map(format::local_input).unwrap_or_default();
     view! {
         <Form method="GET" action="/" attr:class="filters" attr:aria-label="Filter runs">
             <label>"Run id" <input type="search" name="id" value=filter.id_contains.clone().unwrap_or_default()/></label>
@@ -284,6 +277,7 @@ fn RunRow(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     #[test]
     fn a_filter_survives_the_round_trip_through_the_url() {
