@@ -1,15 +1,13 @@
 //! The run as a graph: the declared graph (or one inferred from the order of
 //! visits when none was declared), each node with its visits and latest
-//! outcome, each edge with how often the run took it, placed by dagre's
-//! layered layout (cycles such as retry and review loops included).
+//! outcome, each edge with how often the run took it, placed by a layout
+//! (`graph_layout`, run on the server) of its structure alone — so visits
+//! and counts update live without laying the graph out again.
 
 use crate::model::GraphDefinition;
 use crate::timeline::{NodeVisit, VisitOutcome};
-use dagre_dgl_rs::{layout, EdgeLabel, Graph, GraphLabel, NodeLabel};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// Height of a node box.
-const NODE_HEIGHT: f64 = 36.0;
 
 /// A placed node.
 #[derive(Clone, Debug, PartialEq)]
@@ -58,8 +56,58 @@ pub struct GraphView {
     pub inferred: bool,
 }
 
-/// Lays out `declared` (if any) plus everything `visits` show.
-pub fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphView {
+/// What is laid out: the node ids and the edges (self loops included), sorted.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GraphStructure {
+    /// Node ids.
+    pub nodes: Vec<String>,
+    /// Edges as (from, to).
+    pub edges: Vec<(String, String)>,
+}
+
+/// A node's box in a layout: its centre and size.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeBox {
+    /// Centre.
+    pub x: f64,
+    /// Centre.
+    pub y: f64,
+    /// Width.
+    pub width: f64,
+    /// Height.
+    pub height: f64,
+}
+
+/// Where a structure's nodes and edges go.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct GraphLayout {
+    /// Each node's box, by id.
+    pub nodes: BTreeMap<String, NodeBox>,
+    /// Each edge's polyline, by (from, to); none for self loops.
+    pub edges: BTreeMap<String, Vec<(f64, f64)>>,
+}
+
+impl GraphLayout {
+    /// The key an edge's polyline is kept under (JSON object keys are text).
+    pub fn edge_key(from: &str, to: &str) -> String {
+        format!("{from}\u{1f}{to}")
+    }
+}
+
+/// The graph a run shows, before placing: its structure and how often each
+/// edge was taken (in the structure's edge order).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GraphTally {
+    /// Nodes and edges.
+    pub structure: GraphStructure,
+    /// Times taken, per edge.
+    pub taken: Vec<usize>,
+    /// Whether the edges were inferred from visits (no graph declared).
+    pub inferred: bool,
+}
+
+/// `declared` (if any) plus everything `visits` show, with edge counts.
+pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphTally {
     let mut nodes: BTreeSet<String> = BTreeSet::new();
     let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
     if let Some(graph) = declared {
@@ -80,72 +128,55 @@ pub fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> G
         }
         *edges.entry((a.node_id.clone(), b.node_id.clone())).or_insert(0) += 1;
     }
-    if nodes.is_empty() {
-        return GraphView::default();
+    let (edges, taken) = edges.into_iter().unzip();
+    GraphTally {
+        structure: GraphStructure {
+            nodes: nodes.into_iter().collect(),
+            edges,
+        },
+        taken,
+        inferred: declared.is_none(),
     }
+}
 
-    let mut g = Graph::default();
-    g.set_graph(GraphLabel {
-        rankdir: Some("TB".into()),
-        nodesep: Some(40.0),
-        ranksep: Some(50.0),
-        marginx: Some(20.0),
-        marginy: Some(20.0),
-        ..Default::default()
-    });
-    for id in &nodes {
-        let width = 24.0 + 7.5 * id.chars().count() as f64;
-        g.set_node(
-            id,
-            NodeLabel {
-                width,
-                height: NODE_HEIGHT,
-                ..Default::default()
-            },
-        );
+/// Places `tally` by `layout`, with each node's visits and latest outcome.
+/// Nodes the layout does not have yet (it is being redone after the run
+/// reached a new node) are left out until it arrives.
+pub fn place(tally: &GraphTally, visits: &[NodeVisit], layout: &GraphLayout) -> GraphView {
+    let mut own: BTreeMap<&str, (usize, VisitOutcome)> = BTreeMap::new();
+    for v in visits {
+        let entry = own.entry(v.node_id.as_str()).or_insert((0, v.outcome));
+        *entry = (entry.0 + 1, v.outcome);
     }
-    for (from, to) in edges.keys() {
-        if from != to {
-            g.set_edge(from, to, EdgeLabel::default(), None);
-        }
-    }
-    layout(&mut g);
-
-    let placed_nodes: Vec<PlacedNode> = nodes
+    let placed_nodes: Vec<PlacedNode> = tally
+        .structure
+        .nodes
         .iter()
-        .map(|id| {
-            let label = g.node(id);
-            let own: Vec<&NodeVisit> = visits.iter().filter(|v| v.node_id == *id).collect();
-            PlacedNode {
+        .filter_map(|id| {
+            let b = layout.nodes.get(id)?;
+            let (visits, outcome) = own.get(id.as_str()).map_or((0, None), |&(n, o)| (n, Some(o)));
+            Some(PlacedNode {
                 id: id.clone(),
-                x: label.x.unwrap_or(0.0),
-                y: label.y.unwrap_or(0.0),
-                width: label.width,
-                height: label.height,
-                visits: own.len(),
-                outcome: own.last().map(|v| v.outcome),
-            }
+                x: b.x,
+                y: b.y,
+                width: b.width,
+                height: b.height,
+                visits,
+                outcome,
+            })
         })
         .collect();
-    let placed_edges: Vec<PlacedEdge> = edges
+    let placed_edges: Vec<PlacedEdge> = tally
+        .structure
+        .edges
         .iter()
-        .map(|((from, to), taken)| {
-            let points = if from == to {
-                Vec::new()
-            } else {
-                g.edge(&dagre_dgl_rs::Edge::new(from, to))
-                    .and_then(|l| l.points.clone())
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| (p.x, p.y))
-                    .collect()
-            };
-            PlacedEdge {
-                from: from.clone(),
-                to: to.clone(),
-                points,
-                taken: *taken,
-            }
+        .zip(&tally.taken)
+        .filter(|((from, to), _)| layout.nodes.contains_key(from) && layout.nodes.contains_key(to))
+        .map(|((from, to), taken)| PlacedEdge {
+            from: from.clone(),
+            to: to.clone(),
+            points: layout.edges.get(&GraphLayout::edge_key(from, to)).cloned().unwrap_or_default(),
+            taken: *taken,
         })
         .collect();
     let width = placed_nodes
@@ -161,14 +192,21 @@ pub fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> G
         edges: placed_edges,
         width,
         height,
-        inferred: declared.is_none(),
+        inferred: tally.inferred,
     }
 }
 
-#[cfg(test)]
+// The layout runs on the server, so these tests need its feature.
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
+    use crate::graph_layout::lay_out;
     use chrono::{TimeZone, Utc};
+
+    fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphView {
+        let tally = tally(declared, visits);
+        place(&tally, visits, &lay_out(&tally.structure))
+    }
 
     fn visit(node: &str, attempt: i64, outcome: VisitOutcome) -> NodeVisit {
         NodeVisit {
@@ -230,5 +268,15 @@ mod tests {
         assert_eq!((b.visits, b.outcome), (0, None));
         assert_eq!(view.edges[0].taken, 0);
         assert!(view.width > 0.0 && view.height > 0.0);
+    }
+
+    #[test]
+    fn a_node_the_layout_does_not_have_yet_waits_for_it() {
+        let visits = [visit("A", 1, VisitOutcome::Completed)];
+        let old = lay_out(&tally(None, &visits).structure);
+        let grown = [visits[0].clone(), visit("B", 1, VisitOutcome::Running)];
+        let view = place(&tally(None, &grown), &grown, &old);
+        let ids: Vec<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!((ids, view.edges.len()), (vec!["A"], 0));
     }
 }

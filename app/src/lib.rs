@@ -6,11 +6,14 @@
 // types) need more than the default 128 levels to compute its layout.
 #![recursion_limit = "256"]
 
+pub mod answer_encoding;
 pub mod clock;
 pub mod compare;
 pub mod diff;
 pub mod error;
 pub mod format;
+#[cfg(feature = "ssr")]
+pub mod graph_layout;
 pub mod graph_view;
 pub mod histogram;
 pub mod live;

@@ -6,6 +6,9 @@ use crate::model::{
     ExecutionFilter, ExecutionList, ExecutionSummary, NodeEvent, NodeTypeStatistics, RunOutline,
     StateSnapshot, Statistics, StatisticsFilter,
 };
+use crate::answer_encoding::JsonAnswer;
+use crate::graph_view::{GraphLayout, GraphStructure};
+use leptos::server_fn::codec::Json;
 use leptos::prelude::*;
 
 /// The service handle server functions find in their context.
@@ -19,7 +22,7 @@ fn service() -> Result<SharedTraceService, ServerFnError> {
 }
 
 /// One page of runs for the run list.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, ServerFnError> {
     service()?
         .list_executions(&filter)
@@ -28,7 +31,7 @@ pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, S
 }
 
 /// A run for its page: summary and record outlines, without payloads.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn get_run_outline(execution_id: String) -> Result<RunOutline, ServerFnError> {
     let trace = service()?
         .get_trace(&execution_id)
@@ -41,7 +44,7 @@ pub async fn get_run_outline(execution_id: String) -> Result<RunOutline, ServerF
 pub const MAX_NODE_EVENTS_PER_REQUEST: usize = 100;
 
 /// Node events with their payloads, by `seq`: a visit's details.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec<NodeEvent>, ServerFnError> {
     if seqs.len() > MAX_NODE_EVENTS_PER_REQUEST {
         return Err(ServerFnError::new(format!(
@@ -56,7 +59,7 @@ pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec
 }
 
 /// A run's state snapshots with their diffs: its state history.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn get_state_history(execution_id: String) -> Result<Vec<StateSnapshot>, ServerFnError> {
     service()?
         .get_state_history(&execution_id, true)
@@ -65,7 +68,7 @@ pub async fn get_state_history(execution_id: String) -> Result<Vec<StateSnapshot
 }
 
 /// Two runs compared step by step; without `b`, `a` and the run before it.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn compare_runs(a: String, b: Option<String>) -> Result<Comparison, ServerFnError> {
     history()?
         .compare(&a, b.as_deref())
@@ -74,7 +77,7 @@ pub async fn compare_runs(a: String, b: Option<String>) -> Result<Comparison, Se
 }
 
 /// Runs to offer for comparison with `a` (see `HistoryQueries`).
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn comparison_candidates(
     a: String,
     search: Option<String>,
@@ -86,7 +89,7 @@ pub async fn comparison_candidates(
 }
 
 /// Statistics across the runs `filter` selects.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, ServerFnError> {
     history()?
         .statistics(filter)
@@ -97,7 +100,7 @@ pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, Serv
 /// The usual durations of `graph_type`'s node types (the statistics' node
 /// types alone): what a run page compares an opened visit with. Its own
 /// function so the run page's code does not carry the whole statistics type.
-#[server]
+#[server(output = JsonAnswer)]
 pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStatistics>, ServerFnError> {
     let filter = StatisticsFilter {
         graph_type: Some(graph_type),
@@ -108,6 +111,24 @@ pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStat
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?
         .node_types)
+}
+
+/// Places a graph's nodes and edges (see `graph_layout`). Its input is JSON:
+/// a structure is nested lists, which form encoding does not carry.
+#[server(input = Json, output = JsonAnswer)]
+pub async fn lay_out_graph(structure: GraphStructure) -> Result<GraphLayout, ServerFnError> {
+    use crate::graph_layout::{lay_out, MAX_LAYOUT_EDGES, MAX_LAYOUT_NODES};
+    if structure.nodes.len() > MAX_LAYOUT_NODES || structure.edges.len() > MAX_LAYOUT_EDGES {
+        return Err(ServerFnError::new(format!(
+            "structure: at most {MAX_LAYOUT_NODES} nodes and {MAX_LAYOUT_EDGES} edges, got {} and {}",
+            structure.nodes.len(),
+            structure.edges.len()
+        )));
+    }
+    // dagre is CPU work: off the async workers.
+    tokio::task::spawn_blocking(move || lay_out(&structure))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
 /// Where server functions find the history operations (statistics, compare).

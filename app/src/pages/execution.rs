@@ -8,9 +8,9 @@ use crate::components::{
     Timeline,
 };
 use crate::format;
-use crate::graph_view::graph_view;
+use crate::graph_view::{place, tally};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
-use crate::server_fns::{get_run_outline, get_state_history};
+use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
 use crate::timeline::{node_visits, NodeVisit};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
@@ -316,15 +316,35 @@ where
     }
 }
 
-/// The graph view, laid out from the run's visits (and its declared graph).
+/// The graph view of the run's visits (and its declared graph). Counts and
+/// outcomes follow the visits; the layout is asked of the server again only
+/// when the structure (nodes, edges) changes.
 #[lazy]
 fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) -> AnyView {
-    let graph: Signal<_> = Memo::new(move |_| {
+    let tallied = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
-        all_visits.with(|v| graph_view(declared.as_ref(), v))
+        all_visits.with(|v| tally(declared.as_ref(), v))
+    });
+    let structure = Memo::new(move |_| tallied.with(|t| t.structure.clone()));
+    // Local: this section only ever renders in the browser (see LazySection).
+    let layout = LocalResource::new(move || lay_out_graph(structure.get()));
+    let graph: Signal<_> = Memo::new(move |_| {
+        let layout = layout.get().and_then(Result::ok).unwrap_or_default();
+        tallied.with(|t| all_visits.with(|v| place(t, v, &layout)))
     })
     .into();
-    view! { <GraphPanel graph/> }.into_any()
+    view! {
+        // A transition: while a grown graph is laid out, the last one stays.
+        <Transition fallback=|| view! { <p class="muted">"Laying out the graph…"</p> }>
+            {move || Suspend::new(async move {
+                match layout.await {
+                    Ok(_) => view! { <GraphPanel graph/> }.into_any(),
+                    Err(e) => view! { <p role="alert">"Could not lay out the graph: " {e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+    .into_any()
 }
 
 /// The state history with its scrubber: the run's stored snapshots, loaded
