@@ -50,7 +50,8 @@ mod tests {
         let bytes = <JsonText as Encodes<_>>::encode(&value).unwrap();
         let back: Vec<(String, f64)> = <JsonText as Decodes<_>>::decode(bytes).unwrap();
         assert_eq!(back, value);
-        let bad: Result<Vec<(String, f64)>, _> = <JsonText as Decodes<_>>::decode(Bytes::from_static(b"\xff"));
+        let bad: Result<Vec<(String, f64)>, _> =
+            <JsonText as Decodes<_>>::decode(Bytes::from_static(b"\xff"));
         assert!(bad.is_err());
     }
 }

@@ -175,7 +175,11 @@ pub fn place(tally: &GraphTally, visits: &[NodeVisit], layout: &GraphLayout) -> 
         .map(|((from, to), taken)| PlacedEdge {
             from: from.clone(),
             to: to.clone(),
-            points: layout.edges.get(&GraphLayout::edge_key(from, to)).cloned().unwrap_or_default(),
+            points: layout
+                .edges
+                .get(&GraphLayout::edge_key(from, to))
+                .cloned()
+                .unwrap_or_default(),
             taken: *taken,
         })
         .collect();

@@ -1,19 +1,29 @@
 //! Server functions the pages call; each is a thin door onto the
 //! `TraceVisualization` service provided as context.
 
+use crate::answer_encoding::JsonAnswer;
 use crate::compare::Comparison;
+use crate::graph_view::{GraphLayout, GraphStructure};
 use crate::model::{
     ExecutionFilter, ExecutionList, ExecutionSummary, NodeEvent, NodeTypeStatistics, RunOutline,
     StateSnapshot, Statistics, StatisticsFilter,
 };
-use crate::answer_encoding::JsonAnswer;
-use crate::graph_view::{GraphLayout, GraphStructure};
-use leptos::server_fn::codec::Json;
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 /// The service handle server functions find in their context.
 #[cfg(feature = "ssr")]
 pub type SharedTraceService = std::sync::Arc<dyn crate::protocol::TraceVisualization>;
+
+/// A request a server function refuses: answered 422 with `message`, which
+/// names the field.
+#[cfg(feature = "ssr")]
+fn invalid(message: String) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(leptos::server_fn::http_export::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    ServerFnError::new(message)
+}
 
 #[cfg(feature = "ssr")]
 fn service() -> Result<SharedTraceService, ServerFnError> {
@@ -47,7 +57,7 @@ pub const MAX_NODE_EVENTS_PER_REQUEST: usize = 100;
 #[server(output = JsonAnswer)]
 pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec<NodeEvent>, ServerFnError> {
     if seqs.len() > MAX_NODE_EVENTS_PER_REQUEST {
-        return Err(ServerFnError::new(format!(
+        return Err(invalid(format!(
             "seqs: at most {MAX_NODE_EVENTS_PER_REQUEST} events per request, got {}",
             seqs.len()
         )));
@@ -115,11 +125,11 @@ pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStat
 
 /// Places a graph's nodes and edges (see `graph_layout`). Its input is JSON:
 /// a structure is nested lists, which form encoding does not carry.
-#[server(input = Json, output = JsonAnswer)]
+#[server(endpoint = "lay_out_graph", input = Json, output = JsonAnswer)]
 pub async fn lay_out_graph(structure: GraphStructure) -> Result<GraphLayout, ServerFnError> {
     use crate::graph_layout::{lay_out, MAX_LAYOUT_EDGES, MAX_LAYOUT_NODES};
     if structure.nodes.len() > MAX_LAYOUT_NODES || structure.edges.len() > MAX_LAYOUT_EDGES {
-        return Err(ServerFnError::new(format!(
+        return Err(invalid(format!(
             "structure: at most {MAX_LAYOUT_NODES} nodes and {MAX_LAYOUT_EDGES} edges, got {} and {}",
             structure.nodes.len(),
             structure.edges.len()

@@ -272,3 +272,33 @@ async fn a_visits_events_are_read_by_seq_with_their_payloads() {
     assert!(service.get_node_events("run-1", &[]).await.unwrap().is_empty());
     assert!(service.get_node_events("missing", &[1]).await.is_err());
 }
+
+/// The graph view asks the server to lay out the run's structure.
+#[tokio::test]
+async fn a_graph_structure_is_laid_out_top_to_bottom_and_an_oversized_one_is_refused() {
+    let app = spawn_app().await;
+    let structure = json!({"structure": {
+        "nodes": ["Plan", "Search", "Write"],
+        "edges": [["Plan", "Search"], ["Search", "Search"], ["Search", "Write"]]
+    }});
+    let r = app.post("/api/lay_out_graph", &structure).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let layout: Value = r.json().await.unwrap();
+    let y = |id: &str| layout["nodes"][id]["y"].as_f64().unwrap();
+    assert!(y("Plan") < y("Search") && y("Search") < y("Write"), "{layout}");
+    assert_eq!(
+        layout["edges"].as_object().unwrap().len(),
+        2,
+        "a self loop is drawn beside its node, not routed: {layout}"
+    );
+
+    let nodes: Vec<String> = (0..2_001).map(|i| format!("n{i}")).collect();
+    let r = app
+        .post(
+            "/api/lay_out_graph",
+            &json!({"structure": {"nodes": nodes, "edges": []}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("structure: at most 2000 nodes"));
+}
