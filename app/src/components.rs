@@ -2,6 +2,7 @@
 
 mod connection_badge;
 mod graph_panel;
+mod json_tree;
 mod node_details;
 mod state_history_panel;
 mod status_badge;
@@ -11,6 +12,7 @@ mod timeline;
 
 pub use connection_badge::{Connection, ConnectionBadge};
 pub use graph_panel::GraphPanel;
+pub use json_tree::JsonTree;
 pub use node_details::{usual_durations, NodeDetails};
 pub use state_history_panel::StateHistoryPanel;
 pub use status_badge::StatusBadge;

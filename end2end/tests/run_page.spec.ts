@@ -18,7 +18,10 @@ async function postRun(request: APIRequestContext, id: string) {
     ).status(),
   ).toBe(201);
   const events = [
-    { node_id: "PlanNode", event_type: "started", timestamp: t(0), inputs: { topic: "rust" } },
+    {
+      node_id: "PlanNode", event_type: "started", timestamp: t(0),
+      inputs: { topic: "rust", options: { depth: 2, sources: ["web", "docs"] }, note: "<img src=x onerror=alert(1)>" },
+    },
     { node_id: "PlanNode", event_type: "completed", timestamp: t(2), duration_ms: 2000, outputs: { plan: "search twice" } },
     { node_id: "SearchNode", event_type: "started", timestamp: t(2), metadata: { attempt: 1 } },
     { node_id: "SearchNode", event_type: "failed", timestamp: t(3), duration_ms: 1000, error: "TimeoutError", metadata: { attempt: 1 } },
@@ -38,6 +41,10 @@ test("a user reads a run: timeline, node details, state history with time travel
   const id = `page-${Date.now()}`;
   await postRun(request, id);
   await page.goto(`/executions/${id}`);
+
+  // The run's inputs, folded under the header.
+  await page.getByText("Run inputs").click();
+  await expect(page.locator(".run-inputs")).toContainText('"prompt": "hi"');
 
   const timeline = page.getByRole("region", { name: "Timeline" });
   const bars = timeline.getByRole("listitem");
@@ -65,6 +72,15 @@ test("a user reads a run: timeline, node details, state history with time travel
   const details = page.getByRole("complementary", { name: "Node PlanNode" });
   await expect(details).toContainText('"topic": "rust"');
   await expect(details).toContainText('"plan": "search twice"');
+  // The JSON folds: the third level starts folded and opens on a click.
+  const sources = details.locator("summary", { hasText: '"sources": [' });
+  await expect(sources).toContainText("2 items");
+  await expect(details.getByText('"docs"')).toBeHidden();
+  await sources.click();
+  await expect(details.getByText('"docs"')).toBeVisible();
+  // Producers' text is shown as text, never as markup.
+  await expect(details).toContainText('"note": "<img src=x onerror=alert(1)>"');
+  await expect(details.locator("img")).toHaveCount(0);
   // How this visit compares with its node type's usual durations.
   await expect(details.getByRole("note")).toContainText(/Usually for this node type: p50 [\d.]+ s · p95 [\d.]+ s — this visit: /);
   await bars.nth(1).getByRole("button").click();

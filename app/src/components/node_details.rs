@@ -2,7 +2,9 @@
 //! outputs, error and metadata as folding, pretty-printed JSON (always text).
 
 use crate::format;
-use crate::model::{NodeEvent, NodeTypeStatistics};
+use crate::components::JsonTree;
+use crate::model::{JsonObject, NodeEvent, NodeTypeStatistics};
+use serde_json::Value;
 use crate::server_fns::{get_node_events, usual_node_durations};
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
@@ -74,22 +76,20 @@ pub fn NodeDetails(
 /// (the ending event's, else the started one's) as folding JSON text.
 fn payload_blocks(started: Option<&NodeEvent>, ended: Option<&NodeEvent>) -> impl IntoView {
     let record = ended.or(started);
-    let inputs = started
-        .filter(|e| !e.inputs.is_empty())
-        .or(ended)
-        .map(|e| format::json_pretty(&e.inputs));
-    let json_block = |title: &'static str, body: Option<String>, open: bool| {
+    let inputs = started.filter(|e| !e.inputs.is_empty()).or(ended).map(|e| &e.inputs);
+    let json_block = |title: &'static str, body: Option<&JsonObject>, open: bool| {
+        let value = Value::Object(body.cloned().unwrap_or_default());
         view! {
-            <details open=open>
+            <details class="payload" open=open>
                 <summary>{title}</summary>
-                <pre class="json">{body.unwrap_or_else(|| "{}".into())}</pre>
+                <JsonTree value/>
             </details>
         }
     };
     view! {
         {json_block("Inputs", inputs, true)}
-        {json_block("Outputs", record.map(|e| format::json_pretty(&e.outputs)), true)}
-        {json_block("Metadata", record.map(|e| format::json_pretty(&e.metadata)), false)}
+        {json_block("Outputs", record.map(|e| &e.outputs), true)}
+        {json_block("Metadata", record.map(|e| &e.metadata), false)}
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::clock::{run_duration, use_clock};
 use crate::components::{
-    usual_durations, Connection, ConnectionBadge, GraphPanel, NodeDetails, StateHistoryPanel, StatusBadge,
-    Timeline,
+    usual_durations, Connection, ConnectionBadge, GraphPanel, JsonTree, NodeDetails, StateHistoryPanel,
+    StatusBadge, Timeline,
 };
 use crate::format;
 use crate::graph_view::{place, tally};
@@ -208,6 +208,10 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 <div><dt>"LLM calls"</dt><dd>{move || summary().total_llm_calls}</dd></div>
                 <div><dt>"Tokens"</dt><dd>{move || summary().total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
             </dl>
+            <details class="payload run-inputs">
+                <summary>"Run inputs"</summary>
+                {move || view! { <JsonTree value=serde_json::Value::Object(summary().original_inputs)/> }}
+            </details>
         </header>
         <div class="run-body">
             <section aria-labelledby="timeline-heading" class="timeline-section">
@@ -282,9 +286,10 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </section>
         <section aria-labelledby="state-heading">
             <h2 id="state-heading">"Final state"</h2>
-            <pre class="json">{move || {
-                summary().final_state.as_ref().map(format::json_pretty).unwrap_or_else(|| "No final state yet.".into())
-            }}</pre>
+            {move || match summary().final_state {
+                Some(state) => view! { <JsonTree value=serde_json::Value::Object(state)/> }.into_any(),
+                None => view! { <p class="muted">"No final state yet."</p> }.into_any(),
+            }}
         </section>
     }
 }
