@@ -34,7 +34,8 @@ fn entry(key: Option<&str>, value: &Value, depth: usize) -> AnyView {
             Value::Bool(_) | Value::Null => "json-literal",
             Value::Object(_) | Value::Array(_) => "json-empty",
         };
-        return view! { <div class="json-leaf">{key}<span class=kind>{value.to_string()}</span></div> }.into_any();
+        return view! { <div class="json-leaf">{key}<span class=kind>{value.to_string()}</span></div> }
+            .into_any();
     }
     let (open, close) = if value.is_object() { ("{", "}") } else { ("[", "]") };
     let count = children.len();

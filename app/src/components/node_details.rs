@@ -1,13 +1,13 @@
 //! The details of one node visit: outcome, timing, attempt, and its inputs,
 //! outputs, error and metadata as folding, pretty-printed JSON (always text).
 
-use crate::format;
 use crate::components::JsonTree;
+use crate::format;
 use crate::model::{JsonObject, NodeEvent, NodeTypeStatistics};
-use serde_json::Value;
 use crate::server_fns::{get_node_events, usual_node_durations};
 use crate::timeline::NodeVisit;
 use leptos::prelude::*;
+use serde_json::Value;
 
 /// The node types of a graph type with their usual durations (from the
 /// statistics), loaded once per page; see `usual_durations`.
@@ -76,7 +76,10 @@ pub fn NodeDetails(
 /// (the ending event's, else the started one's) as folding JSON text.
 fn payload_blocks(started: Option<&NodeEvent>, ended: Option<&NodeEvent>) -> impl IntoView {
     let record = ended.or(started);
-    let inputs = started.filter(|e| !e.inputs.is_empty()).or(ended).map(|e| &e.inputs);
+    let inputs = started
+        .filter(|e| !e.inputs.is_empty())
+        .or(ended)
+        .map(|e| &e.inputs);
     let json_block = |title: &'static str, body: Option<&JsonObject>, open: bool| {
         let value = Value::Object(body.cloned().unwrap_or_default());
         view! {

@@ -54,16 +54,13 @@ pub fn Timeline(
             <ol class="timeline" style=move || format!(
                 "width: {}%; height: {}px", zoom.get() * 100.0, visits.with(Vec::len) as f64 * ROW_PX
             )>
-                <For
-                    each=move || {
-                        let range = window.get();
-                        visits.with(|v| v[range.clone()].iter().cloned().enumerate().map(|(i, v)| (range.start + i, v)).collect::<Vec<_>>())
-                    }
-                    key=|(row, v)| (*row, v.index, v.end_seq, v.outcome.as_str())
-                    let:item
-                >
-                    {
-                        let (row, visit) = item;
+                // A plain list, not a keyed <For>: the rows are a window that
+                // scrolls, so they are updated in place.
+                {move || {
+                    let range = window.get();
+                    let rows = visits.with(|v| v[range.clone()].to_vec());
+                    rows.into_iter().enumerate().map(|(i, visit)| {
+                        let row = range.start + i;
                         let index = visit.index;
                         let offset_ms = (visit.start - start.get_untracked()).num_microseconds().unwrap_or(0) as f64 / 1_000.0;
                         let length_ms = visit.duration_ms.unwrap_or_else(|| {
@@ -90,8 +87,8 @@ pub fn Timeline(
                                 </button>
                             </li>
                         }
-                    }
-                </For>
+                    }).collect_view()
+                }}
             </ol>
         </div>
     }

@@ -195,18 +195,31 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 <a href=move || format!("/api/v1/executions/{}/export?format=chrome", summary().execution_id) download
                     title="Chrome Trace Event JSON: opens in Perfetto, chrome://tracing and speedscope">"Chrome trace"</a>
             </nav>
+            // One closure for the facts that change with the summary (a status
+            // frame), one for the duration that ticks while the run runs.
             <dl class="facts">
-                <div><dt>"Graph"</dt><dd>{move || summary().graph_type}</dd></div>
-                <div><dt>"Started"</dt><dd>{move || format::timestamp(&summary().start_time)}</dd></div>
+                {move || {
+                    let s = summary();
+                    view! {
+                        <div><dt>"Graph"</dt><dd>{s.graph_type}</dd></div>
+                        <div><dt>"Started"</dt><dd>{format::timestamp(&s.start_time)}</dd></div>
+                    }
+                }}
                 <div><dt>"Duration"</dt><dd>{move || {
                     let s = summary();
                     run_duration(s.total_duration_ms, &s.start_time, now.get())
                 }}</dd></div>
-                <div><dt>"Nodes"</dt><dd>{move || summary().total_nodes}</dd></div>
-                <div><dt>"Failed"</dt><dd>{move || summary().failed_nodes}</dd></div>
-                <div><dt>"Cached"</dt><dd>{move || summary().cached_nodes}</dd></div>
-                <div><dt>"LLM calls"</dt><dd>{move || summary().total_llm_calls}</dd></div>
-                <div><dt>"Tokens"</dt><dd>{move || summary().total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
+                {move || {
+                    let s = summary();
+                    let tokens = s.total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into());
+                    view! {
+                        <div><dt>"Nodes"</dt><dd>{s.total_nodes}</dd></div>
+                        <div><dt>"Failed"</dt><dd>{s.failed_nodes}</dd></div>
+                        <div><dt>"Cached"</dt><dd>{s.cached_nodes}</dd></div>
+                        <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
+                        <div><dt>"Tokens"</dt><dd>{tokens}</dd></div>
+                    }
+                }}
             </dl>
             <details class="payload run-inputs">
                 <summary>"Run inputs"</summary>
@@ -220,16 +233,14 @@ fn RunView(run: RunOutline) -> impl IntoView {
                     <label>"Node type "
                         <select aria-label="Node type" on:change=move |ev| on_node_filter(event_target_value(&ev))>
                             <option value="" selected=move || node_filter.get().is_none()>"All nodes"</option>
-                            <For each=move || node_types.get() key=|n| n.clone() let:name>
-                                {
-                                    let value = name.clone();
-                                    view! {
-                                        <option value=value.clone() selected=move || node_filter.get().as_deref() == Some(value.as_str())>
-                                            {name}
-                                        </option>
-                                    }
+                            {move || node_types.get().into_iter().map(|name| {
+                                let value = name.clone();
+                                view! {
+                                    <option value=value.clone() selected=move || node_filter.get().as_deref() == Some(value.as_str())>
+                                        {name}
+                                    </option>
                                 }
-                            </For>
+                            }).collect_view()}
                         </select>
                     </label>
                 </div>
@@ -269,13 +280,13 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         let before = events_window.get().start as f64 * EVENT_ROW_PX;
                         (before > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {before}px")></tr> })
                     }}
-                    <For
-                        each=move || { let range = events_window.get(); trace.with(|t| t.events[range].to_vec()) }
-                        key=|e| e.seq
-                        let:event
-                    >
-                        <EventRow event/>
-                    </For>
+                    // Plain lists rather than keyed <For>s on this page: rows
+                    // are a scrolling window, updated in place, and each keyed
+                    // list would compile its own copy of the keyed diff.
+                    {move || {
+                        let range = events_window.get();
+                        trace.with(|t| t.events[range].iter().cloned().map(|event| view! { <EventRow event/> }).collect_view())
+                    }}
                     {move || {
                         let after = trace.with(|t| t.events.len()).saturating_sub(events_window.get().end) as f64 * EVENT_ROW_PX;
                         (after > 0.0).then(|| view! { <tr aria-hidden="true" style=format!("height: {after}px")></tr> })
