@@ -52,28 +52,27 @@ pub fn lay_out(structure: &GraphStructure) -> GraphLayout {
         .iter()
         .map(|id| {
             let label = g.node(id);
-            let placed = NodeBox {
+            NodeBox {
                 x: label.x.unwrap_or(0.0),
                 y: label.y.unwrap_or(0.0),
                 width: label.width,
                 height: label.height,
-            };
-            (id.clone(), placed)
+            }
         })
         .collect();
     let edges = structure
         .edges
         .iter()
-        .filter(|(from, to)| from != to)
         .map(|(from, to)| {
-            let points = g
-                .edge(&dagre_dgl_rs::Edge::new(from, to))
+            if from == to {
+                return Vec::new();
+            }
+            g.edge(&dagre_dgl_rs::Edge::new(from, to))
                 .and_then(|l| l.points.clone())
                 .unwrap_or_default()
                 .into_iter()
                 .map(|p| (p.x, p.y))
-                .collect();
-            (GraphLayout::edge_key(from, to), points)
+                .collect()
         })
         .collect();
     GraphLayout { nodes, edges }

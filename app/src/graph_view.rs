@@ -7,7 +7,6 @@
 use crate::model::GraphDefinition;
 use crate::timeline::{NodeVisit, VisitOutcome};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
 
 /// A placed node.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +55,8 @@ pub struct GraphView {
     pub inferred: bool,
 }
 
-/// What is laid out: the node ids and the edges (self loops included), sorted.
+/// What is laid out: the node ids and the edges (self loops included), each
+/// sorted and without repeats, so places are found by binary search.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GraphStructure {
     /// Node ids.
@@ -78,21 +78,17 @@ pub struct NodeBox {
     pub height: f64,
 }
 
-/// Where a structure's nodes and edges go.
+/// Where a structure's nodes and edges go, in the structure's order.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct GraphLayout {
-    /// Each node's box, by id.
-    pub nodes: BTreeMap<String, NodeBox>,
-    /// Each edge's polyline, by (from, to); none for self loops.
-    pub edges: BTreeMap<String, Vec<(f64, f64)>>,
+    /// Each node's box.
+    pub nodes: Vec<NodeBox>,
+    /// Each edge's polyline; empty for self loops (drawn beside the node).
+    pub edges: Vec<Vec<(f64, f64)>>,
 }
 
-impl GraphLayout {
-    /// The key an edge's polyline is kept under (JSON object keys are text).
-    pub fn edge_key(from: &str, to: &str) -> String {
-        format!("{from}\u{1f}{to}")
-    }
-}
+/// A layout with the structure it was made for.
+pub type LaidOut = (GraphStructure, GraphLayout);
 
 /// The graph a run shows, before placing: its structure and how often each
 /// edge was taken (in the structure's edge order).
@@ -107,18 +103,20 @@ pub struct GraphTally {
 }
 
 /// `declared` (if any) plus everything `visits` show, with edge counts.
+// Sorted vectors rather than B-tree maps: the same answers, and far less
+// code in the browser's WASM.
 pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphTally {
-    let mut nodes: BTreeSet<String> = BTreeSet::new();
-    let mut edges: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut nodes: Vec<String> = visits.iter().map(|v| v.node_id.clone()).collect();
+    let mut steps: Vec<((String, String), usize)> = Vec::new();
     if let Some(graph) = declared {
         nodes.extend(graph.nodes.iter().map(|n| n.id.clone()));
         for e in &graph.edges {
-            nodes.insert(e.from.clone());
-            nodes.insert(e.to.clone());
-            edges.entry((e.from.clone(), e.to.clone())).or_insert(0);
+            nodes.extend([e.from.clone(), e.to.clone()]);
+            steps.push(((e.from.clone(), e.to.clone()), 0));
         }
     }
-    nodes.extend(visits.iter().map(|v| v.node_id.clone()));
+    nodes.sort_unstable();
+    nodes.dedup();
     // Consecutive visits are the path taken; a retry is the same visit again,
     // not a step along an edge.
     for pair in visits.windows(2) {
@@ -126,35 +124,49 @@ pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphT
         if a.node_id == b.node_id && b.attempt > 1 {
             continue;
         }
-        *edges.entry((a.node_id.clone(), b.node_id.clone())).or_insert(0) += 1;
+        steps.push(((a.node_id.clone(), b.node_id.clone()), 1));
     }
-    let (edges, taken) = edges.into_iter().unzip();
+    steps.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut edges: Vec<(String, String)> = Vec::new();
+    let mut taken: Vec<usize> = Vec::new();
+    for (edge, n) in steps {
+        match (edges.last(), taken.last_mut()) {
+            (Some(last), Some(count)) if *last == edge => *count += n,
+            _ => {
+                edges.push(edge);
+                taken.push(n);
+            }
+        }
+    }
     GraphTally {
-        structure: GraphStructure {
-            nodes: nodes.into_iter().collect(),
-            edges,
-        },
+        structure: GraphStructure { nodes, edges },
         taken,
         inferred: declared.is_none(),
     }
 }
 
-/// Places `tally` by `layout`, with each node's visits and latest outcome.
-/// Nodes the layout does not have yet (it is being redone after the run
-/// reached a new node) are left out until it arrives.
-pub fn place(tally: &GraphTally, visits: &[NodeVisit], layout: &GraphLayout) -> GraphView {
-    let mut own: BTreeMap<&str, (usize, VisitOutcome)> = BTreeMap::new();
+/// Places `tally` by `laid` (a layout and the structure it was made for),
+/// with each node's visits and latest outcome. Nodes the layout does not
+/// have yet (it is being redone after the run reached a new node) are left
+/// out until it arrives.
+pub fn place(tally: &GraphTally, visits: &[NodeVisit], laid: &LaidOut) -> GraphView {
+    let (laid_structure, layout) = laid;
+    let nodes = &tally.structure.nodes;
+    let mut own: Vec<(usize, Option<VisitOutcome>)> = vec![(0, None); nodes.len()];
     for v in visits {
-        let entry = own.entry(v.node_id.as_str()).or_insert((0, v.outcome));
-        *entry = (entry.0 + 1, v.outcome);
+        if let Ok(i) = nodes.binary_search(&v.node_id) {
+            own[i] = (own[i].0 + 1, Some(v.outcome));
+        }
     }
-    let placed_nodes: Vec<PlacedNode> = tally
-        .structure
-        .nodes
+    let node_box = |id: &String| {
+        let i = laid_structure.nodes.binary_search(id).ok()?;
+        layout.nodes.get(i).copied()
+    };
+    let placed_nodes: Vec<PlacedNode> = nodes
         .iter()
-        .filter_map(|id| {
-            let b = layout.nodes.get(id)?;
-            let (visits, outcome) = own.get(id.as_str()).map_or((0, None), |&(n, o)| (n, Some(o)));
+        .zip(own)
+        .filter_map(|(id, (visits, outcome))| {
+            let b = node_box(id)?;
             Some(PlacedNode {
                 id: id.clone(),
                 x: b.x,
@@ -171,16 +183,20 @@ pub fn place(tally: &GraphTally, visits: &[NodeVisit], layout: &GraphLayout) -> 
         .edges
         .iter()
         .zip(&tally.taken)
-        .filter(|((from, to), _)| layout.nodes.contains_key(from) && layout.nodes.contains_key(to))
-        .map(|((from, to), taken)| PlacedEdge {
-            from: from.clone(),
-            to: to.clone(),
-            points: layout
+        .filter(|((from, to), _)| node_box(from).is_some() && node_box(to).is_some())
+        .map(|(edge, taken)| {
+            let points = laid_structure
                 .edges
-                .get(&GraphLayout::edge_key(from, to))
-                .cloned()
-                .unwrap_or_default(),
-            taken: *taken,
+                .binary_search(edge)
+                .ok()
+                .and_then(|i| layout.edges.get(i).cloned())
+                .unwrap_or_default();
+            PlacedEdge {
+                from: edge.0.clone(),
+                to: edge.1.clone(),
+                points,
+                taken: *taken,
+            }
         })
         .collect();
     let width = placed_nodes
@@ -209,7 +225,8 @@ mod tests {
 
     fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphView {
         let tally = tally(declared, visits);
-        place(&tally, visits, &lay_out(&tally.structure))
+        let layout = lay_out(&tally.structure);
+        place(&tally, visits, &(tally.structure.clone(), layout))
     }
 
     fn visit(node: &str, attempt: i64, outcome: VisitOutcome) -> NodeVisit {
@@ -277,7 +294,8 @@ mod tests {
     #[test]
     fn a_node_the_layout_does_not_have_yet_waits_for_it() {
         let visits = [visit("A", 1, VisitOutcome::Completed)];
-        let old = lay_out(&tally(None, &visits).structure);
+        let before = tally(None, &visits).structure;
+        let old = (before.clone(), lay_out(&before));
         let grown = [visits[0].clone(), visit("B", 1, VisitOutcome::Running)];
         let view = place(&tally(None, &grown), &grown, &old);
         let ids: Vec<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();

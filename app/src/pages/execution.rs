@@ -343,10 +343,16 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
     });
     let structure = Memo::new(move |_| tallied.with(|t| t.structure.clone()));
     // Local: this section only ever renders in the browser (see LazySection).
-    let layout = LocalResource::new(move || lay_out_graph(structure.get()));
+    let layout = LocalResource::new(move || {
+        let structure = structure.get();
+        async move {
+            let layout = lay_out_graph(structure.clone()).await?;
+            Ok::<_, ServerFnError>((structure, layout))
+        }
+    });
     let graph: Signal<_> = Memo::new(move |_| {
-        let layout = layout.get().and_then(Result::ok).unwrap_or_default();
-        tallied.with(|t| all_visits.with(|v| place(t, v, &layout)))
+        let laid = layout.get().and_then(Result::ok).unwrap_or_default();
+        tallied.with(|t| all_visits.with(|v| place(t, v, &laid)))
     })
     .into();
     view! {

@@ -284,13 +284,12 @@ async fn a_graph_structure_is_laid_out_top_to_bottom_and_an_oversized_one_is_ref
     let r = app.post("/api/lay_out_graph", &structure).await;
     assert_eq!(r.status(), StatusCode::OK);
     let layout: Value = r.json().await.unwrap();
-    let y = |id: &str| layout["nodes"][id]["y"].as_f64().unwrap();
-    assert!(y("Plan") < y("Search") && y("Search") < y("Write"), "{layout}");
-    assert_eq!(
-        layout["edges"].as_object().unwrap().len(),
-        2,
-        "a self loop is drawn beside its node, not routed: {layout}"
-    );
+    // Boxes and polylines come in the structure's order.
+    let y = |i: usize| layout["nodes"][i]["y"].as_f64().unwrap();
+    assert!(y(0) < y(1) && y(1) < y(2), "Plan, Search, Write top to bottom: {layout}");
+    let points = |i: usize| layout["edges"][i].as_array().unwrap().len();
+    assert!(points(0) >= 2 && points(2) >= 2, "{layout}");
+    assert_eq!(points(1), 0, "a self loop is drawn beside its node, not routed: {layout}");
 
     let nodes: Vec<String> = (0..2_001).map(|i| format!("n{i}")).collect();
     let r = app
