@@ -6,9 +6,12 @@ use std::ops::Range;
 
 /// Rows rendered above and below the visible ones, so fast scrolling does
 /// not show blanks.
-const OVERSCAN: usize = 30;
-/// Rows assumed visible before the page has measured anything (server render).
-pub const INITIAL_ROWS: usize = 60;
+const OVERSCAN: usize = 20;
+/// Rows a list's scroll box shows at most: the stylesheet caps the boxes at
+/// 28rem (22px rows) and 36rem (33px rows), about 20 rows at the default
+/// text size, with room here for larger text. Every rendered row is hydrated
+/// when a page opens, so this is kept close to what is seen.
+pub const INITIAL_ROWS: usize = 30;
 
 /// The rows to render for a list of `total` rows of `row_px` each, scrolled
 /// to `scroll_top`, in a viewport showing `viewport_rows` rows.
@@ -31,7 +34,7 @@ mod tests {
     #[test]
     fn a_long_list_renders_only_the_rows_around_the_scroll_position() {
         let r = visible_range(22.0 * 5_000.0, 22.0, 40, 100_000);
-        assert_eq!(r, 4_970..5_070);
+        assert_eq!(r, 4_980..5_060);
         assert_eq!(visible_range(1e12, 22.0, 40, 100), 100..100);
     }
 }

@@ -34,3 +34,5 @@ for (const [page, parts] of Object.entries(pages)) {
     .flatMap(([, files]) => files);
   console.log(`${page}: ${kb(total(["tracevis", ...chunks]))}`);
 }
+const everything = fs.readdirSync(pkg).filter((f) => f.endsWith(".wasm")).map((f) => f.slice(0, -5));
+console.log(`every chunk of every page together: ${kb(total(everything))}`);

@@ -286,10 +286,17 @@ async fn a_graph_structure_is_laid_out_top_to_bottom_and_an_oversized_one_is_ref
     let layout: Value = r.json().await.unwrap();
     // Boxes and polylines come in the structure's order.
     let y = |i: usize| layout["nodes"][i]["y"].as_f64().unwrap();
-    assert!(y(0) < y(1) && y(1) < y(2), "Plan, Search, Write top to bottom: {layout}");
+    assert!(
+        y(0) < y(1) && y(1) < y(2),
+        "Plan, Search, Write top to bottom: {layout}"
+    );
     let points = |i: usize| layout["edges"][i].as_array().unwrap().len();
     assert!(points(0) >= 2 && points(2) >= 2, "{layout}");
-    assert_eq!(points(1), 0, "a self loop is drawn beside its node, not routed: {layout}");
+    assert_eq!(
+        points(1),
+        0,
+        "a self loop is drawn beside its node, not routed: {layout}"
+    );
 
     let nodes: Vec<String> = (0..2_001).map(|i| format!("n{i}")).collect();
     let r = app
