@@ -54,11 +54,6 @@ pub fn parse_local_input(text: &str) -> Option<DateTime<Utc>> {
     Some(Utc.from_utc_datetime(&naive))
 }
 
-/// Pretty-printed JSON for display (always as text, never as HTML).
-pub fn json_pretty<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("<unprintable: {e}>"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,6 +83,15 @@ test("a user reads a run: timeline, node details, state history with time travel
   await expect(details.locator("img")).toHaveCount(0);
   // How this visit compares with its node type's usual durations.
   await expect(details.getByRole("note")).toContainText(/Usually for this node type: p50 [\d.]+ s · p95 [\d.]+ s — this visit: /);
+  // The keyboard moves between visits and closes the details.
+  await bars.nth(0).getByRole("button").focus();
+  await page.keyboard.press("ArrowDown");
+  await expect(page).toHaveURL(/visit=1/);
+  await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toContainText("Error: TimeoutError");
+  await expect(bars.nth(1).getByRole("button")).toHaveAttribute("aria-pressed", "true");
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("complementary")).toHaveCount(0);
+  await expect(page).not.toHaveURL(/visit=/);
   await bars.nth(1).getByRole("button").click();
   await expect(page.getByRole("complementary", { name: "Node SearchNode" })).toContainText("Error: TimeoutError");
 

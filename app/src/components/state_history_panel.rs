@@ -2,6 +2,7 @@
 //! structural diff of each step, the whole state at that step, and for a
 //! chosen field the node that last changed it. Nothing is re-run.
 
+use crate::components::JsonTree;
 use crate::diff::DiffOp;
 use crate::format;
 use crate::model::StateSnapshot;
@@ -82,7 +83,7 @@ pub fn StateHistoryPanel(
                 </div>
                 <div>
                     <h3>"Whole state at this step"</h3>
-                    <pre class="json">{move || current().map(|s| format::json_pretty(&s.state)).unwrap_or_default()}</pre>
+                    {move || current().map(|s| view! { <JsonTree value=serde_json::Value::Object(s.state)/> })}
                 </div>
             </div>
         </Show>

@@ -1,6 +1,7 @@
 //! The timeline (Gantt): one bar per node visit on the run's time axis,
 //! coloured by outcome; retries are attempts of the same node, cache hits
-//! say what they saved. A bar is a button: choosing it opens its details.
+//! say what they saved. A bar is a button: choosing it opens its details;
+//! ↑/↓ (or k/j) move the choice between visits and Esc closes it.
 
 use crate::format;
 use crate::timeline::NodeVisit;
@@ -9,7 +10,8 @@ use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// The timeline of `visits` between `start` and `end`.
+/// The timeline of `visits` between `start` and `end`; `on_select` opens a
+/// visit (by index), `on_clear` closes it.
 #[component]
 pub fn Timeline(
     visits: Signal<Vec<NodeVisit>>,
@@ -17,6 +19,7 @@ pub fn Timeline(
     end: Signal<DateTime<Utc>>,
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
+    on_clear: Callback<()>,
 ) -> impl IntoView {
     // The zoom level lives in the URL (?zoom=), set when the slider is let go.
     let zoom_param = query_param("zoom");
@@ -36,6 +39,40 @@ pub fn Timeline(
         Memo::new(move |_| visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, visits.with(Vec::len)));
     let span_ms =
         move || ((end.get() - start.get()).num_microseconds().unwrap_or(0) as f64 / 1_000.0).max(1.0);
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let step: isize = match ev.key().as_str() {
+            "ArrowDown" | "j" => 1,
+            "ArrowUp" | "k" => -1,
+            "Escape" => return on_clear.run(()),
+            _ => return,
+        };
+        ev.prevent_default();
+        let target = visits.with_untracked(|v| {
+            let here = selected
+                .get_untracked()
+                .and_then(|s| v.iter().position(|x| x.index == s));
+            let row = here.map_or(0, |r| {
+                r.saturating_add_signed(step).min(v.len().saturating_sub(1))
+            });
+            v.get(row).map(|x| (row, x.index))
+        });
+        let Some((row, index)) = target else { return };
+        on_select.run(index);
+        // Keep the chosen row in view.
+        if let Some(el) = scroller.get_untracked() {
+            let (top, seen, height) = (
+                row as f64 * ROW_PX,
+                f64::from(el.scroll_top()),
+                f64::from(el.client_height()),
+            );
+            if top < seen {
+                el.set_scroll_top(top as i32);
+            } else if top + ROW_PX > seen + height {
+                el.set_scroll_top((top + ROW_PX - height).ceil() as i32);
+            }
+        }
+    };
     view! {
         <div class="timeline-tools">
             <label>"Zoom "
@@ -48,8 +85,10 @@ pub fn Timeline(
                     }/>
             </label>
             <span class="muted">{move || format!("{} visits over {}", visits.with(Vec::len), format::duration_ms(span_ms()))}</span>
+            <span class="muted keys" id="timeline-keys">"↑/↓ move between visits · Esc closes"</span>
         </div>
-        <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan"
+        <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan" aria-describedby="timeline-keys"
+            node_ref=scroller on:keydown=on_key
             on:scroll=move |ev| scroll_top.set(f64::from(event_target::<leptos::web_sys::Element>(&ev).scroll_top()))>
             <ol class="timeline" style=move || format!(
                 "width: {}%; height: {}px", zoom.get() * 100.0, visits.with(Vec::len) as f64 * ROW_PX

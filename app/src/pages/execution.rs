@@ -244,7 +244,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         </select>
                     </label>
                 </div>
-                <Timeline visits start end selected on_select/>
+                <Timeline visits start end selected on_select on_clear=on_close/>
             </section>
             {move || {
                 let visit = selected_visit.get()?;
