@@ -15,6 +15,10 @@ pub trait TraceVisualization: Send + Sync + 'static {
     /// The whole run: summary, node events and state snapshots (AC1).
     async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError>;
 
+    /// The run as its page first needs it: summary and record outlines,
+    /// without the records' payloads.
+    async fn get_run_outline(&self, execution_id: &str) -> Result<crate::model::RunOutline, TraceError>;
+
     /// Node events ordered by timestamp (ties by `seq`), optionally only those
     /// of one node type (AC4).
     async fn get_node_timeline(

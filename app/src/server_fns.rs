@@ -43,11 +43,10 @@ pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, S
 /// A run for its page: summary and record outlines, without payloads.
 #[server(output = JsonAnswer)]
 pub async fn get_run_outline(execution_id: String) -> Result<RunOutline, ServerFnError> {
-    let trace = service()?
-        .get_trace(&execution_id)
+    service()?
+        .get_run_outline(&execution_id)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(RunOutline::from(&trace))
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }
 
 /// Most events one request for node details may name (a visit has two).

@@ -4,7 +4,7 @@
 use crate::error::TraceError;
 use crate::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, NewExecution, NodeEvent, RecordId, StateSnapshot, StatisticsFilter,
+    ExecutionTrace, NewExecution, NodeEvent, RecordId, RunOutline, StateSnapshot, StatisticsFilter,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -120,6 +120,10 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// A run with its records after `after_seq` (0 for all); snapshots carry
     /// their stored diffs.
     async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError>;
+
+    /// A run as its page first needs it: the summary and its records'
+    /// outlines, without reading their payloads.
+    async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError>;
 
     /// A run's events in `seq` order, optionally of one node only.
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError>;

@@ -316,6 +316,10 @@ impl TraceVisualization for TraceService {
         Ok(events)
     }
 
+    async fn get_run_outline(&self, execution_id: &str) -> Result<app::model::RunOutline, TraceError> {
+        self.store.load_outline(execution_id).await
+    }
+
     async fn get_node_events(&self, execution_id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError> {
         self.store.load_events_at(execution_id, seqs).await
     }

@@ -78,6 +78,32 @@ pub(crate) fn json_column<T: serde::de::DeserializeOwned>(text: &str, column: &s
         .map_err(|e| TraceError::Internal(format!("corrupt JSON in column {column}: {e}")))
 }
 
+/// An event's outline from its stored columns: the two metadata values are
+/// read with the same rules as a whole event's (`EventOutline::from`).
+#[allow(clippy::too_many_arguments, reason = "one per stored column")]
+pub(crate) fn event_outline(
+    seq: i64,
+    node_id: String,
+    event_type: &str,
+    timestamp: i64,
+    duration_ms: Option<f64>,
+    error: Option<String>,
+    attempt: &serde_json::Value,
+    saved_ms: &serde_json::Value,
+) -> Result<app::model::EventOutline, TraceError> {
+    Ok(app::model::EventOutline {
+        seq,
+        node_id,
+        event_type: app::model::NodeEventType::parse(event_type)
+            .ok_or_else(|| TraceError::Internal(format!("unknown stored event type {event_type:?}")))?,
+        timestamp: time::from_micros(timestamp)?,
+        duration_ms,
+        error,
+        attempt: app::model::EventOutline::attempt_of(Some(attempt)),
+        saved_ms: app::model::EventOutline::saved_ms_of(Some(saved_ms)),
+    })
+}
+
 /// Serialises a value for a JSON column.
 pub(crate) fn to_json_column<T: serde::Serialize>(value: &T) -> String {
     // Serialising maps of JSON values cannot fail (string keys, no custom

@@ -77,6 +77,6 @@ pub struct NodeEvent {
 impl NodeEvent {
     /// The retry attempt recorded in metadata (`attempt`), 1 when absent.
     pub fn attempt(&self) -> i64 {
-        self.metadata.get("attempt").and_then(|v| v.as_i64()).unwrap_or(1)
+        super::EventOutline::attempt_of(self.metadata.get("attempt"))
     }
 }

@@ -7,6 +7,7 @@
 use super::{ExecutionSummary, ExecutionTrace, NodeEvent, NodeEventType, StateSnapshot};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A node event without its payloads: what the timeline, the graph and the
 /// events table draw.
@@ -35,6 +36,20 @@ pub struct EventOutline {
     pub saved_ms: Option<f64>,
 }
 
+impl EventOutline {
+    /// The attempt a metadata `attempt` value stands for: 1 unless it is an
+    /// integer.
+    pub fn attempt_of(value: Option<&Value>) -> i64 {
+        value.and_then(Value::as_i64).unwrap_or(1)
+    }
+
+    /// The time a metadata `saved_ms` value says a cache hit saved, if it is
+    /// a number.
+    pub fn saved_ms_of(value: Option<&Value>) -> Option<f64> {
+        value.and_then(Value::as_f64)
+    }
+}
+
 impl From<&NodeEvent> for EventOutline {
     fn from(event: &NodeEvent) -> Self {
         Self {
@@ -44,8 +59,8 @@ impl From<&NodeEvent> for EventOutline {
             timestamp: event.timestamp,
             duration_ms: event.duration_ms,
             error: event.error.clone(),
-            attempt: event.attempt(),
-            saved_ms: event.metadata.get("saved_ms").and_then(|v| v.as_f64()),
+            attempt: Self::attempt_of(event.metadata.get("attempt")),
+            saved_ms: Self::saved_ms_of(event.metadata.get("saved_ms")),
         }
     }
 }

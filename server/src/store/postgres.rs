@@ -10,13 +10,14 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{db_error, json_column, to_json_column};
+use super::{db_error, event_outline, json_column, to_json_column};
 use crate::live::{notify_payload, CHANNEL};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline,
+    SnapshotOutline, StateSnapshot,
 };
 use app::store::{
     AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
@@ -307,6 +308,69 @@ impl HistoryStore for PostgresStore {
             summary,
             node_events,
             state_snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError> {
+        // One snapshot of the database, as in `load_trace`.
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let summary = select_summary(&mut tx, id, false).await?;
+        // No payload columns: only the two metadata fields the outline keeps.
+        let event_rows = sqlx::query(
+            "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
+             (metadata::jsonb -> 'attempt')::text, (metadata::jsonb -> 'saved_ms')::text \
+             FROM node_events WHERE execution_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let snapshot_rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "SELECT seq, node_id, timestamp FROM state_snapshots WHERE execution_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let json_or_null = |text: Option<&str>| -> Result<serde_json::Value, TraceError> {
+            text.map_or(Ok(serde_json::Value::Null), |t| json_column(t, "metadata"))
+        };
+        let events = event_rows
+            .iter()
+            .map(|row| {
+                let kind: &str = row.get(2);
+                event_outline(
+                    row.get(0),
+                    row.get(1),
+                    kind,
+                    row.get(3),
+                    row.get(4),
+                    row.get(5),
+                    &json_or_null(row.get(6))?,
+                    &json_or_null(row.get(7))?,
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        let snapshots = snapshot_rows
+            .into_iter()
+            .map(|(seq, node_id, at)| {
+                Ok(SnapshotOutline {
+                    seq,
+                    node_id,
+                    timestamp: from_micros(at)?,
+                })
+            })
+            .collect::<Result<_, TraceError>>()?;
+        Ok(RunOutline {
+            summary,
+            events,
+            snapshots,
         })
     }
 

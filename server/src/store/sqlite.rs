@@ -11,13 +11,14 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{db_error, json_column, to_json_column};
+use super::{db_error, event_outline, json_column, to_json_column};
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, StateSnapshot,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline,
+    SnapshotOutline, StateSnapshot,
 };
 use app::store::{
     AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
@@ -25,6 +26,7 @@ use app::store::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashSet;
@@ -301,6 +303,65 @@ impl HistoryStore for SqliteStore {
             summary,
             node_events,
             state_snapshots,
+        })
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let summary = select_summary(&mut tx, id).await?;
+        // Packed like `select_events`, without the payload columns: only the
+        // two metadata fields the outline keeps are read out of the metadata.
+        let events: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(seq, node_id, event_type, timestamp, duration_ms, error, \
+             json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms')) ORDER BY seq) \
+             FROM node_events WHERE execution_id = ?",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let snapshots: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(seq, node_id, timestamp) ORDER BY seq) \
+             FROM state_snapshots WHERE execution_id = ?",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        type EventRow = (
+            i64,
+            String,
+            String,
+            i64,
+            Option<f64>,
+            Option<String>,
+            Value,
+            Value,
+        );
+        let events = json_column::<Vec<EventRow>>(&events, "node_events")?
+            .into_iter()
+            .map(
+                |(seq, node_id, kind, at, duration_ms, error, attempt, saved_ms)| {
+                    event_outline(seq, node_id, &kind, at, duration_ms, error, &attempt, &saved_ms)
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        let snapshots = json_column::<Vec<(i64, String, i64)>>(&snapshots, "state_snapshots")?
+            .into_iter()
+            .map(|(seq, node_id, at)| {
+                Ok(SnapshotOutline {
+                    seq,
+                    node_id,
+                    timestamp: from_micros(at)?,
+                })
+            })
+            .collect::<Result<_, TraceError>>()?;
+        Ok(RunOutline {
+            summary,
+            events,
+            snapshots,
         })
     }
 

@@ -308,3 +308,66 @@ async fn a_graph_structure_is_laid_out_top_to_bottom_and_an_oversized_one_is_ref
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("structure: at most 2000 nodes"));
 }
+
+/// The run page's outline is read without the payloads, yet says what the
+/// whole trace says: attempts and cache savings read from the metadata by
+/// the same rules (an attempt that is not an integer counts as 1).
+#[tokio::test]
+async fn a_runs_outline_read_from_the_store_matches_its_whole_trace() {
+    use app::model::RunOutline;
+    use app::protocol::TraceVisualization;
+    use tracevis::{service::TraceService, store};
+
+    let db = crate::helpers::TestDatabase::new();
+    let app = crate::helpers::TestApp::attach(crate::helpers::serve_on(&db.url, 1 << 20).await);
+    let r = app
+        .post(
+            "/api/v1/executions",
+            &json!({"execution_id": "run-1", "graph_type": "g", "start_time": "2025-10-21T10:00:00Z",
+                    "initial_state": {"n": 0}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let at = |s: u32| format!("2025-10-21T10:00:{s:02}.250Z");
+    let events = json!([
+        {"node_id": "A", "event_type": "started", "timestamp": at(1), "inputs": {"big": "x".repeat(1000)}},
+        {"node_id": "A", "event_type": "failed", "timestamp": at(2), "duration_ms": 1000.5, "error": "boom",
+         "metadata": {"attempt": 1}},
+        {"node_id": "A", "event_type": "started", "timestamp": at(3), "metadata": {"attempt": 2}},
+        {"node_id": "A", "event_type": "completed", "timestamp": at(4), "metadata": {"attempt": 2, "tokens": 5}},
+        {"node_id": "B", "event_type": "cached", "timestamp": at(5), "duration_ms": 2.0,
+         "metadata": {"saved_ms": 800, "attempt": "3"}},
+        {"node_id": "C", "event_type": "cached", "timestamp": at(6), "metadata": {"saved_ms": 12.5, "attempt": 2.5}}
+    ]);
+    let snapshots = json!([{"node_id": "A", "timestamp": at(4), "state": {"n": 1}}]);
+    let r = app
+        .post(
+            "/api/v1/executions/run-1/events",
+            &json!({"events": events, "snapshots": snapshots}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let service = TraceService::new(store::open(&db.url).await.unwrap());
+    let outline = service.get_run_outline("run-1").await.unwrap();
+    let whole = service.get_trace("run-1").await.unwrap();
+    assert_eq!(outline, RunOutline::from(&whole));
+    let read: Vec<_> = outline
+        .events
+        .iter()
+        .map(|e| (e.attempt, e.saved_ms, e.error.as_deref()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            (1, None, None),
+            (1, None, Some("boom")),
+            (2, None, None),
+            (2, None, None),
+            (1, Some(800.0), None),
+            (1, Some(12.5), None)
+        ]
+    );
+    assert_eq!(outline.snapshots.len(), 2, "the initial state and one more");
+    assert!(service.get_run_outline("missing").await.is_err());
+}
