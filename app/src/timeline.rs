@@ -133,6 +133,46 @@ pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
     visits
 }
 
+/// Ticks for a time axis `span_ms` long drawn `zoom` times the panel's
+/// width: about eight per panel width, at 1, 2 or 5 times a power of ten
+/// milliseconds. Each is (position in % of the axis, offset in ms).
+pub fn axis_ticks(span_ms: f64, zoom: f64) -> Vec<(f64, f64)> {
+    if !(span_ms > 0.0 && zoom >= 1.0) {
+        return vec![(0.0, 0.0)];
+    }
+    let target = span_ms / (8.0 * zoom);
+    let magnitude = 10f64.powf(target.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= target)
+        .unwrap_or(10.0 * magnitude);
+    let count = (span_ms / step).floor() as usize;
+    (0..=count)
+        .map(|i| i as f64 * step)
+        .map(|ms| (ms / span_ms * 100.0, ms))
+        .collect()
+}
+
+/// A tick's label: `0`, `500 ms`, `1.5 s`, `2 m 30 s`.
+pub fn tick_label(ms: f64) -> String {
+    // Steps below a millisecond are multiples of 0.1 etc.: round away float noise.
+    let ms = (ms * 1_000.0).round() / 1_000.0;
+    if ms == 0.0 {
+        "0".into()
+    } else if ms < 1_000.0 {
+        format!("{ms} ms")
+    } else if ms < 60_000.0 {
+        format!("{} s", ms / 1_000.0)
+    } else {
+        let secs = (ms / 1_000.0).round() as i64;
+        match secs % 60 {
+            0 => format!("{} m", secs / 60),
+            s => format!("{} m {s} s", secs / 60),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +189,21 @@ mod tests {
         }
         let event: crate::model::NodeEvent = serde_json::from_value(v).unwrap();
         EventOutline::from(&event)
+    }
+
+    #[test]
+    fn an_axis_has_about_eight_round_ticks_per_panel_width() {
+        let ticks = axis_ticks(7_600.0, 1.0);
+        let labels: Vec<String> = ticks.iter().map(|(_, ms)| tick_label(*ms)).collect();
+        assert_eq!(labels, ["0", "1 s", "2 s", "3 s", "4 s", "5 s", "6 s", "7 s"]);
+        assert!((ticks[1].0 - 100.0 / 7.6).abs() < 1e-9, "placed in % of the span");
+        // Zoomed in ten times: ten times as many, finer ticks.
+        let zoomed = axis_ticks(7_600.0, 10.0);
+        assert_eq!((zoomed.len(), tick_label(zoomed[1].1)), (77, "100 ms".to_owned()));
+        assert_eq!(tick_label(150_000.0), "2 m 30 s");
+        assert_eq!(tick_label(1_500.0), "1.5 s");
+        assert_eq!(tick_label(3.0 * 0.1), "0.3 ms");
+        assert_eq!(axis_ticks(0.0, 1.0), [(0.0, 0.0)]);
     }
 
     #[test]

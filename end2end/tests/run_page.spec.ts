@@ -48,6 +48,8 @@ test("a user reads a run: timeline, node details, state history with time travel
 
   const timeline = page.getByRole("region", { name: "Timeline" });
   const bars = timeline.getByRole("listitem");
+  // A time axis from the run's start: 7 s, a tick a second.
+  await expect(timeline.locator(".timeline-axis .tick")).toHaveText(["0", "1 s", "2 s", "3 s", "4 s", "5 s", "6 s", "7 s"]);
   await expect(bars).toHaveCount(4);
   await expect(bars.nth(1)).toContainText("SearchNode · failed");
   await expect(bars.nth(2)).toContainText("SearchNode · attempt 2 · completed");

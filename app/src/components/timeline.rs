@@ -4,7 +4,7 @@
 //! ↑/↓ (or k/j) move the choice between visits and Esc closes it.
 
 use crate::format;
-use crate::timeline::NodeVisit;
+use crate::timeline::{axis_ticks, tick_label, NodeVisit};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
@@ -90,6 +90,16 @@ pub fn Timeline(
         <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan" aria-describedby="timeline-keys"
             node_ref=scroller on:keydown=on_key
             on:scroll=move |ev| scroll_top.set(f64::from(event_target::<leptos::web_sys::Element>(&ev).scroll_top()))>
+            // The time axis: offsets from the run's start, above the bars and
+            // as wide as they are.
+            <div class="timeline-axis" aria-hidden="true" style=move || format!("width: {}%", zoom.get() * 100.0)>
+                <span class="axis-corner"></span>
+                <span class="axis-track">
+                    {move || axis_ticks(span_ms(), zoom.get()).into_iter().map(|(at, ms)| view! {
+                        <span class="tick" style=format!("left: {at:.3}%")>{tick_label(ms)}</span>
+                    }).collect_view()}
+                </span>
+            </div>
             <ol class="timeline" style=move || format!(
                 "width: {}%; height: {}px", zoom.get() * 100.0, visits.with(Vec::len) as f64 * ROW_PX
             )>
