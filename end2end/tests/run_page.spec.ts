@@ -143,3 +143,19 @@ test("a run downloads as a tracevis file and as a Chrome trace", async ({ page, 
   const slices = trace.traceEvents.filter((e: { ph: string }) => e.ph === "X").map((e: { name: string }) => e.name);
   expect(slices).toEqual(["PlanNode", "SearchNode", "SearchNode", "CacheNode"]);
 });
+
+test("a run that does not exist, and a run with nothing in it yet, say so", async ({ page, request }) => {
+  const response = await page.goto("/executions/no-such-run");
+  await expect(page.getByRole("alert")).toContainText("Could not load this run");
+  await expect(page.getByRole("alert")).toContainText("no-such-run");
+  expect(response?.status()).toBeLessThan(500);
+
+  const id = `empty-${Date.now()}`;
+  expect((await request.post("/api/v1/executions", { data: { execution_id: id, graph_type: "empty_graph" } })).status()).toBe(201);
+  await page.goto(`/executions/${id}`);
+  await expect(page.getByRole("status")).toHaveText("Live");
+  await expect(page.getByRole("region", { name: "Timeline" })).toContainText("0 visits");
+  await expect(page.getByRole("region", { name: "Graph" })).toContainText("No nodes yet.");
+  await expect(page.getByRole("region", { name: "State history" })).toContainText("This run has no state snapshots.");
+  await expect(page.getByRole("region", { name: "Final state" })).toContainText("No final state yet.");
+});
