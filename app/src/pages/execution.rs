@@ -355,17 +355,14 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
         tallied.with(|t| all_visits.with(|v| place(t, v, &laid)))
     })
     .into();
-    view! {
-        // A transition: while a grown graph is laid out, the last one stays.
-        <Transition fallback=|| view! { <p class="muted">"Laying out the graph…"</p> }>
-            {move || Suspend::new(async move {
-                match layout.await {
-                    Ok(_) => view! { <GraphPanel graph/> }.into_any(),
-                    Err(e) => view! { <p role="alert">"Could not lay out the graph: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    // Read without a Suspense: while a grown graph is laid out, the resource
+    // still holds the last layout, so the drawing stays until the new one.
+    let state = Memo::new(move |_| layout.with(|l| l.as_ref().map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string))));
+    (move || match state.get() {
+        None => view! { <p class="muted">"Laying out the graph…"</p> }.into_any(),
+        Some(Ok(())) => view! { <GraphPanel graph/> }.into_any(),
+        Some(Err(e)) => view! { <p role="alert">"Could not lay out the graph: " {e}</p> }.into_any(),
+    })
     .into_any()
 }
 
@@ -387,16 +384,12 @@ fn state_history_section(
         all
     })
     .into();
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading the state history…"</p> }>
-            {move || Suspend::new(async move {
-                match loaded.await {
-                    Ok(_) => view! { <StateHistoryPanel snapshots step on_step/> }.into_any(),
-                    Err(e) => view! { <p role="alert">"Could not load the state history: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+    let state = Memo::new(move |_| loaded.with(|l| l.as_ref().map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string))));
+    (move || match state.get() {
+        None => view! { <p class="muted">"Loading the state history…"</p> }.into_any(),
+        Some(Ok(())) => view! { <StateHistoryPanel snapshots step on_step/> }.into_any(),
+        Some(Err(e)) => view! { <p role="alert">"Could not load the state history: " {e}</p> }.into_any(),
+    })
     .into_any()
 }
 
