@@ -104,6 +104,21 @@ pub(crate) fn event_outline(
     })
 }
 
+/// Snapshot outlines from stored (seq, node_id, timestamp) rows.
+pub(crate) fn snapshot_outlines(
+    rows: Vec<(i64, String, i64)>,
+) -> Result<Vec<app::model::SnapshotOutline>, TraceError> {
+    rows.into_iter()
+        .map(|(seq, node_id, at)| {
+            Ok(app::model::SnapshotOutline {
+                seq,
+                node_id,
+                timestamp: time::from_micros(at)?,
+            })
+        })
+        .collect()
+}
+
 /// Serialises a value for a JSON column.
 pub(crate) fn to_json_column<T: serde::Serialize>(value: &T) -> String {
     // Serialising maps of JSON values cannot fail (string keys, no custom

@@ -332,6 +332,20 @@ where
     }
 }
 
+/// Where a resource stands: loading (`None`), loaded, or failed with this
+/// message. A memo, so a section is redrawn when that changes, not on every
+/// new value (a resource keeps its last value while it reloads).
+fn loading_state<T: 'static>(
+    resource: LocalResource<Result<T, ServerFnError>>,
+) -> Memo<Option<Result<(), String>>> {
+    Memo::new(move |_| {
+        resource.with(|r| {
+            r.as_ref()
+                .map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string))
+        })
+    })
+}
+
 /// The graph view of the run's visits (and its declared graph). Counts and
 /// outcomes follow the visits; the layout is asked of the server again only
 /// when the structure (nodes, edges) changes.
@@ -357,7 +371,7 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
     .into();
     // Read without a Suspense: while a grown graph is laid out, the resource
     // still holds the last layout, so the drawing stays until the new one.
-    let state = Memo::new(move |_| layout.with(|l| l.as_ref().map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string))));
+    let state = loading_state(layout);
     (move || match state.get() {
         None => view! { <p class="muted">"Laying out the graph…"</p> }.into_any(),
         Some(Ok(())) => view! { <GraphPanel graph/> }.into_any(),
@@ -384,7 +398,7 @@ fn state_history_section(
         all
     })
     .into();
-    let state = Memo::new(move |_| loaded.with(|l| l.as_ref().map(|r| r.as_ref().map(|_| ()).map_err(ToString::to_string))));
+    let state = loading_state(loaded);
     (move || match state.get() {
         None => view! { <p class="muted">"Loading the state history…"</p> }.into_any(),
         Some(Ok(())) => view! { <StateHistoryPanel snapshots step on_step/> }.into_any(),

@@ -10,14 +10,13 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{db_error, event_outline, json_column, to_json_column};
+use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
 use crate::live::{notify_payload, CHANNEL};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline,
-    SnapshotOutline, StateSnapshot,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
     AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
@@ -56,6 +55,17 @@ impl PostgresStore {
             .connect_lazy_with(options);
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// A read-only transaction on one snapshot of the database, so a run's
+    /// summary and its records agree even while the run is being written.
+    async fn read_snapshot(&self) -> Result<sqlx::Transaction<'static, Postgres>, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        Ok(tx)
     }
 }
 
@@ -293,13 +303,7 @@ impl HistoryStore for PostgresStore {
 
     #[instrument(skip_all, fields(execution.id = %id))]
     async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
-        // One snapshot of the database for all three reads, so the summary's
-        // counts match the records even while the run is being written.
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let mut tx = self.read_snapshot().await?;
         let summary = select_summary(&mut tx, id, false).await?;
         let node_events = select_events(&mut tx, id, None, after_seq).await?;
         let state_snapshots = select_snapshots(&mut tx, id, after_seq).await?;
@@ -313,12 +317,7 @@ impl HistoryStore for PostgresStore {
 
     #[instrument(skip_all, fields(execution.id = %id))]
     async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError> {
-        // One snapshot of the database, as in `load_trace`.
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let mut tx = self.read_snapshot().await?;
         let summary = select_summary(&mut tx, id, false).await?;
         // No payload columns: only the two metadata fields the outline keeps.
         let event_rows = sqlx::query(
@@ -357,16 +356,7 @@ impl HistoryStore for PostgresStore {
                 )
             })
             .collect::<Result<_, _>>()?;
-        let snapshots = snapshot_rows
-            .into_iter()
-            .map(|(seq, node_id, at)| {
-                Ok(SnapshotOutline {
-                    seq,
-                    node_id,
-                    timestamp: from_micros(at)?,
-                })
-            })
-            .collect::<Result<_, TraceError>>()?;
+        let snapshots = snapshot_outlines(snapshot_rows)?;
         Ok(RunOutline {
             summary,
             events,

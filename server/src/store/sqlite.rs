@@ -11,14 +11,13 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{db_error, event_outline, json_column, to_json_column};
+use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline,
-    SnapshotOutline, StateSnapshot,
+    ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
     AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
@@ -348,16 +347,7 @@ impl HistoryStore for SqliteStore {
                 },
             )
             .collect::<Result<_, _>>()?;
-        let snapshots = json_column::<Vec<(i64, String, i64)>>(&snapshots, "state_snapshots")?
-            .into_iter()
-            .map(|(seq, node_id, at)| {
-                Ok(SnapshotOutline {
-                    seq,
-                    node_id,
-                    timestamp: from_micros(at)?,
-                })
-            })
-            .collect::<Result<_, TraceError>>()?;
+        let snapshots = snapshot_outlines(json_column(&snapshots, "state_snapshots")?)?;
         Ok(RunOutline {
             summary,
             events,
