@@ -40,6 +40,10 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .fallback(error::unknown_route);
     Router::new()
         .nest("/api/v1", v1)
+        // Server functions have their own paths under /api/ (merged in with
+        // the pages); any other is a JSON 404, so a stale page says why (a
+        // catch-all here also takes unknown /api/v1 paths from the nest).
+        .route("/api/{*rest}", axum::routing::any(error::unknown_api_path))
         .route("/healthz", get(health::healthz))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(service)

@@ -90,6 +90,20 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Any other path under `/api/`: under `/api/v1` an unknown route, else most
+/// likely a server function that a page built for another version of
+/// tracevis asked for (their paths carry a hash of the build).
+pub async fn unknown_api_path(uri: axum::http::Uri) -> AppError {
+    if uri.path() == "/api/v1" || uri.path().starts_with("/api/v1/") {
+        return unknown_route().await;
+    }
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_server_function",
+        "no such server function: this page may come from another version of tracevis; reload it",
+    )
+}
+
 /// Any path under `/api/v1` that names no resource.
 pub async fn unknown_route() -> AppError {
     AppError::new(

@@ -371,3 +371,24 @@ async fn a_runs_outline_read_from_the_store_matches_its_whole_trace() {
     assert_eq!(outline.snapshots.len(), 2, "the initial state and one more");
     assert!(service.get_run_outline("missing").await.is_err());
 }
+
+/// A page from another build asks for a server function this one does not
+/// have: the answer is a JSON 404 that says so, not the HTML error page;
+/// the versioned API's own 404 is unchanged.
+#[tokio::test]
+async fn an_unknown_server_function_is_a_json_404_saying_why() {
+    let app = spawn_app().await;
+    let r = app.post("/api/get_state_history12345", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unknown_server_function");
+    assert!(body["error"].as_str().unwrap().contains("reload"));
+    let r = app.get("/api/v1/nope").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unknown_route");
+    let page = app.get("/executions/anything").await;
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+}
