@@ -31,14 +31,14 @@ test("a running run's new nodes appear without a reload and survive a server res
     const history = page.getByRole("region", { name: "State history" });
     await expect(history).toContainText("Step 1 of 1 — after PlanNode");
     const graph = page.getByRole("region", { name: "Graph" });
-    await expect(graph.getByRole("img", { name: "Graph of the run: 1 nodes, 0 edges" })).toBeVisible();
+    await expect(graph.getByRole("img", { name: "Graph of the run: 1 node, 0 edges" })).toBeVisible();
 
     await server.post(`/api/v1/executions/${id}/events`, { events: events("b", 2, "SearchNode"), snapshots: [snapshot("SearchNode", 2)] });
     await expect(rows).toHaveCount(5);
     await expect(rows.nth(4)).toContainText("SearchNode");
     // The timeline, the graph and the state history grow with it.
     await expect(page.getByRole("region", { name: "Timeline" }).getByRole("listitem")).toHaveCount(2);
-    await expect(graph.getByRole("img", { name: "Graph of the run: 2 nodes, 1 edges" })).toBeVisible();
+    await expect(graph.getByRole("img", { name: "Graph of the run: 2 nodes, 1 edge" })).toBeVisible();
     await expect(history).toContainText("Step 2 of 2 — after SearchNode");
     await expect(history.getByRole("row").filter({ hasText: "/step" })).toContainText("changed");
 

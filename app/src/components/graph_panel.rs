@@ -70,10 +70,11 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
                 }
             })
             .collect_view();
+        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let label = format!(
-            "Graph of the run: {} nodes, {} edges",
-            g.nodes.len(),
-            g.edges.len()
+            "Graph of the run: {}, {}",
+            count(g.nodes.len(), "node", "nodes"),
+            count(g.edges.len(), "edge", "edges")
         );
         view! {
             <p class="muted">{caption}</p>
