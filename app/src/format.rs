@@ -20,6 +20,30 @@ pub fn duration_ms(ms: f64) -> String {
     }
 }
 
+/// A tick's label: `0`, `500 ms`, `1.5 s`, `2 m 30 s`.
+pub fn tick_label(ms: f64) -> String {
+    // Steps below a millisecond are multiples of 0.1 etc.: round away float noise.
+    let ms = (ms * 1_000.0).round() / 1_000.0;
+    if ms == 0.0 {
+        "0".into()
+    } else if ms < 1_000.0 {
+        format!("{ms} ms")
+    } else if ms < 60_000.0 {
+        format!("{} s", ms / 1_000.0)
+    } else {
+        let secs = (ms / 1_000.0).round() as i64;
+        match secs % 60 {
+            0 => format!("{} m", secs / 60),
+            s => format!("{} m {s} s", secs / 60),
+        }
+    }
+}
+
+/// `1 node`, `2 nodes`: a count with its noun.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A moment in UTC, to the second: `2025-10-21 10:00:00`.
 pub fn timestamp(t: &DateTime<Utc>) -> String {
     format!("{} {:02}:{:02}:{:02}", date(t), t.hour(), t.minute(), t.second())

@@ -65,6 +65,13 @@ pub trait HistoryQueries: Send + Sync + 'static {
         filter: crate::model::StatisticsFilter,
     ) -> Result<crate::model::Statistics, TraceError>;
 
+    /// The per node type part of `statistics` alone (no figures over time):
+    /// what a run page compares an opened visit with.
+    async fn node_type_statistics(
+        &self,
+        filter: crate::model::StatisticsFilter,
+    ) -> Result<Vec<crate::model::NodeTypeStatistics>, TraceError>;
+
     /// Run `a` and run `b` aligned step by step; without `b`, `a` against the
     /// previous run of its graph type.
     async fn compare(&self, a: &str, b: Option<&str>) -> Result<crate::compare::Comparison, TraceError>;

@@ -25,6 +25,12 @@ fn invalid(message: String) -> ServerFnError {
     ServerFnError::new(message)
 }
 
+/// A service error as the page receives it.
+#[cfg(feature = "ssr")]
+fn server_error(error: impl std::fmt::Display) -> ServerFnError {
+    ServerFnError::new(error.to_string())
+}
+
 #[cfg(feature = "ssr")]
 fn service() -> Result<SharedTraceService, ServerFnError> {
     use_context::<SharedTraceService>()
@@ -34,10 +40,7 @@ fn service() -> Result<SharedTraceService, ServerFnError> {
 /// One page of runs for the run list.
 #[server(output = JsonAnswer)]
 pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, ServerFnError> {
-    service()?
-        .list_executions(&filter)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    service()?.list_executions(&filter).await.map_err(server_error)
 }
 
 /// A run for its page: summary and record outlines, without payloads.
@@ -46,7 +49,7 @@ pub async fn get_run_outline(execution_id: String) -> Result<RunOutline, ServerF
     service()?
         .get_run_outline(&execution_id)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server_error)
 }
 
 /// Most events one request for node details may name (a visit has two).
@@ -64,7 +67,7 @@ pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec
     service()?
         .get_node_events(&execution_id, &seqs)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server_error)
 }
 
 /// A run's state snapshots with their diffs: its state history.
@@ -73,16 +76,13 @@ pub async fn get_state_history(execution_id: String) -> Result<Vec<StateSnapshot
     service()?
         .get_state_history(&execution_id, true)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server_error)
 }
 
 /// Two runs compared step by step; without `b`, `a` and the run before it.
 #[server(output = JsonAnswer)]
 pub async fn compare_runs(a: String, b: Option<String>) -> Result<Comparison, ServerFnError> {
-    history()?
-        .compare(&a, b.as_deref())
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    history()?.compare(&a, b.as_deref()).await.map_err(server_error)
 }
 
 /// Runs to offer for comparison with `a` (see `HistoryQueries`).
@@ -94,16 +94,13 @@ pub async fn comparison_candidates(
     history()?
         .comparison_candidates(&a, search.as_deref())
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server_error)
 }
 
 /// Statistics across the runs `filter` selects.
 #[server(output = JsonAnswer)]
 pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, ServerFnError> {
-    history()?
-        .statistics(filter)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+    history()?.statistics(filter).await.map_err(server_error)
 }
 
 /// The usual durations of `graph_type`'s node types (the statistics' node
@@ -115,11 +112,10 @@ pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStat
         graph_type: Some(graph_type),
         ..StatisticsFilter::default()
     };
-    Ok(history()?
-        .statistics(filter)
+    history()?
+        .node_type_statistics(filter)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?
-        .node_types)
+        .map_err(server_error)
 }
 
 /// Places a graph's nodes and edges (see `graph_layout`). Its input is JSON:
@@ -137,7 +133,7 @@ pub async fn lay_out_graph(structure: GraphStructure) -> Result<GraphLayout, Ser
     // dagre is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || lay_out(&structure))
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(server_error)
 }
 
 /// Where server functions find the history operations (statistics, compare).

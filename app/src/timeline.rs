@@ -154,25 +154,6 @@ pub fn axis_ticks(span_ms: f64, zoom: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// A tick's label: `0`, `500 ms`, `1.5 s`, `2 m 30 s`.
-pub fn tick_label(ms: f64) -> String {
-    // Steps below a millisecond are multiples of 0.1 etc.: round away float noise.
-    let ms = (ms * 1_000.0).round() / 1_000.0;
-    if ms == 0.0 {
-        "0".into()
-    } else if ms < 1_000.0 {
-        format!("{ms} ms")
-    } else if ms < 60_000.0 {
-        format!("{} s", ms / 1_000.0)
-    } else {
-        let secs = (ms / 1_000.0).round() as i64;
-        match secs % 60 {
-            0 => format!("{} m", secs / 60),
-            s => format!("{} m {s} s", secs / 60),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,15 +175,21 @@ mod tests {
     #[test]
     fn an_axis_has_about_eight_round_ticks_per_panel_width() {
         let ticks = axis_ticks(7_600.0, 1.0);
-        let labels: Vec<String> = ticks.iter().map(|(_, ms)| tick_label(*ms)).collect();
+        let labels: Vec<String> = ticks
+            .iter()
+            .map(|(_, ms)| crate::format::tick_label(*ms))
+            .collect();
         assert_eq!(labels, ["0", "1 s", "2 s", "3 s", "4 s", "5 s", "6 s", "7 s"]);
         assert!((ticks[1].0 - 100.0 / 7.6).abs() < 1e-9, "placed in % of the span");
         // Zoomed in ten times: ten times as many, finer ticks.
         let zoomed = axis_ticks(7_600.0, 10.0);
-        assert_eq!((zoomed.len(), tick_label(zoomed[1].1)), (77, "100 ms".to_owned()));
-        assert_eq!(tick_label(150_000.0), "2 m 30 s");
-        assert_eq!(tick_label(1_500.0), "1.5 s");
-        assert_eq!(tick_label(3.0 * 0.1), "0.3 ms");
+        assert_eq!(
+            (zoomed.len(), crate::format::tick_label(zoomed[1].1)),
+            (77, "100 ms".to_owned())
+        );
+        assert_eq!(crate::format::tick_label(150_000.0), "2 m 30 s");
+        assert_eq!(crate::format::tick_label(1_500.0), "1.5 s");
+        assert_eq!(crate::format::tick_label(3.0 * 0.1), "0.3 ms");
         assert_eq!(axis_ticks(0.0, 1.0), [(0.0, 0.0)]);
     }
 

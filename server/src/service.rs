@@ -10,7 +10,8 @@ use app::error::TraceError;
 use app::live::LiveSubscription;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, NewEvent, NewExecution, NodeEvent, RecordId, StateSnapshot, Statistics, StatisticsFilter,
+    ExecutionTrace, NewEvent, NewExecution, NodeEvent, NodeTypeStatistics, RecordId, StateSnapshot,
+    Statistics, StatisticsFilter,
 };
 use app::protocol::TraceVisualization;
 use app::store::{CreateOutcome, HistoryStore, StoredBatch};
@@ -125,31 +126,26 @@ impl TraceService {
     pub async fn import(&self, document: ImportDocument) -> Result<ImportOutcome, TraceError> {
         let plan = document.trace.into_plan()?;
         let id = plan.execution_id.clone();
-        let records: usize = plan
-            .batches
-            .iter()
-            .map(|b| b.events.len() + b.snapshots.len())
-            .sum();
+        let records = plan.record_ids.len();
         let graph_type = plan.start.graph_type.as_str().to_owned();
         let status_in_file = plan
             .completion
             .as_ref()
             .map_or(ExecutionStatus::Running, |c| c.status);
-        // `Some(same_start, summary)` when the id is already stored.
+        // `Some(same_start)` when the id is already stored.
         let existing = match self.start_execution(plan.start).await {
             Ok(CreateOutcome::Created(_)) => None,
-            Ok(CreateOutcome::AlreadyExists(summary)) => Some((true, summary)),
+            Ok(CreateOutcome::AlreadyExists(_)) => Some(true),
             // Posted by its producer (whose start request differs from the
             // replayed one, e.g. by `initial_state`): judged by content below.
-            Err(TraceError::Conflict(_)) => {
-                Some((false, self.store.load_trace(id.as_str(), i64::MAX).await?.summary))
-            }
+            Err(TraceError::Conflict(_)) => Some(false),
             Err(e) => return Err(e),
         };
-        if let Some((same_start, summary)) = existing {
+        if let Some(same_start) = existing {
             // Judged by content: the stored records' ids, in seq order.
             let stored = self.store.load_trace(id.as_str(), 0).await?;
             let stored_ids = stored_record_ids(&stored);
+            let summary = stored.summary;
             let same_run = summary.graph_type == graph_type && summary.start_time == plan.start_time;
             if same_run && stored_ids == plan.record_ids && summary.status == status_in_file {
                 return Ok(ImportOutcome::AlreadyPresent(summary));
@@ -199,6 +195,16 @@ impl TraceService {
         let mut stats = statistics::assemble(filter, inputs);
         statistics::add_time_series(&mut stats, series, &finished_runs);
         Ok(stats)
+    }
+
+    /// The per node type statistics alone: `statistics` without reading the
+    /// figures over time.
+    pub async fn node_type_statistics(
+        &self,
+        filter: StatisticsFilter,
+    ) -> Result<Vec<NodeTypeStatistics>, TraceError> {
+        let inputs = self.store.load_statistics(&filter).await?;
+        Ok(statistics::assemble(filter, inputs).node_types)
     }
 
     /// Run `a` and run `b` aligned step by step (see `app::compare`);
@@ -283,6 +289,13 @@ impl TraceService {
 impl app::protocol::HistoryQueries for TraceService {
     async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
         TraceService::statistics(self, filter).await
+    }
+
+    async fn node_type_statistics(
+        &self,
+        filter: StatisticsFilter,
+    ) -> Result<Vec<NodeTypeStatistics>, TraceError> {
+        TraceService::node_type_statistics(self, filter).await
     }
 
     async fn compare(&self, a: &str, b: Option<&str>) -> Result<app::compare::Comparison, TraceError> {

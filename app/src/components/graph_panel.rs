@@ -2,6 +2,7 @@
 //! edges labelled with how often the run took them, loops drawn as loops.
 //! Derived from the run's records, so it updates live with them.
 
+use crate::format;
 use crate::graph_view::GraphView;
 use leptos::prelude::*;
 
@@ -70,11 +71,10 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
                 }
             })
             .collect_view();
-        let count = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let label = format!(
             "Graph of the run: {}, {}",
-            count(g.nodes.len(), "node", "nodes"),
-            count(g.edges.len(), "edge", "edges")
+            format::count(g.nodes.len(), "node", "nodes"),
+            format::count(g.edges.len(), "edge", "edges")
         );
         view! {
             <p class="muted">{caption}</p>

@@ -3,6 +3,7 @@
 //! be large, so a container shows its first `MAX_CHILDREN` entries and says
 //! how many more there are.
 
+use crate::format;
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -22,12 +23,22 @@ pub fn JsonTree(value: Value) -> impl IntoView {
 fn entry(key: Option<&str>, value: &Value, depth: usize) -> AnyView {
     // JSON's own spelling of the key, so the tree reads (and copies) as JSON.
     let key = key.map(|k| format!("{}: ", Value::from(k)));
-    let children: Vec<(Option<&str>, &Value)> = match value {
-        Value::Object(map) => map.iter().map(|(k, v)| (Some(k.as_str()), v)).collect(),
-        Value::Array(items) => items.iter().map(|v| (None, v)).collect(),
-        _ => Vec::new(),
+    // Only the entries shown are gathered: a payload may hold many more.
+    let (count, children): (usize, Vec<(Option<&str>, &Value)>) = match value {
+        Value::Object(map) => (
+            map.len(),
+            map.iter()
+                .take(MAX_CHILDREN)
+                .map(|(k, v)| (Some(k.as_str()), v))
+                .collect(),
+        ),
+        Value::Array(items) => (
+            items.len(),
+            items.iter().take(MAX_CHILDREN).map(|v| (None, v)).collect(),
+        ),
+        _ => (0, Vec::new()),
     };
-    if children.is_empty() {
+    if count == 0 {
         let kind = match value {
             Value::String(_) => "json-string",
             Value::Number(_) => "json-number",
@@ -38,19 +49,17 @@ fn entry(key: Option<&str>, value: &Value, depth: usize) -> AnyView {
             .into_any();
     }
     let (open, close) = if value.is_object() { ("{", "}") } else { ("[", "]") };
-    let count = children.len();
-    let noun = match (value.is_object(), count) {
-        (true, 1) => "key",
-        (true, _) => "keys",
-        (false, 1) => "item",
-        (false, _) => "items",
+    let counted = if value.is_object() {
+        format::count(count, "key", "keys")
+    } else {
+        format::count(count, "item", "items")
     };
     let more = count.saturating_sub(MAX_CHILDREN);
     view! {
         <details class="json-node" open=depth < OPEN_DEPTH>
-            <summary data-close=close>{key}{open}<span class="json-count">{format!(" {count} {noun} ")}</span></summary>
+            <summary data-close=close>{key}{open}<span class="json-count">{format!(" {counted} ")}</span></summary>
             <div class="json-children">
-                {children.into_iter().take(MAX_CHILDREN).map(|(k, v)| entry(k, v, depth + 1)).collect_view()}
+                {children.into_iter().map(|(k, v)| entry(k, v, depth + 1)).collect_view()}
                 {(more > 0).then(|| view! { <div class="muted">{format!("… {more} more")}</div> })}
             </div>
             <div class="json-close">{close}</div>

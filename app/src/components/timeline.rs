@@ -4,7 +4,7 @@
 //! ↑/↓ (or k/j) move the choice between visits and Esc closes it.
 
 use crate::format;
-use crate::timeline::{axis_ticks, tick_label, NodeVisit};
+use crate::timeline::{axis_ticks, NodeVisit};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
@@ -96,7 +96,7 @@ pub fn Timeline(
                 <span class="axis-corner"></span>
                 <span class="axis-track">
                     {move || axis_ticks(span_ms(), zoom.get()).into_iter().map(|(at, ms)| view! {
-                        <span class="tick" style=format!("left: {at:.3}%")>{tick_label(ms)}</span>
+                        <span class="tick" style=format!("left: {at:.3}%")>{format::tick_label(ms)}</span>
                     }).collect_view()}
                 </span>
             </div>

@@ -73,10 +73,3 @@ pub struct NodeEvent {
     /// Free-form metadata: `attempt`, `llm_calls`, `tokens`, cache keys, …
     pub metadata: JsonObject,
 }
-
-impl NodeEvent {
-    /// The retry attempt recorded in metadata (`attempt`), 1 when absent.
-    pub fn attempt(&self) -> i64 {
-        super::EventOutline::attempt_of(self.metadata.get("attempt"))
-    }
-}

@@ -102,16 +102,17 @@ pub struct RunOutline {
 
 impl RunOutline {
     /// The highest `seq` the outline holds: where a live stream resumes.
+    /// Both lists are in `seq` order, so their last entries suffice (this is
+    /// asked on every live frame).
     pub fn last_seq(&self) -> i64 {
-        let records = self
-            .events
-            .iter()
-            .map(|e| e.seq)
-            .chain(self.snapshots.iter().map(|s| s.seq));
-        records.max().unwrap_or(0).max(self.summary.last_seq)
+        let events = self.events.last().map_or(0, |e| e.seq);
+        let snapshots = self.snapshots.last().map_or(0, |s| s.seq);
+        events.max(snapshots).max(self.summary.last_seq)
     }
 }
 
+/// The outline of a whole stored run: what `load_outline` must read without
+/// the payloads (the stores' tests compare the two).
 impl From<&ExecutionTrace> for RunOutline {
     fn from(trace: &ExecutionTrace) -> Self {
         Self {

@@ -8,7 +8,7 @@ use crate::components::{
     StatusBadge, Timeline,
 };
 use crate::format;
-use crate::graph_view::{place, tally};
+use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
 use crate::timeline::{node_visits, NodeVisit};
@@ -93,7 +93,9 @@ fn RunView(run: RunOutline) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (&execution_id, running, live_snapshots);
     });
-    let summary = move || trace.with(|t| t.summary.clone());
+    // A memo: a live event changes the run's records, not its summary, and
+    // must not redraw the header (closing an opened inputs tree).
+    let summary = Memo::new(move |_| trace.with(|t| t.summary.clone()));
     // A mark the browser benchmark reads: the run is hydrated and drawn.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -138,7 +140,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
     // Once a visit has been opened, stays true: the usual durations load then, once.
     let opened_a_visit =
         Memo::new(move |before: Option<&bool>| before.copied().unwrap_or(false) || selected.get().is_some());
-    let graph_type = Signal::derive(move || trace.with(|t| t.summary.graph_type.clone()));
+    let graph_type = Signal::derive(move || summary.with(|s| s.graph_type.clone()));
     let usual = usual_durations(graph_type, opened_a_visit);
     let start: Signal<_> = Memo::new(move |_| trace.with(|t| t.summary.start_time)).into();
     let end: Signal<_> = Memo::new(move |_| {
@@ -186,31 +188,30 @@ fn RunView(run: RunOutline) -> impl IntoView {
     let on_node_filter = move |value: String| set_query("node", (!value.is_empty()).then_some(value));
     view! {
         <header class="run-header">
-            <h1>{move || summary().execution_id}</h1>
-            {move || view! { <StatusBadge status=summary().status.as_str()/> }}
+            <h1>{move || summary.get().execution_id}</h1>
+            {move || view! { <StatusBadge status=summary.get().status.as_str()/> }}
             <ConnectionBadge connection/>
             <nav class="run-actions" aria-label="Run actions">
-                <a class="compare-link" href=move || format!("/compare?a={}", summary().execution_id)>"Compare with…"</a>
-                <a href=move || format!("/api/v1/executions/{}/export", summary().execution_id) download>"Download JSON"</a>
-                <a href=move || format!("/api/v1/executions/{}/export?format=chrome", summary().execution_id) download
+                <a class="compare-link" href=move || format!("/compare?a={}", summary.get().execution_id)>"Compare with…"</a>
+                <a href=move || format!("/api/v1/executions/{}/export", summary.get().execution_id) download>"Download JSON"</a>
+                <a href=move || format!("/api/v1/executions/{}/export?format=chrome", summary.get().execution_id) download
                     title="Chrome Trace Event JSON: opens in Perfetto, chrome://tracing and speedscope">"Chrome trace"</a>
             </nav>
             // One closure for the facts that change with the summary (a status
             // frame), one for the duration that ticks while the run runs.
             <dl class="facts">
                 {move || {
-                    let s = summary();
+                    let s = summary.get();
                     view! {
                         <div><dt>"Graph"</dt><dd>{s.graph_type}</dd></div>
                         <div><dt>"Started"</dt><dd>{format::timestamp(&s.start_time)}</dd></div>
                     }
                 }}
                 <div><dt>"Duration"</dt><dd>{move || {
-                    let s = summary();
-                    run_duration(s.total_duration_ms, &s.start_time, now.get())
+                    summary.with(|s| run_duration(s.total_duration_ms, &s.start_time, now.get()))
                 }}</dd></div>
                 {move || {
-                    let s = summary();
+                    let s = summary.get();
                     let tokens = s.total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into());
                     view! {
                         <div><dt>"Nodes"</dt><dd>{s.total_nodes}</dd></div>
@@ -223,7 +224,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
             </dl>
             <details class="payload run-inputs">
                 <summary>"Run inputs"</summary>
-                {move || view! { <JsonTree value=serde_json::Value::Object(summary().original_inputs)/> }}
+                {move || view! { <JsonTree value=serde_json::Value::Object(summary.get().original_inputs)/> }}
             </details>
         </header>
         <div class="run-body">
@@ -297,7 +298,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </section>
         <section aria-labelledby="state-heading">
             <h2 id="state-heading">"Final state"</h2>
-            {move || match summary().final_state {
+            {move || match summary.get().final_state {
                 Some(state) => view! { <JsonTree value=serde_json::Value::Object(state)/> }.into_any(),
                 None => view! { <p class="muted">"No final state yet."</p> }.into_any(),
             }}
@@ -365,8 +366,12 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
         }
     });
     let graph: Signal<_> = Memo::new(move |_| {
-        let laid = layout.get().and_then(Result::ok).unwrap_or_default();
-        tallied.with(|t| all_visits.with(|v| place(t, v, &laid)))
+        // Borrowed, not cloned: this runs on every live event.
+        layout.with(|laid| {
+            let none = LaidOut::default();
+            let laid = laid.as_ref().and_then(|r| r.as_ref().ok()).unwrap_or(&none);
+            tallied.with(|t| all_visits.with(|v| place(t, v, laid)))
+        })
     })
     .into();
     // Read without a Suspense: while a grown graph is laid out, the resource
