@@ -16,7 +16,7 @@ pub use execution::{
     DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
 };
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
-pub use ids::{Label, RecordId};
+pub use ids::{Label, RecordId, MAX_LABEL_LEN};
 pub use ingest::{
     Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot, PerformanceTotals,
 };

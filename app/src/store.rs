@@ -10,6 +10,34 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// Whether an append may add to a run that has finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishedRuns {
+    /// Refuse (`409`): the JSON API's producers finish a run after its last record.
+    Refuse,
+    /// Accept: OpenTelemetry spans arrive in any order, a node span after
+    /// the run span that ended the run.
+    Accept,
+}
+
+/// What a span-born run's run span says about it (see `revise_run`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunHeader {
+    /// The run's graph type.
+    pub graph_type: crate::model::Label,
+    /// When it started.
+    pub start_time: DateTime<Utc>,
+    /// Its inputs.
+    pub original_inputs: crate::model::JsonObject,
+    /// Its declared graph, when given.
+    pub graph: Option<crate::model::GraphDefinition>,
+    /// Its metadata (replaces what the run was created with).
+    pub metadata: crate::model::JsonObject,
+    /// Applied even to a finished run (a rule named this span the run);
+    /// otherwise only while the run is running.
+    pub authoritative: bool,
+}
+
 /// Whether `create_execution` made a new run or found the identical one.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CreateOutcome {
@@ -105,7 +133,27 @@ pub trait HistoryStore: Send + Sync + 'static {
     ) -> Result<CreateOutcome, TraceError>;
 
     /// Appends a batch atomically: all records stored, or none.
-    async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError>;
+    async fn append_batch(
+        &self,
+        id: &RecordId,
+        batch: &EventBatch,
+        finished: FinishedRuns,
+    ) -> Result<StoredBatch, TraceError>;
+
+    /// Brings a span-born run up to date: its header from the run span when
+    /// given (moving its per node type figures when its graph type or start
+    /// hour changes), and, while it runs, the time after which it counts as
+    /// abandoned (`quiet_deadline`).
+    async fn revise_run(
+        &self,
+        id: &RecordId,
+        header: Option<&RunHeader>,
+        quiet_deadline: Option<DateTime<Utc>>,
+    ) -> Result<(), TraceError>;
+
+    /// Running runs whose quiet deadline passed before `now` (at most
+    /// `limit`), with that deadline.
+    async fn quiet_runs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(String, DateTime<Utc>)>, TraceError>;
 
     /// Marks a running run finished.
     async fn complete_execution(

@@ -8,12 +8,13 @@ mod executions;
 mod export;
 pub(crate) mod extract;
 mod health;
+mod otlp;
 mod statistics;
 
 pub use error::AppError;
 
 use crate::service::TraceService;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -38,7 +39,19 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))
         .fallback(error::unknown_route);
+    // OTLP/HTTP: the standard path, the same under /otlp, and /otlp alone
+    // (LangSmith posts to OTEL_EXPORTER_OTLP_ENDPOINT verbatim).
+    let traces = post(move |State(service): State<TraceService>, request: axum::extract::Request| {
+        otlp::traces(service, request, max_body_bytes)
+    });
+    let otlp = Router::new()
+        .route("/v1/traces", traces.clone())
+        .route("/v1/metrics", post(otlp::ignored))
+        .route("/v1/logs", post(otlp::ignored));
     Router::new()
+        .merge(otlp.clone())
+        .nest("/otlp", otlp)
+        .route("/otlp", traces)
         .nest("/api/v1", v1)
         // Server functions have their own paths under /api/ (merged in with
         // the pages); any other is a JSON 404, so a stale page says why (a

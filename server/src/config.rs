@@ -26,6 +26,10 @@ pub struct Config {
     pub retention_days: Option<f64>,
     /// How often the retention task runs, in seconds (`TRACEVIS_RETENTION_INTERVAL_SECS`).
     pub retention_interval_secs: u64,
+    /// Seconds without a new span after which a run born from OpenTelemetry
+    /// spans, still waiting for its run span, is marked failed
+    /// (`TRACEVIS_OTLP_QUIET_SECS`).
+    pub otlp_quiet_secs: u64,
 }
 
 impl Default for Config {
@@ -37,6 +41,7 @@ impl Default for Config {
             site_root: "target/site".into(),
             retention_days: None,
             retention_interval_secs: 600,
+            otlp_quiet_secs: 1800,
         }
     }
 }
@@ -82,6 +87,7 @@ impl fmt::Debug for Config {
             .field("site_root", &self.site_root)
             .field("retention_days", &self.retention_days)
             .field("retention_interval_secs", &self.retention_interval_secs)
+            .field("otlp_quiet_secs", &self.otlp_quiet_secs)
             .finish()
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod live;
+pub mod otlp;
 pub mod retention;
 pub mod service;
 pub mod store;

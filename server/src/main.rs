@@ -146,7 +146,13 @@ async fn run() -> anyhow::Result<()> {
 async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     info!(?config, "starting tracevis");
     let store = store::open(&config.database_url).await?;
-    let service = TraceService::new(store);
+    let quiet_after = std::time::Duration::from_secs(config.otlp_quiet_secs.max(1));
+    let service = TraceService::new(store).with_quiet_after(quiet_after);
+    // Checked often enough that a run is failed within a tenth of its quiet time.
+    tracevis::service::otel::spawn_quiet_sweep(
+        service.clone(),
+        (quiet_after / 10).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60)),
+    );
     if config.database_url.starts_with("postgres") {
         live::spawn_relay(config.database_url.clone(), service.clone());
     }

@@ -2,6 +2,7 @@
 //! write operations. HTTP routes and server functions call it; it calls the
 //! store. Nothing else decides what a request means.
 
+pub mod otel;
 mod statistics;
 
 use crate::export::document::{stored_record_ids, ImportDocument};
@@ -14,7 +15,7 @@ use app::model::{
     Statistics, StatisticsFilter,
 };
 use app::protocol::TraceVisualization;
-use app::store::{CreateOutcome, HistoryStore, StoredBatch};
+use app::store::{CreateOutcome, FinishedRuns, HistoryStore, StoredBatch};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub enum ImportOutcome {
 pub struct TraceService {
     store: Arc<dyn HistoryStore>,
     hub: Arc<LiveHub>,
+    /// How long a span-born run may receive nothing before it counts as
+    /// abandoned (see `otel`).
+    quiet_after: std::time::Duration,
 }
 
 impl TraceService {
@@ -43,7 +47,15 @@ impl TraceService {
         Self {
             store,
             hub: LiveHub::new(),
+            quiet_after: otel::DEFAULT_QUIET_AFTER,
         }
+    }
+
+    /// The same service, with span-born runs abandoned after `quiet_after`
+    /// without a new span.
+    pub fn with_quiet_after(mut self, quiet_after: std::time::Duration) -> Self {
+        self.quiet_after = quiet_after;
+        self
     }
 
     /// The live hub (for measuring and tests).
@@ -96,7 +108,7 @@ impl TraceService {
 
     /// Appends a batch atomically.
     pub async fn append_batch(&self, id: &RecordId, batch: EventBatch) -> Result<StoredBatch, TraceError> {
-        let stored = self.store.append_batch(id, &batch).await?;
+        let stored = self.store.append_batch(id, &batch, FinishedRuns::Refuse).await?;
         self.hub
             .publish_records(id.as_str(), &stored.events, &stored.snapshots);
         Ok(stored)

@@ -36,6 +36,11 @@ impl AppError {
         )
     }
 
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// A `400` for a query parameter that does not parse.
     pub fn invalid_parameter(name: &str, message: impl std::fmt::Display) -> Self {
         Self::new(

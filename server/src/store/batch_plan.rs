@@ -47,6 +47,50 @@ pub struct BatchPlan {
     pub duration_buckets: BTreeMap<(String, i32), i64>,
 }
 
+impl BatchPlan {
+    /// Counts an event into the run's and its node type's figures (`sign`
+    /// -1 takes a stored event back out, when a run changes graph type).
+    pub fn count_visit(&mut self, node_id: &str, event_type: NodeEventType, duration_ms: Option<f64>, sign: i64) {
+        if !event_type.ends_visit() {
+            return;
+        }
+        self.nodes += sign;
+        let counts = self.node_counts.entry(node_id.to_owned()).or_default();
+        counts.visits += sign;
+        match event_type {
+            NodeEventType::Failed => {
+                self.failed += sign;
+                counts.failed += sign;
+            }
+            NodeEventType::Cached => {
+                self.cached += sign;
+                counts.cached += sign;
+            }
+            _ => {}
+        }
+        if let Some(d) = duration_ms {
+            *self
+                .duration_buckets
+                .entry((node_id.to_owned(), bucket_of(d)))
+                .or_default() += sign;
+        }
+    }
+}
+
+/// A run's stored events taken out of its old per node type figures and
+/// put into its new ones: `(taken, added)`, from `(node_id, event_type,
+/// duration_ms)` rows.
+pub fn moved_node_stats(events: &[(String, String, Option<f64>)]) -> (BatchPlan, BatchPlan) {
+    let (mut taken, mut added) = (BatchPlan::default(), BatchPlan::default());
+    for (node_id, event_type, duration_ms) in events {
+        if let Some(kind) = NodeEventType::parse(event_type) {
+            taken.count_visit(node_id, kind, *duration_ms, -1);
+            added.count_visit(node_id, kind, *duration_ms, 1);
+        }
+    }
+    (taken, added)
+}
+
 /// What the store already holds that a plan depends on.
 pub struct StoredContext<'a> {
     /// The run's highest stored `seq`.
@@ -100,28 +144,7 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
         match item {
             Item::Event(i) => {
                 let e = &batch.events[i];
-                if e.event_type.ends_visit() {
-                    plan.nodes += 1;
-                    let counts = plan.node_counts.entry(e.node_id.as_str().to_owned()).or_default();
-                    counts.visits += 1;
-                    match e.event_type {
-                        NodeEventType::Failed => {
-                            plan.failed += 1;
-                            counts.failed += 1;
-                        }
-                        NodeEventType::Cached => {
-                            plan.cached += 1;
-                            counts.cached += 1;
-                        }
-                        _ => {}
-                    }
-                    if let Some(d) = e.duration_ms {
-                        *plan
-                            .duration_buckets
-                            .entry((e.node_id.as_str().to_owned(), bucket_of(d.get())))
-                            .or_default() += 1;
-                    }
-                }
+                plan.count_visit(e.node_id.as_str(), e.event_type, e.duration_ms.map(|d| d.get()), 1);
                 plan.llm_calls += e.llm_calls();
                 if let Some(t) = e.tokens() {
                     plan.tokens = Some(plan.tokens.unwrap_or(0) + t);

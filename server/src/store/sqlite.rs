@@ -4,7 +4,7 @@
 //! database file.
 
 use super::batch_plan::BatchPlan;
-use super::batch_plan::{plan_batch, StoredContext};
+use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of};
 use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
@@ -20,7 +20,7 @@ use app::model::{
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
-    AppendOutcome, CreateOutcome, HistoryStore, StatisticsInputs, StatusAggregate, StoredBatch,
+    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, RunHeader, StatisticsInputs, StatusAggregate, StoredBatch,
     TimeSeriesInputs,
 };
 use async_trait::async_trait;
@@ -135,7 +135,12 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn append_batch(&self, id: &RecordId, batch: &EventBatch) -> Result<StoredBatch, TraceError> {
+    async fn append_batch(
+        &self,
+        id: &RecordId,
+        batch: &EventBatch,
+        finished: FinishedRuns,
+    ) -> Result<StoredBatch, TraceError> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query(
@@ -146,15 +151,15 @@ impl HistoryStore for SqliteStore {
         .await
         .map_err(db_error)?
         .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
-        let status: String = row.get(0);
-        if status != ExecutionStatus::Running.as_str() {
+        let status: String = row.try_get("status").map_err(db_error)?;
+        if status != ExecutionStatus::Running.as_str() && finished == FinishedRuns::Refuse {
             return Err(TraceError::Conflict(format!(
                 "execution {id} is {status}; a finished run takes no more records"
             )));
         }
-        let last_seq: i64 = row.get(1);
-        let graph_type: String = row.get(2);
-        let hour = hour_of(&from_micros(row.get(3))?);
+        let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
+        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
+        let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
 
         let event_ids: Vec<&str> = batch
             .events
@@ -242,7 +247,7 @@ impl HistoryStore for SqliteStore {
         let performance = completion.performance.clone().unwrap_or_default();
         sqlx::query(
             "UPDATE executions SET status = ?, end_time = ?, total_duration_ms = ?, final_state = ?, \
-             error = ?, total_llm_calls = COALESCE(?, total_llm_calls), \
+             error = ?, quiet_deadline = NULL, total_llm_calls = COALESCE(?, total_llm_calls), \
              total_tokens = COALESCE(?, total_tokens) WHERE execution_id = ?",
         )
         .bind(completion.status.as_str())
@@ -259,6 +264,93 @@ impl HistoryStore for SqliteStore {
         let summary = select_summary(&mut tx, id.as_str()).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(summary)
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn revise_run(
+        &self,
+        id: &RecordId,
+        header: Option<&RunHeader>,
+        quiet_deadline: Option<DateTime<Utc>>,
+    ) -> Result<(), TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query("SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let running = row.try_get::<String, _>("status").map_err(db_error)? == ExecutionStatus::Running.as_str();
+        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
+        let start_time = from_micros(row.try_get("start_time").map_err(db_error)?)?;
+        let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
+        if let Some(header) = header.filter(|h| h.authoritative || running) {
+            let (old, new) = (
+                (graph_type.as_str(), hour_of(&start_time)),
+                (header.graph_type.as_str(), hour_of(&header.start_time)),
+            );
+            if old != new {
+                let events: Vec<(String, String, Option<f64>)> =
+                    sqlx::query_as("SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = ?")
+                        .bind(id.as_str())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                let (taken, added) = moved_node_stats(&events);
+                add_node_stats(&mut tx, old.0, old.1, &taken).await?;
+                add_node_stats(&mut tx, new.0, new.1, &added).await?;
+                for table in ["node_stats", "node_duration_buckets"] {
+                    let emptied = if table == "node_stats" { "visits" } else { "count" };
+                    sqlx::query(&format!("DELETE FROM {table} WHERE graph_type = ? AND hour = ? AND {emptied} = 0"))
+                        .bind(old.0)
+                        .bind(old.1)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_error)?;
+                }
+            }
+            let start = to_micros(&header.start_time);
+            sqlx::query(
+                "UPDATE executions SET graph_type = ?, start_time = ?, original_inputs = ?, \
+                 graph = COALESCE(?, graph), metadata = ?, total_duration_ms = ? WHERE execution_id = ?",
+            )
+            .bind(header.graph_type.as_str())
+            .bind(start)
+            .bind(to_json_column(&header.original_inputs))
+            .bind(header.graph.as_ref().map(to_json_column))
+            .bind(to_json_column(&header.metadata))
+            .bind(end_time.map(|end| end.saturating_sub(start).max(0) as f64 / 1_000.0))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        if let Some(deadline) = quiet_deadline.filter(|_| running) {
+            sqlx::query("UPDATE executions SET quiet_deadline = ? WHERE execution_id = ?")
+                .bind(to_micros(&deadline))
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
+    }
+
+    #[instrument(skip_all)]
+    async fn quiet_runs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(String, DateTime<Utc>)>, TraceError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT execution_id, quiet_deadline FROM executions \
+             WHERE quiet_deadline IS NOT NULL AND status = 'running' AND quiet_deadline < ? \
+             ORDER BY quiet_deadline LIMIT ?",
+        )
+        .bind(to_micros(&now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.into_iter().map(|(id, deadline)| Ok((id, from_micros(deadline)?))).collect()
     }
 
     #[instrument(skip_all)]

@@ -7,6 +7,7 @@ mod export;
 mod helpers;
 mod history;
 mod live;
+mod otlp;
 mod proxy;
 mod reads;
 mod store_story;

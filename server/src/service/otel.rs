@@ -1,0 +1,160 @@
+//! Spans in: each trace of a request becomes (or adds to) one run through
+//! the same store operations as the JSON API, every step idempotent, so an
+//! exporter's retry of a request that half failed completes it and a
+//! repeated request changes nothing. Also the sweep that fails span-born
+//! runs whose producer went quiet without sending the run span.
+
+use super::TraceService;
+use crate::otlp::projection::{project, TraceRecords};
+use crate::otlp::span::Span;
+use app::error::TraceError;
+use app::model::{Completion, ExecutionStatus, NewExecution};
+use app::store::{CreateOutcome, FinishedRuns, RunHeader};
+use chrono::Utc;
+use serde_json::json;
+use std::time::Duration;
+use tracing::{info, warn};
+
+/// Quiet time after which a span-born run without its run span is failed.
+pub const DEFAULT_QUIET_AFTER: Duration = Duration::from_secs(30 * 60);
+
+/// Runs failed per sweep step.
+const SWEEP_CHUNK: u32 = 200;
+
+/// What a request of spans did.
+#[derive(Debug, Default, PartialEq)]
+pub struct IngestedSpans {
+    /// Traces (runs) touched.
+    pub traces: usize,
+    /// Spans read (repeats within the request counted once).
+    pub spans: usize,
+}
+
+impl TraceService {
+    /// Stores what `spans` say, trace by trace. An error leaves earlier
+    /// traces of the request stored; the exporter's retry is harmless.
+    pub async fn ingest_spans(&self, spans: Vec<Span>) -> Result<IngestedSpans, TraceError> {
+        let mut done = IngestedSpans::default();
+        for trace in project(spans) {
+            done.spans += trace.spans;
+            done.traces += 1;
+            self.ingest_trace(trace).await?;
+        }
+        Ok(done)
+    }
+
+    async fn ingest_trace(&self, trace: TraceRecords) -> Result<(), TraceError> {
+        let id = trace.execution_id;
+        let deadline = Utc::now() + chrono::Duration::from_std(self.quiet_after).unwrap_or(chrono::Duration::MAX);
+        let mut metadata = app::model::JsonObject::new();
+        metadata.insert("otel.trace_id".into(), json!(id.as_str()));
+        let new = NewExecution {
+            execution_id: Some(id.clone()),
+            graph_type: trace.provisional_graph_type,
+            original_inputs: trace.run.as_ref().map(|r| r.inputs.clone()).unwrap_or_default(),
+            start_time: Some(trace.run.as_ref().map_or(trace.earliest_start, |r| r.start)),
+            metadata: trace.run.as_ref().map_or(metadata, |r| r.metadata.clone()),
+            graph: trace.run.as_ref().and_then(|r| r.graph.clone()),
+            is_replay: false,
+            original_execution_id: None,
+            initial_state: None,
+        };
+        // One request text per trace, so whichever request comes first
+        // creates the run and every later one finds it.
+        let request = json!({"otlp_trace_id": id.as_str()}).to_string();
+        match self.store.create_execution(&id, &new, &request).await {
+            Ok(CreateOutcome::Created(summary)) => {
+                info!(execution.id = %id, "started execution {id} from OpenTelemetry spans");
+                self.hub.publish_status(&summary);
+            }
+            // Created by an earlier request (or, for a conflict, by a JSON
+            // producer that chose a trace id as its run id): add to it.
+            Ok(CreateOutcome::AlreadyExists(_)) | Err(TraceError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let header = trace.run.as_ref().map(|run| RunHeader {
+            graph_type: run.graph_type.clone(),
+            start_time: run.start,
+            original_inputs: run.inputs.clone(),
+            graph: run.graph.clone(),
+            metadata: run.metadata.clone(),
+            authoritative: run.explicit,
+        });
+        self.store.revise_run(&id, header.as_ref(), Some(deadline)).await?;
+        if !trace.batch.events.is_empty() || !trace.batch.snapshots.is_empty() {
+            let stored = self.store.append_batch(&id, &trace.batch, FinishedRuns::Accept).await?;
+            self.hub.publish_records(id.as_str(), &stored.events, &stored.snapshots);
+        }
+        if let Some(run) = trace.run {
+            let completion = Completion {
+                status: if run.error.is_some() { ExecutionStatus::Failed } else { ExecutionStatus::Completed },
+                end_time: Some(run.end),
+                final_state: run.final_state,
+                error: run.error,
+                performance: None,
+            };
+            match self.complete_execution(&id, completion).await {
+                // Already finished: a repeated run span, or a root around the run.
+                Ok(_) | Err(TraceError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails span-born runs that received nothing for the quiet time; returns
+    /// how many.
+    pub async fn fail_quiet_runs(&self) -> Result<usize, TraceError> {
+        let quiet = chrono::Duration::from_std(self.quiet_after).unwrap_or(chrono::Duration::MAX);
+        let mut failed = 0;
+        loop {
+            let runs = self.store.quiet_runs(Utc::now(), SWEEP_CHUNK).await?;
+            let last_chunk = runs.len() < SWEEP_CHUNK as usize;
+            for (id, deadline) in runs {
+                let Ok(id) = app::model::RecordId::parse(id) else { continue };
+                let minutes = self.quiet_after.as_secs_f64() / 60.0;
+                let completion = Completion {
+                    status: ExecutionStatus::Failed,
+                    // The last span came in at deadline - quiet time; the run
+                    // is not counted as having lasted through the wait.
+                    end_time: deadline.checked_sub_signed(quiet),
+                    final_state: None,
+                    error: Some(format!(
+                        "no spans for {minutes:.0} min and the run span never arrived: the producer stopped or lost its last spans"
+                    )),
+                    performance: None,
+                };
+                let outcome = match self.complete_execution(&id, completion.clone()).await {
+                    // Its spans started before the run span said the run did.
+                    Err(TraceError::Invalid { .. }) => {
+                        self.complete_execution(&id, Completion { end_time: None, ..completion }).await
+                    }
+                    other => other,
+                };
+                match outcome {
+                    Ok(_) => failed += 1,
+                    Err(TraceError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if last_chunk {
+                return Ok(failed);
+            }
+        }
+    }
+}
+
+/// Starts failing quiet span-born runs every `every`, until aborted.
+pub fn spawn_quiet_sweep(service: TraceService, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match service.fail_quiet_runs().await {
+                Ok(0) => {}
+                Ok(n) => info!("marked {n} span-born runs failed: their producers went quiet"),
+                Err(e) => warn!(error = %e, "quiet-run sweep failed; retrying at the next interval"),
+            }
+        }
+    })
+}

@@ -1,0 +1,322 @@
+//! OTLP/HTTP ingest against a real server: spans in, runs out, whatever the
+//! order, repetition or encoding; bad bodies refused without harm.
+
+use crate::helpers::{assert_error, spawn_app, TestApp, TestDatabase};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use prost::Message;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const T0: u64 = 1_760_000_000_000_000_000;
+const MS: u64 = 1_000_000;
+
+fn attr(key: &str, value: impl Into<AttrValue>) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value.into().0) }),
+        ..Default::default()
+    }
+}
+
+struct AttrValue(any_value::Value);
+impl From<&str> for AttrValue {
+    fn from(s: &str) -> Self {
+        Self(any_value::Value::StringValue(s.into()))
+    }
+}
+impl From<i64> for AttrValue {
+    fn from(i: i64) -> Self {
+        Self(any_value::Value::IntValue(i))
+    }
+}
+
+/// A span of trace `trace` (one byte, repeated) with id `id`.
+fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start_ms: u64, end_ms: u64) -> Span {
+    Span {
+        trace_id: vec![trace; 16],
+        span_id: vec![id; 8],
+        parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+        name: name.into(),
+        start_time_unix_nano: T0 + start_ms * MS,
+        end_time_unix_nano: T0 + end_ms * MS,
+        ..Default::default()
+    }
+}
+
+fn failed(mut s: Span, message: &str) -> Span {
+    s.status = Some(Status { message: message.into(), code: status::StatusCode::Error as i32 });
+    s
+}
+
+fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![attr("service.name", "translator")], ..Default::default() }),
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn trace_id(trace: u8) -> String {
+    format!("{trace:02x}").repeat(16)
+}
+
+/// A pydantic-graph run as logfire exports it: node spans (a loop back to
+/// Plan), the run span last.
+fn pydantic_graph_run(trace: u8) -> (Vec<Span>, Span) {
+    let nodes = vec![
+        span(trace, 2, Some(1), "run node Plan", 1, 10),
+        span(trace, 3, Some(1), "run node Translate", 11, 30),
+        span(trace, 4, Some(1), "run node Plan", 31, 35),
+    ];
+    let mut run = span(trace, 1, None, "run graph forward_mode", 0, 40);
+    run.attributes.push(attr("tracevis.inputs", r#"{"prompt": "hello"}"#));
+    (nodes, run)
+}
+
+impl TestApp {
+    async fn post_otlp(&self, path: &str, request: &ExportTraceServiceRequest) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/x-protobuf")
+            .body(request.encode_to_vec())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn post_bytes(&self, content_type: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/traces"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+fn visits(trace: &Value) -> Vec<(String, String)> {
+    trace["node_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["node_id"].as_str().unwrap().to_owned(), e["event_type"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_pydantic_graph_run_shows_from_its_first_spans_and_completes_with_its_run_span() {
+    let app = spawn_app().await;
+    let (nodes, run) = pydantic_graph_run(0xa1);
+    let r = app.post_otlp("/v1/traces", &export(nodes)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/x-protobuf");
+    let id = trace_id(0xa1);
+    let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
+    assert_eq!(trace["status"], "running");
+    assert_eq!(trace["graph_type"], "translator", "named after the service until the run span comes");
+    assert_eq!(trace["total_nodes"], 3);
+
+    // The run span arrives last, at the other path, as logfire would send it.
+    assert_eq!(app.post_otlp("/otlp/v1/traces", &export(vec![run])).await.status(), StatusCode::OK);
+    let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
+    assert_eq!((trace["status"].as_str(), trace["graph_type"].as_str()), (Some("completed"), Some("forward_mode")));
+    assert_eq!(trace["total_duration_ms"], 40.0);
+    assert_eq!(trace["original_inputs"], json!({"prompt": "hello"}));
+    assert_eq!(
+        visits(&trace),
+        [("Plan", "started"), ("Plan", "completed"), ("Translate", "started"), ("Translate", "completed"),
+         ("Plan", "started"), ("Plan", "completed")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    // The per node type figures moved with the run to its graph type.
+    let stats = app.get_json("/api/v1/statistics?graph_type=forward_mode").await;
+    assert_eq!(stats.to_string().matches("Translate").count() >= 1, true, "{stats}");
+    let other = app.get_json("/api/v1/statistics?graph_type=translator").await;
+    assert!(!other.to_string().contains("Translate"), "{other}");
+}
+
+#[tokio::test]
+async fn spans_in_any_order_and_repeated_give_the_same_run_as_once_in_order() {
+    let app = spawn_app().await;
+    let (nodes, run) = pydantic_graph_run(0xb1);
+    let mut all = nodes.clone();
+    all.push(run.clone());
+    assert_eq!(app.post_otlp("/v1/traces", &export(all)).await.status(), StatusCode::OK);
+
+    let (mut nodes, run) = pydantic_graph_run(0xb2);
+    nodes.reverse();
+    // Run span first, then each node alone, one of them twice, concurrently.
+    assert_eq!(app.post_otlp("/v1/traces", &export(vec![run])).await.status(), StatusCode::OK);
+    let requests: Vec<_> = nodes.iter().chain(nodes.first()).map(|n| export(vec![n.clone()])).collect();
+    let sends = requests.iter().map(|r| app.post_otlp("/v1/traces", r));
+    for r in futures_util::future::join_all(sends).await {
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let in_order = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xb1))).await;
+    let shuffled = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xb2))).await;
+    for field in ["status", "graph_type", "total_nodes", "total_duration_ms", "start_time"] {
+        assert_eq!(in_order[field], shuffled[field], "{field}");
+    }
+    let mut a = visits(&in_order);
+    let mut b = visits(&shuffled);
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same visits, none stored twice");
+}
+
+#[tokio::test]
+async fn the_same_request_twice_at_once_stores_everything_once() {
+    let app = spawn_app().await;
+    let (mut spans, run) = pydantic_graph_run(0xc1);
+    spans.push(run);
+    let request = export(spans);
+    let (a, b) = tokio::join!(app.post_otlp("/v1/traces", &request), app.post_otlp("/v1/traces", &request));
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xc1))).await;
+    assert_eq!(trace["node_events"].as_array().unwrap().len(), 6);
+    assert_eq!(trace["total_nodes"], 3);
+}
+
+#[tokio::test]
+async fn a_failed_node_fails_its_visit_and_a_failed_run_span_fails_the_run() {
+    let app = spawn_app().await;
+    let mut node = failed(span(0xd1, 2, Some(1), "run node Translate", 1, 5), "");
+    node.events.push(span::Event {
+        time_unix_nano: T0 + 5 * MS,
+        name: "exception".into(),
+        attributes: vec![attr("exception.type", "RateLimitError"), attr("exception.message", "slow down")],
+        ..Default::default()
+    });
+    let run = failed(span(0xd1, 1, None, "run graph forward_mode", 0, 6), "RateLimitError: slow down");
+    assert_eq!(app.post_otlp("/v1/traces", &export(vec![node, run])).await.status(), StatusCode::OK);
+    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xd1))).await;
+    assert_eq!(trace["status"], "failed");
+    assert_eq!(trace["failed_nodes"], 1);
+    assert_eq!(trace["node_events"][1]["error"], "RateLimitError: slow down");
+}
+
+#[tokio::test]
+async fn llm_calls_and_tokens_count_once_per_llm_span_and_state_comes_from_state_events() {
+    let app = spawn_app().await;
+    let mut node = span(0xe1, 2, Some(1), "run node Ask", 1, 20);
+    node.events.push(span::Event {
+        time_unix_nano: T0 + 20 * MS,
+        name: "tracevis.state".into(),
+        attributes: vec![attr("tracevis.state", r#"{"answer": "42"}"#)],
+        ..Default::default()
+    });
+    let mut agent = span(0xe1, 3, Some(2), "invoke_agent helper", 2, 19);
+    agent.attributes.extend([attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.usage.input_tokens", 999)]);
+    let mut chat = span(0xe1, 4, Some(3), "chat gpt-4o", 3, 18);
+    chat.attributes.extend([
+        attr("gen_ai.operation.name", "chat"),
+        attr("gen_ai.usage.input_tokens", 100),
+        attr("gen_ai.usage.output_tokens", 20),
+    ]);
+    let run = span(0xe1, 1, None, "run graph qa", 0, 21);
+    assert_eq!(app.post_otlp("/v1/traces", &export(vec![chat, agent, node, run])).await.status(), StatusCode::OK);
+    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xe1))).await;
+    assert_eq!((trace["total_llm_calls"].as_i64(), trace["total_tokens"].as_i64()), (Some(1), Some(120)));
+    assert_eq!(trace["state_snapshots"][0]["state"], json!({"answer": "42"}));
+    assert_eq!(trace["state_snapshots"][0]["node_id"], "Ask");
+}
+
+#[tokio::test]
+async fn otlp_json_with_gzip_is_read_and_answered_in_json() {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let app = spawn_app().await;
+    let id = "5b8efff798038103d269b633813fc60c";
+    let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": id.to_uppercase(), "spanId": "EEE19B7EC3C1B174", "parentSpanId": "EEE19B7EC3C1B173",
+         "name": "run node Plan", "kind": 1, "startTimeUnixNano": "1760000000000000000",
+         "endTimeUnixNano": "1760000000005000000", "attributes": [{"key": "input.value", "value": {"stringValue": "{\"q\": 1}"}}]}
+    ]}]}]});
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(body.to_string().as_bytes()).unwrap();
+    let r = app
+        .client
+        .post(app.url("/v1/traces"))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("content-encoding", "gzip")
+        .body(gz.finish().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
+    assert_eq!(trace["node_events"][0]["inputs"], json!({"q": 1}));
+    assert_eq!(trace["node_events"][1]["duration_ms"], 5.0);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_with_the_span_named_and_nothing_stored() {
+    let app = spawn_app().await;
+    let (mut spans, run) = pydantic_graph_run(0xf1);
+    spans.push(run);
+    assert_eq!(app.post_otlp("/v1/traces", &export(spans)).await.status(), StatusCode::OK);
+    let before = app.get_json("/api/v1/executions").await;
+
+    assert_error(app.post_bytes("application/x-protobuf", "not protobuf at all").await, StatusCode::BAD_REQUEST, "malformed_protobuf", &[]).await;
+    let whole = export(vec![span(0xf2, 1, None, "run graph g", 0, 1)]).encode_to_vec();
+    assert_error(app.post_bytes("application/x-protobuf", whole[..whole.len() - 3].to_vec()).await, StatusCode::BAD_REQUEST, "malformed_protobuf", &[]).await;
+    assert_error(app.post_bytes("text/plain", "{}").await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &[]).await;
+    let base64_ids = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "W47/95gDgQPSabYzgT/GDA==", "spanId": "7uGbfsPBsXQ=",
+        "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]});
+    assert_error(app.post_bytes("application/json", base64_ids.to_string()).await, StatusCode::BAD_REQUEST, "malformed_otlp_json", &[]).await;
+    let mut short_id = span(0xf3, 2, Some(1), "run node Short", 1, 2);
+    short_id.span_id.truncate(4);
+    assert_error(app.post_otlp("/v1/traces", &export(vec![short_id])).await, StatusCode::BAD_REQUEST, "invalid_span", &["\"run node Short\"", "span_id"]).await;
+    let backwards = span(0xf4, 2, Some(1), "run node Backwards", 5, 1);
+    assert_error(app.post_otlp("/v1/traces", &export(vec![backwards])).await, StatusCode::BAD_REQUEST, "invalid_span", &["ends before it starts"]).await;
+    // A bad span refuses its whole request: the good span beside it is not stored.
+    let mut mixed = vec![span(0xf5, 2, Some(1), "run node Good", 1, 2)];
+    mixed.push(span(0xf5, 3, Some(1), "run node Bad", 5, 1));
+    assert_eq!(app.post_otlp("/v1/traces", &export(mixed)).await.status(), StatusCode::BAD_REQUEST);
+
+    assert_eq!(app.get_json("/api/v1/executions").await["total"], before["total"], "nothing stored by refused requests");
+    for signal in ["/v1/metrics", "/v1/logs", "/otlp/v1/metrics"] {
+        let r = app.client.post(app.url(signal)).header("content-type", "application/x-protobuf").body(vec![]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{signal}");
+    }
+}
+
+#[tokio::test]
+async fn an_attribute_of_megabytes_is_stored_cut_and_marked() {
+    let app = spawn_app().await;
+    let mut node = span(0x71, 2, Some(1), "run node Big", 1, 2);
+    let big = "x".repeat(5 * 1024 * 1024);
+    node.attributes.push(attr("output.value", big.as_str()));
+    assert_eq!(app.post_otlp("/v1/traces", &export(vec![node])).await.status(), StatusCode::OK);
+    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0x71))).await;
+    let stored = trace["node_events"][1]["outputs"]["value"].as_str().unwrap();
+    assert!(stored.len() < 300 * 1024 && stored.ends_with("bytes]"), "{}", &stored[stored.len() - 40..]);
+}
+
+#[tokio::test]
+async fn a_run_whose_run_span_never_comes_is_failed_after_the_quiet_time() {
+    let db = TestDatabase::new();
+    let service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap())
+        .with_quiet_after(std::time::Duration::from_millis(50));
+    let spans = tracevis::otlp::span::spans_of(export(vec![span(0x81, 2, Some(1), "run node Plan", 1, 2)]).resource_spans).unwrap();
+    service.ingest_spans(spans).await.unwrap();
+    let id = trace_id(0x81);
+    // Polled, not slept: the deadline passes 50 ms after the span came.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while service.fail_quiet_runs().await.unwrap() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the quiet run was never failed");
+        tokio::task::yield_now().await;
+    }
+    use app::protocol::TraceVisualization;
+    let trace = service.get_trace(&id).await.unwrap();
+    assert_eq!(trace.summary.status.as_str(), "failed");
+    assert!(trace.summary.error.unwrap_or_default().contains("run span never arrived"));
+    assert_eq!(service.fail_quiet_runs().await.unwrap(), 0, "failed once");
+}
