@@ -46,4 +46,15 @@ if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -x end2end/node_modules
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Python: a virtual environment with the SDK tests' pinned packages, made
+# again only when sdk/python/requirements-test.txt changes.
+venv="${TRACEVIS_VENV:-$HOME/.cache/tracevis-venv}"
+want=$(sha256sum sdk/python/requirements-test.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.requirements-sha256" 2>/dev/null)" != "$want" ]; then
+  log "creating the Python virtual environment for the SDK tests in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r sdk/python/requirements-test.txt
+  echo "$want" > "$venv/.requirements-sha256"
+fi
+
 log "tools ready"

@@ -28,6 +28,10 @@ TRACEVIS_TEST_BACKEND=postgres cargo test -p tracevis --test api
 step "build the site as users get it (cargo leptos build --release --split --precompress)"
 cargo leptos build --release --split --precompress
 
+step "Python SDK tests (pytest against the release server)"
+"$TRACEVIS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall ./sdk/python
+(cd sdk/python && TRACEVIS_BIN="$CARGO_TARGET_DIR/release/tracevis" "$TRACEVIS_VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
+
 step "browser tests (Playwright on /usr/bin/chromium)"
 (cd end2end && npx playwright test)
 

@@ -25,6 +25,8 @@ pub struct PlacedNode {
     pub visits: usize,
     /// The outcome of its latest visit; `None` when never visited.
     pub outcome: Option<VisitOutcome>,
+    /// The latest visit's attempt (1 unless it is a retry).
+    pub attempt: i64,
 }
 
 /// A placed edge.
@@ -152,10 +154,10 @@ pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphT
 pub fn place(tally: &GraphTally, visits: &[NodeVisit], laid: &LaidOut) -> GraphView {
     let (laid_structure, layout) = laid;
     let nodes = &tally.structure.nodes;
-    let mut own: Vec<(usize, Option<VisitOutcome>)> = vec![(0, None); nodes.len()];
+    let mut own: Vec<(usize, Option<VisitOutcome>, i64)> = vec![(0, None, 1); nodes.len()];
     for v in visits {
         if let Ok(i) = nodes.binary_search(&v.node_id) {
-            own[i] = (own[i].0 + 1, Some(v.outcome));
+            own[i] = (own[i].0 + 1, Some(v.outcome), v.attempt);
         }
     }
     let node_box = |id: &String| {
@@ -165,7 +167,7 @@ pub fn place(tally: &GraphTally, visits: &[NodeVisit], laid: &LaidOut) -> GraphV
     let placed_nodes: Vec<PlacedNode> = nodes
         .iter()
         .zip(own)
-        .filter_map(|(id, (visits, outcome))| {
+        .filter_map(|(id, (visits, outcome, attempt))| {
             let b = node_box(id)?;
             Some(PlacedNode {
                 id: id.clone(),
@@ -175,6 +177,7 @@ pub fn place(tally: &GraphTally, visits: &[NodeVisit], laid: &LaidOut) -> GraphV
                 height: b.height,
                 visits,
                 outcome,
+                attempt,
             })
         })
         .collect();

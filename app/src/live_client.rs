@@ -35,16 +35,20 @@ struct State {
     finished: bool,
     path: Box<dyn Fn() -> String>,
     on_frame: Box<dyn Fn(LiveFrame) -> Flow>,
+    on_open: Box<dyn Fn()>,
     connection: RwSignal<Connection>,
     // The JS callbacks live as long as their socket.
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 /// Follows a live endpoint until `on_frame` says `Finished` or the owner is
-/// cleaned up. `path` is asked for the URL path before every (re)connection.
+/// cleaned up. `path` is asked for the URL path before every (re)connection;
+/// `on_open` is called each time a connection opens (a stream that cannot
+/// resume where it left off reloads what it shows there).
 pub fn follow(
     path: impl Fn() -> String + 'static,
     on_frame: impl Fn(LiveFrame) -> Flow + 'static,
+    on_open: impl Fn() + 'static,
     connection: RwSignal<Connection>,
 ) {
     let state = Rc::new(RefCell::new(State {
@@ -53,6 +57,7 @@ pub fn follow(
         finished: false,
         path: Box::new(path),
         on_frame: Box::new(on_frame),
+        on_open: Box::new(on_open),
         connection,
         handlers: Vec::new(),
     }));
@@ -90,9 +95,12 @@ fn open(state: &Rc<RefCell<State>>) {
     let on_open = {
         let state = state.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            let mut s = state.borrow_mut();
-            s.attempts = 0;
-            s.connection.set(Connection::Live);
+            {
+                let mut s = state.borrow_mut();
+                s.attempts = 0;
+                s.connection.set(Connection::Live);
+            }
+            (state.borrow().on_open)();
         })
     };
     let on_message = {

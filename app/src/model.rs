@@ -18,7 +18,8 @@ pub use execution::{
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
 pub use ids::{Label, RecordId, MAX_LABEL_LEN};
 pub use ingest::{
-    Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot, PerformanceTotals,
+    metadata_count, Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot,
+    PerformanceTotals,
 };
 pub use node_event::{NodeEvent, NodeEventType};
 pub use outline::{EventOutline, RunOutline, SnapshotOutline};

@@ -153,7 +153,11 @@ pub trait HistoryStore: Send + Sync + 'static {
 
     /// Running runs whose quiet deadline passed before `now` (at most
     /// `limit`), with that deadline.
-    async fn quiet_runs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(String, DateTime<Utc>)>, TraceError>;
+    async fn quiet_runs(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, TraceError>;
 
     /// Marks a running run finished.
     async fn complete_execution(

@@ -86,7 +86,7 @@ async function pageState(page: Page) {
     graphNodes: (await graph.locator("g.gnode").evaluateAll((gs) => gs.map((g) => `${g.getAttribute("class")} ${g.textContent}`))).sort(),
     graphEdges: (await graph.locator(".edge-label").allTextContents()).sort(),
     steps: (await history.textContent())?.match(/Step \d+ of \d+/)?.[0],
-    events: await page.getByRole("region", { name: "Node events" }).getByRole("row").allTextContents(),
+    events: (await page.getByRole("region", { name: "Node events" }).getByRole("row").allTextContents()).map((r) => r.trim()),
     finalState: await page.getByRole("region", { name: "Final state" }).textContent(),
   };
 }
@@ -101,6 +101,7 @@ test("a live run page ends up showing exactly what a fresh load of the run shows
     const random = rng(seed);
     const ids = [0, 1, 2, 3].map((i) => `diff-${seed}-${i}`);
     const livePages: Page[] = [];
+    const pageErrors: string[] = [];
     const plays = ids.map((id, i) => {
       let open!: () => void;
       const opened = new Promise<void>((r) => (open = r));
@@ -111,6 +112,8 @@ test("a live run page ends up showing exactly what a fresh load of the run shows
       const watch = (async () => {
         await opened;
         const page = await browser.newPage();
+        page.on("pageerror", (e) => pageErrors.push(`${id}: ${e.message}`));
+        page.on("console", (m) => { if (m.type() === "error") pageErrors.push(`${id} console: ${m.text()}`); });
         livePages[i] = page;
         await page.goto(`${server.url}/executions/${id}`);
         await expect(page.getByRole("status")).toHaveText(/Live|Finished/);
@@ -128,7 +131,7 @@ test("a live run page ends up showing exactly what a fresh load of the run shows
       const expected = await pageState(fresh);
       expect(expected.timeline.length, "the run has visits").toBeGreaterThan(5);
       expect(expected.timeline.join("\n"), "a finished run has no running visit").not.toContain("running");
-      await expect.poll(() => pageState(live), { message: `live page of ${id} (seed ${seed})`, timeout: 10_000 }).toEqual(expected);
+      await expect.poll(() => pageState(live), { message: `live page of ${id} (seed ${seed}); page errors: ${pageErrors.join("; ")}`, timeout: 10_000 }).toEqual(expected);
       await fresh.close();
       await live.close();
     }

@@ -157,5 +157,9 @@ test("a run that does not exist, and a run with nothing in it yet, say so", asyn
   await expect(page.getByRole("region", { name: "Timeline" })).toContainText("0 visits");
   await expect(page.getByRole("region", { name: "Graph" })).toContainText("No nodes yet.");
   await expect(page.getByRole("region", { name: "State history" })).toContainText("This run has no state snapshots.");
-  await expect(page.getByRole("region", { name: "Final state" })).toContainText("No final state yet.");
+  await expect(page.getByRole("region", { name: "Final state" })).toContainText("No final state yet: the run is still going.");
+  // Finished without a final state: said as a fact, not as "yet".
+  expect((await request.post(`/api/v1/executions/${id}/complete`, { data: { status: "completed" } })).status()).toBe(200);
+  await expect(page.getByRole("status")).toHaveText("Finished");
+  await expect(page.getByRole("region", { name: "Final state" })).toContainText("No final state was recorded.");
 });

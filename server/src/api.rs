@@ -41,9 +41,11 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .fallback(error::unknown_route);
     // OTLP/HTTP: the standard path, the same under /otlp, and /otlp alone
     // (LangSmith posts to OTEL_EXPORTER_OTLP_ENDPOINT verbatim).
-    let traces = post(move |State(service): State<TraceService>, request: axum::extract::Request| {
-        otlp::traces(service, request, max_body_bytes)
-    });
+    let traces = post(
+        move |State(service): State<TraceService>, request: axum::extract::Request| {
+            otlp::traces(service, request, max_body_bytes)
+        },
+    );
     let otlp = Router::new()
         .route("/v1/traces", traces.clone())
         .route("/v1/metrics", post(otlp::ignored))

@@ -39,6 +39,10 @@ pub struct BenchArgs {
     /// Concurrent HTTP producers during the ingest measurement.
     #[arg(long, default_value_t = 4)]
     producers: u32,
+    /// Spans posted through OTLP/HTTP for the span ingest figure (requests
+    /// of 1,000 spans: one trace each, a run span and 999 node spans).
+    #[arg(long, default_value_t = 200_000)]
+    otlp_spans: u32,
     /// Small runs (8 node events each) stored for the statistics figure.
     #[arg(long, default_value_t = 100_000)]
     stats_runs: u32,
@@ -94,6 +98,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let rate = ingest(&http, addr, &args).await?;
     println!(
         "ingest through HTTP, batches of 1,000, {} producers: {rate:.0} events/s",
+        args.producers
+    );
+
+    let span_rate = ingest_otlp(&http, addr, &args).await?;
+    println!(
+        "OTLP protobuf ingest, 1,000 spans per request, {} producers, until queryable: {span_rate:.0} spans/s",
         args.producers
     );
 
@@ -334,6 +344,88 @@ async fn ingest(http: &reqwest::Client, addr: std::net::SocketAddr, args: &Bench
     }
     let secs = started.elapsed().as_secs_f64();
     Ok(f64::from(batches * 1_000) / secs)
+}
+
+/// Posts `args.otlp_spans` spans as OTLP protobuf, 1,000 per request (one
+/// pydantic-graph-shaped trace each), from concurrent producers; returns
+/// spans per second from the first request to the last answer — each answer
+/// comes once its spans are stored, so that is "until queryable".
+async fn ingest_otlp(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    args: &BenchArgs,
+) -> anyhow::Result<f64> {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
+    const NODES: [&str; 4] = ["PlanNode", "SearchNode", "DraftNode", "ReviewNode"];
+    let requests = args.otlp_spans.div_ceil(1_000);
+    let t0 = u64::try_from(Utc::now().timestamp_nanos_opt().unwrap_or(0)).unwrap_or(0);
+    let mut work = Vec::new();
+    for r in 0..requests {
+        let trace_id = uuid::Uuid::now_v7().as_bytes().to_vec();
+        let span = |i: u64, name: String, parent: Option<u64>, start_ms: u64, end_ms: u64| Span {
+            trace_id: trace_id.clone(),
+            span_id: (i + 1).to_be_bytes().to_vec(),
+            parent_span_id: parent.map(|p| (p + 1).to_be_bytes().to_vec()).unwrap_or_default(),
+            name,
+            start_time_unix_nano: t0 + start_ms * 1_000_000,
+            end_time_unix_nano: t0 + end_ms * 1_000_000,
+            ..Default::default()
+        };
+        let mut spans: Vec<Span> = (1..1_000u64)
+            .map(|i| {
+                span(
+                    i,
+                    format!("run node {}", NODES[i as usize % NODES.len()]),
+                    Some(0),
+                    i * 10,
+                    i * 10 + 7,
+                )
+            })
+            .collect();
+        spans.push(span(0, "run graph bench_otlp".into(), None, 0, 10_000));
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        work.push((r, request.encode_to_vec()));
+    }
+    let queue = std::sync::Arc::new(tokio::sync::Mutex::new(work));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.producers {
+        let queue = queue.clone();
+        let http = http.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some((_, body)) = queue.lock().await.pop() else {
+                    return anyhow::Ok(());
+                };
+                let response = http
+                    .post(format!("http://{addr}/v1/traces"))
+                    .header("content-type", "application/x-protobuf")
+                    .body(body)
+                    .send()
+                    .await?;
+                ensure!(
+                    response.status().is_success(),
+                    "OTLP ingest answered {}",
+                    response.status()
+                );
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.context("producer task panicked")??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(f64::from(requests * 1_000) / secs)
 }
 
 /// Latency distribution of a measurement.

@@ -151,7 +151,10 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     // Checked often enough that a run is failed within a tenth of its quiet time.
     tracevis::service::otel::spawn_quiet_sweep(
         service.clone(),
-        (quiet_after / 10).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(60)),
+        (quiet_after / 10).clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(60),
+        ),
     );
     if config.database_url.starts_with("postgres") {
         live::spawn_relay(config.database_url.clone(), service.clone());

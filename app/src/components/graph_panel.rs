@@ -56,7 +56,9 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
             .iter()
             .map(|n| {
                 let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("unvisited");
-                let title = format!("{}: {} visit(s), {outcome}", n.id, n.visits);
+                // A retry in progress (or the last one) says which attempt it is.
+                let attempt = if n.attempt > 1 { format!(" (attempt {})", n.attempt) } else { String::new() };
+                let title = format!("{}: {}, {outcome}{attempt}", n.id, format::count(n.visits, "visit", "visits"));
                 view! {
                     <g class=format!("gnode gnode-{outcome}")>
                         <title>{title}</title>

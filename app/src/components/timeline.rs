@@ -35,8 +35,6 @@ pub fn Timeline(
     let set_query = query_setter();
     // Only the rows around the scroll position are in the DOM (see virtual_window).
     let scroll_top = RwSignal::new(0.0f64);
-    let window =
-        Memo::new(move |_| visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, visits.with(Vec::len)));
     let span_ms =
         move || ((end.get() - start.get()).num_microseconds().unwrap_or(0) as f64 / 1_000.0).max(1.0);
     let scroller = NodeRef::<leptos::html::Div>::new();
@@ -105,9 +103,16 @@ pub fn Timeline(
             )>
                 // A plain list, not a keyed <For>: the rows are a window that
                 // scrolls, so they are updated in place.
+                // The window is computed here from `visits`, not read from a
+                // memo of it: a closure that reads a memo and a memo derived
+                // from it can miss the first memo's change when the derived
+                // one stays equal (a visit that ends keeps the row count), and
+                // the last visit of a live run stayed "running".
                 {move || {
-                    let range = window.get();
-                    let rows = visits.with(|v| v[range.clone()].to_vec());
+                    let (range, rows) = visits.with(|v| {
+                        let range = visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, v.len());
+                        (range.clone(), v[range].to_vec())
+                    });
                     rows.into_iter().enumerate().map(|(i, visit)| {
                         let row = range.start + i;
                         let index = visit.index;

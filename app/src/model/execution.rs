@@ -81,6 +81,30 @@ pub struct ExecutionSummary {
     pub last_seq: i64,
 }
 
+impl ExecutionSummary {
+    /// Adds a newly stored event to the run's figures, as the store does on
+    /// write — so a live page's header stays what a fresh load would show.
+    pub fn count_event(&mut self, event: &NodeEvent) {
+        use super::{metadata_count, NodeEventType};
+        if event.event_type.ends_visit() {
+            self.total_nodes += 1;
+        }
+        match event.event_type {
+            NodeEventType::Failed => self.failed_nodes += 1,
+            NodeEventType::Cached => self.cached_nodes += 1,
+            _ => {}
+        }
+        self.total_llm_calls = self
+            .total_llm_calls
+            .saturating_add(metadata_count(&event.metadata, "llm_calls"));
+        if event.metadata.contains_key("tokens") {
+            let tokens = metadata_count(&event.metadata, "tokens");
+            self.total_tokens = Some(self.total_tokens.unwrap_or(0).saturating_add(tokens));
+        }
+        self.last_seq = self.last_seq.max(event.seq);
+    }
+}
+
 /// A run with every node event and state snapshot, in `seq` order (AC1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionTrace {

@@ -120,7 +120,10 @@ impl NewEvent {
     }
 }
 
-fn metadata_count(metadata: &JsonObject, key: &str) -> i64 {
+/// A count a producer reports in event metadata (`llm_calls`, `tokens`): a
+/// non-negative integer (a fraction is cut; anything else counts 0). The
+/// store's totals and the run page's live figures both read it here.
+pub fn metadata_count(metadata: &JsonObject, key: &str) -> i64 {
     metadata
         .get(key)
         .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))

@@ -11,7 +11,7 @@ use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
-use crate::timeline::{node_visits, NodeVisit};
+use crate::timeline::{node_visits, NodeVisit, VisitOutcome};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 
@@ -71,9 +71,11 @@ fn RunView(run: RunOutline) -> impl IntoView {
                     let mut flow = Flow::Continue;
                     trace.update(|t| match frame {
                         LiveFrame::Event { event } if event.seq > t.last_seq() => {
-                            t.events.push(EventOutline::from(&event))
+                            t.summary.count_event(&event);
+                            t.events.push(EventOutline::from(&event));
                         }
                         LiveFrame::Snapshot { snapshot } if snapshot.seq > t.last_seq() => {
+                            t.summary.last_seq = snapshot.seq;
                             t.snapshots.push(SnapshotOutline::from(&snapshot));
                             live_snapshots.update(|s| s.push(snapshot));
                         }
@@ -87,15 +89,19 @@ fn RunView(run: RunOutline) -> impl IntoView {
                     });
                     flow
                 },
+                // A reconnection resumes after the last seq: nothing to reload.
+                || {},
                 connection,
             );
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (&execution_id, running, live_snapshots);
     });
-    // A memo: a live event changes the run's records, not its summary, and
-    // must not redraw the header (closing an opened inputs tree).
+    // A live event changes the run's figures; memos keep it from redrawing
+    // what did not change (an opened inputs tree would close).
     let summary = Memo::new(move |_| trace.with(|t| t.summary.clone()));
+    let inputs = Memo::new(move |_| summary.with(|s| s.original_inputs.clone()));
+    let final_state = Memo::new(move |_| summary.with(|s| (s.final_state.clone(), s.status)));
     // A mark the browser benchmark reads: the run is hydrated and drawn.
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
@@ -210,11 +216,20 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 <div><dt>"Duration"</dt><dd>{move || {
                     summary.with(|s| run_duration(s.total_duration_ms, &s.start_time, now.get()))
                 }}</dd></div>
+                // Node visits: every visit the timeline shows, running ones
+                // included (and said), so the header and the timeline agree
+                // while the run is going.
+                <div><dt>"Node visits"</dt><dd>{move || all_visits.with(|v| {
+                    let running = v.iter().filter(|v| v.outcome == VisitOutcome::Running).count();
+                    match running {
+                        0 => v.len().to_string(),
+                        n => format!("{} ({n} running)", v.len()),
+                    }
+                })}</dd></div>
                 {move || {
                     let s = summary.get();
                     let tokens = s.total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into());
                     view! {
-                        <div><dt>"Nodes"</dt><dd>{s.total_nodes}</dd></div>
                         <div><dt>"Failed"</dt><dd>{s.failed_nodes}</dd></div>
                         <div><dt>"Cached"</dt><dd>{s.cached_nodes}</dd></div>
                         <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
@@ -224,7 +239,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
             </dl>
             <details class="payload run-inputs">
                 <summary>"Run inputs"</summary>
-                {move || view! { <JsonTree value=serde_json::Value::Object(summary.get().original_inputs)/> }}
+                {move || view! { <JsonTree value=serde_json::Value::Object(inputs.get())/> }}
             </details>
         </header>
         <div class="run-body">
@@ -298,9 +313,10 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </section>
         <section aria-labelledby="state-heading">
             <h2 id="state-heading">"Final state"</h2>
-            {move || match summary.get().final_state {
-                Some(state) => view! { <JsonTree value=serde_json::Value::Object(state)/> }.into_any(),
-                None => view! { <p class="muted">"No final state yet."</p> }.into_any(),
+            {move || match final_state.get() {
+                (Some(state), _) => view! { <JsonTree value=serde_json::Value::Object(state)/> }.into_any(),
+                (None, ExecutionStatus::Running) => view! { <p class="muted">"No final state yet: the run is still going."</p> }.into_any(),
+                (None, _) => view! { <p class="muted">"No final state was recorded."</p> }.into_any(),
             }}
         </section>
     }
@@ -366,11 +382,16 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
         }
     });
     let graph: Signal<_> = Memo::new(move |_| {
-        // Borrowed, not cloned: this runs on every live event.
-        layout.with(|laid| {
-            let none = LaidOut::default();
-            let laid = laid.as_ref().and_then(|r| r.as_ref().ok()).unwrap_or(&none);
-            tallied.with(|t| all_visits.with(|v| place(t, v, laid)))
+        // Borrowed, not cloned: this runs on every live event. `all_visits`
+        // is read first: `tallied` derives from it and often stays equal
+        // when a visit ends, and read first it would hide that change (see
+        // the timeline's rows).
+        all_visits.with(|v| {
+            layout.with(|laid| {
+                let none = LaidOut::default();
+                let laid = laid.as_ref().and_then(|r| r.as_ref().ok()).unwrap_or(&none);
+                tallied.with(|t| place(t, v, laid))
+            })
         })
     })
     .into();

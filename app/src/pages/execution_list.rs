@@ -143,6 +143,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             let filter = live_filter.clone();
+            let reload_filter = live_filter.clone();
             crate::live_client::follow(
                 || "/api/v1/live".to_owned(),
                 move |frame| {
@@ -152,6 +153,18 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                         }
                     }
                     crate::live_client::Flow::Continue
+                },
+                // The run list's stream cannot resume: what changed before
+                // the socket opened (after the page loaded, or while it was
+                // reconnecting) is read again.
+                move || {
+                    let filter = reload_filter.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Ok(list) = list_executions(filter).await {
+                            runs.update(|shown| *shown = fresher_of(shown, list.executions));
+                            total.set(list.total);
+                        }
+                    });
                 },
                 connection,
             );
@@ -208,6 +221,29 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
             {move || next().map(|href| view! { <a href=href rel="next">"Next →"</a> })}
         </nav>
     }
+}
+
+/// The reloaded list, except where a row already shown is further along (a
+/// status frame that arrived while the list was being read).
+#[cfg_attr(
+    not(feature = "hydrate"),
+    expect(dead_code, reason = "called from the browser only")
+)]
+fn fresher_of(shown: &[ExecutionSummary], reloaded: Vec<ExecutionSummary>) -> Vec<ExecutionSummary> {
+    reloaded
+        .into_iter()
+        .map(
+            |fresh| match shown.iter().find(|s| s.execution_id == fresh.execution_id) {
+                Some(s)
+                    if (s.status != ExecutionStatus::Running && fresh.status == ExecutionStatus::Running)
+                        || s.last_seq > fresh.last_seq =>
+                {
+                    s.clone()
+                }
+                _ => fresh,
+            },
+        )
+        .collect()
 }
 
 /// Puts a run's new summary in the list: replaces it if shown, else adds it

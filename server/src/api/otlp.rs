@@ -12,7 +12,9 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use std::io::Read;
 
@@ -47,10 +49,17 @@ pub async fn traces(service: TraceService, request: Request, max_bytes: usize) -
     }
     .await;
     match result {
-        Ok(_) => answer(encoding, &ExportTraceServiceResponse { partial_success: None }),
+        Ok(_) => answer(
+            encoding,
+            &ExportTraceServiceResponse {
+                partial_success: None,
+            },
+        ),
         Err(e) if e.status() == StatusCode::SERVICE_UNAVAILABLE => {
             let mut response = e.into_response();
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
         Err(e) => e.into_response(),
@@ -62,7 +71,9 @@ pub async fn traces(service: TraceService, request: Request, max_bytes: usize) -
 pub async fn ignored(headers: HeaderMap) -> Response {
     match encoding_of(&headers) {
         Ok(Encoding::Json) => ([(CONTENT_TYPE, "application/json")], "{}").into_response(),
-        Ok(Encoding::Protobuf) => ([(CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response(),
+        Ok(Encoding::Protobuf) => {
+            ([(CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -111,7 +122,13 @@ fn decompress(headers: &HeaderMap, body: Bytes, max_bytes: usize) -> Result<Byte
             flate2::read::MultiGzDecoder::new(&body[..])
                 .take(limit)
                 .read_to_end(&mut out)
-                .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "malformed_gzip", format!("body is not valid gzip: {e}")))?;
+                .map_err(|e| {
+                    AppError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_gzip",
+                        format!("body is not valid gzip: {e}"),
+                    )
+                })?;
             if out.len() > max_bytes {
                 return Err(too_large());
             }
@@ -128,7 +145,11 @@ fn decompress(headers: &HeaderMap, body: Bytes, max_bytes: usize) -> Result<Byte
 fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, AppError> {
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
-            AppError::new(StatusCode::BAD_REQUEST, "malformed_protobuf", format!("not an OTLP ExportTraceServiceRequest: {e}"))
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_protobuf",
+                format!("not an OTLP ExportTraceServiceRequest: {e}"),
+            )
         }),
         Encoding::Json => {
             let mut de = serde_json::Deserializer::from_slice(body);
@@ -146,9 +167,11 @@ fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, 
 
 fn answer(encoding: Encoding, response: &ExportTraceServiceResponse) -> Response {
     match encoding {
-        Encoding::Protobuf => {
-            ([(CONTENT_TYPE, "application/x-protobuf")], response.encode_to_vec()).into_response()
-        }
+        Encoding::Protobuf => (
+            [(CONTENT_TYPE, "application/x-protobuf")],
+            response.encode_to_vec(),
+        )
+            .into_response(),
         Encoding::Json => (
             [(CONTENT_TYPE, "application/json")],
             serde_json::to_string(response).unwrap_or_else(|_| "{}".into()),
@@ -204,10 +227,16 @@ mod tests {
         assert!(json_request(&one("W47/95gDgQPSabYzgT/GDA==", "eee19b7ec3c1b174", "\"1\"")).is_err());
         let short = json_request(&one(good_trace, "eee19b7e", "\"1544712660000000000\"")).unwrap();
         let error = spans_of(short.resource_spans).unwrap_err();
-        assert!(error.contains("span 0") && error.contains("\"the span\"") && error.contains("span_id"), "{error}");
+        assert!(
+            error.contains("span 0") && error.contains("\"the span\"") && error.contains("span_id"),
+            "{error}"
+        );
         assert!(json_request(&one(good_trace, "eee19b7ec3c1b174", "\"yesterday\"")).is_err());
-        let backwards = json_request(&one(good_trace, "eee19b7ec3c1b174", "\"1544712662000000000\"")).unwrap();
-        assert!(spans_of(backwards.resource_spans).unwrap_err().contains("ends before it starts"));
+        let backwards =
+            json_request(&one(good_trace, "eee19b7ec3c1b174", "\"1544712662000000000\"")).unwrap();
+        assert!(spans_of(backwards.resource_spans)
+            .unwrap_err()
+            .contains("ends before it starts"));
     }
 
     #[test]
@@ -227,6 +256,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         assert_eq!(decompress(&headers, body.clone(), 10_000).unwrap().len(), 10_000);
-        assert_eq!(decompress(&headers, body, 9_999).unwrap_err().status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            decompress(&headers, body, 9_999).unwrap_err().status(),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
     }
 }

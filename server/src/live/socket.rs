@@ -63,6 +63,11 @@ impl Source {
         }
     }
 
+    /// Whether this is one run's stream (rather than the run list's).
+    fn is_run(&self) -> bool {
+        matches!(self, Self::Run(_))
+    }
+
     /// A frame that is already waiting, without waiting for one.
     fn ready(&mut self) -> Option<Arc<LiveEnvelope>> {
         match self {
@@ -89,7 +94,12 @@ async fn pump(socket: WebSocket, mut source: Source) {
                         None => break,
                     }
                 }
-                let ends = batch.iter().any(|e| e.frame.is_final_status() || e.frame == LiveFrame::Resync);
+                // A run's stream ends with its final status; the run list's
+                // goes on through every run's (ending it there lost the
+                // finishes of runs that ended while the client reconnected).
+                let ends = batch.iter().any(|e| {
+                    e.frame == LiveFrame::Resync || (source.is_run() && e.frame.is_final_status())
+                });
                 let write = async {
                     for envelope in &batch {
                         sink.feed(Message::Text(envelope.json().into())).await?;

@@ -9,7 +9,8 @@ use super::rules::{
 };
 use super::span::Span;
 use app::model::{
-    DurationMs, EventBatch, GraphDefinition, JsonObject, Label, NewEvent, NewSnapshot, NodeEventType, RecordId,
+    DurationMs, EventBatch, GraphDefinition, JsonObject, Label, NewEvent, NewSnapshot, NodeEventType,
+    RecordId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -76,7 +77,11 @@ fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
     spans.retain(|s| seen.insert(s.span_id.clone()));
     let trace_id = spans[0].trace_id.clone();
     let roles: Vec<Role> = spans.iter().map(|s| classify(s).0).collect();
-    let index: HashMap<&str, usize> = spans.iter().enumerate().map(|(i, s)| (s.span_id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id.as_str(), i))
+        .collect();
     // The nearest node span above span `i` within this request.
     let node_above = |i: usize| -> Option<usize> {
         let mut at = spans[i].parent_span_id.as_deref();
@@ -141,7 +146,12 @@ fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
     let provisional_graph_type = run.as_ref().map_or_else(
         || {
             let service = spans.iter().find_map(|s| s.service_name.as_deref());
-            label(service.filter(|s| !s.starts_with("unknown_service")).unwrap_or(""), UNKNOWN_GRAPH_TYPE)
+            label(
+                service
+                    .filter(|s| !s.starts_with("unknown_service"))
+                    .unwrap_or(""),
+                UNKNOWN_GRAPH_TYPE,
+            )
         },
         |r| r.graph_type.clone(),
     );
@@ -301,7 +311,9 @@ fn insert_path(state: &mut JsonObject, path: &str, value: Value) {
             state.insert(path.to_owned(), value);
         }
         Some((head, rest)) => {
-            let child = state.entry(head.to_owned()).or_insert_with(|| Value::Object(JsonObject::new()));
+            let child = state
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(JsonObject::new()));
             if let Value::Object(child) = child {
                 insert_path(child, rest, value);
             }
@@ -353,7 +365,14 @@ mod tests {
 
     const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 
-    fn span(id: &str, parent: Option<&str>, name: &str, start_ms: i64, end_ms: i64, attributes: Value) -> Span {
+    fn span(
+        id: &str,
+        parent: Option<&str>,
+        name: &str,
+        start_ms: i64,
+        end_ms: i64,
+        attributes: Value,
+    ) -> Span {
         Span {
             trace_id: TRACE.into(),
             span_id: id.into(),
@@ -380,52 +399,136 @@ mod tests {
     #[test]
     fn a_pydantic_graph_run_becomes_a_run_with_a_visit_per_node_span() {
         let records = project(vec![
-            span("0000000000000002", Some("0000000000000001"), "run node Plan", 1, 10, json!({})),
-            span("0000000000000003", Some("0000000000000001"), "run node Plan", 11, 20, json!({})),
+            span(
+                "0000000000000002",
+                Some("0000000000000001"),
+                "run node Plan",
+                1,
+                10,
+                json!({}),
+            ),
+            span(
+                "0000000000000003",
+                Some("0000000000000001"),
+                "run node Plan",
+                11,
+                20,
+                json!({}),
+            ),
             span("0000000000000001", None, "run graph forward", 0, 21, json!({})),
         ]);
-        let [trace] = records.as_slice() else { panic!("one trace") };
+        let [trace] = records.as_slice() else {
+            panic!("one trace")
+        };
         assert_eq!(trace.execution_id.as_str(), TRACE);
         let run = trace.run.as_ref().expect("the run span");
-        assert_eq!((run.graph_type.as_str(), run.explicit, run.error.as_deref()), ("forward", true, None));
+        assert_eq!(
+            (run.graph_type.as_str(), run.explicit, run.error.as_deref()),
+            ("forward", true, None)
+        );
         assert_eq!(
             kinds(&trace.batch),
-            [("Plan".into(), "started"), ("Plan".into(), "completed"), ("Plan".into(), "started"), ("Plan".into(), "completed")]
+            [
+                ("Plan".into(), "started"),
+                ("Plan".into(), "completed"),
+                ("Plan".into(), "started"),
+                ("Plan".into(), "completed")
+            ]
         );
         assert_eq!(trace.batch.events[1].duration_ms.map(|d| d.get()), Some(9.0));
-        assert_eq!(trace.batch.events[1].event_id.as_ref().unwrap().as_str(), "0000000000000002:e");
+        assert_eq!(
+            trace.batch.events[1].event_id.as_ref().unwrap().as_str(),
+            "0000000000000002:e"
+        );
     }
 
     #[test]
     fn without_its_run_span_a_trace_is_named_after_its_service() {
-        let records = project(vec![span("0000000000000002", Some("0000000000000001"), "run node A", 1, 2, json!({}))]);
+        let records = project(vec![span(
+            "0000000000000002",
+            Some("0000000000000001"),
+            "run node A",
+            1,
+            2,
+            json!({}),
+        )]);
         assert!(records[0].run.is_none());
         assert_eq!(records[0].provisional_graph_type.as_str(), "svc");
     }
 
     #[test]
     fn a_failed_node_span_is_a_failed_visit_and_an_interrupt_is_not_a_failure() {
-        let mut failed = span("0000000000000002", Some("0000000000000001"), "run node A", 1, 2, json!({}));
-        failed.error = Some(crate::otlp::span::SpanError { message: "ValueError: boom".into(), stacktrace: None });
-        let mut interrupted = span("0000000000000003", Some("0000000000000001"), "run node B", 3, 4, json!({}));
-        interrupted.error =
-            Some(crate::otlp::span::SpanError { message: "GraphInterrupt(('ask',))".into(), stacktrace: None });
+        let mut failed = span(
+            "0000000000000002",
+            Some("0000000000000001"),
+            "run node A",
+            1,
+            2,
+            json!({}),
+        );
+        failed.error = Some(crate::otlp::span::SpanError {
+            message: "ValueError: boom".into(),
+            stacktrace: None,
+        });
+        let mut interrupted = span(
+            "0000000000000003",
+            Some("0000000000000001"),
+            "run node B",
+            3,
+            4,
+            json!({}),
+        );
+        interrupted.error = Some(crate::otlp::span::SpanError {
+            message: "GraphInterrupt(('ask',))".into(),
+            stacktrace: None,
+        });
         let records = project(vec![failed, interrupted]);
         let events = &records[0].batch.events;
-        assert_eq!((events[1].event_type, events[1].error.as_deref()), (NodeEventType::Failed, Some("ValueError: boom")));
-        assert_eq!((events[3].event_type, events[3].metadata.get("interrupted")), (NodeEventType::Completed, Some(&json!(true))));
+        assert_eq!(
+            (events[1].event_type, events[1].error.as_deref()),
+            (NodeEventType::Failed, Some("ValueError: boom"))
+        );
+        assert_eq!(
+            (events[3].event_type, events[3].metadata.get("interrupted")),
+            (NodeEventType::Completed, Some(&json!(true)))
+        );
     }
 
     #[test]
     fn llm_calls_are_counted_once_for_the_nearest_node_around_them() {
         let records = project(vec![
-            span("00000000000000a1", Some("00000000000000a0"), "run node Ask", 0, 10, json!({})),
-            span("00000000000000a2", Some("00000000000000a1"), "invoke_agent x", 1, 9,
-                json!({"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": 1000})),
-            span("00000000000000a3", Some("00000000000000a2"), "chat m", 2, 4,
-                json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2, "gen_ai.request.model": "m"})),
-            span("00000000000000a4", Some("00000000000000a2"), "chat m", 5, 8,
-                json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 20, "gen_ai.usage.output_tokens": 3})),
+            span(
+                "00000000000000a1",
+                Some("00000000000000a0"),
+                "run node Ask",
+                0,
+                10,
+                json!({}),
+            ),
+            span(
+                "00000000000000a2",
+                Some("00000000000000a1"),
+                "invoke_agent x",
+                1,
+                9,
+                json!({"gen_ai.operation.name": "invoke_agent", "gen_ai.usage.input_tokens": 1000}),
+            ),
+            span(
+                "00000000000000a3",
+                Some("00000000000000a2"),
+                "chat m",
+                2,
+                4,
+                json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 2, "gen_ai.request.model": "m"}),
+            ),
+            span(
+                "00000000000000a4",
+                Some("00000000000000a2"),
+                "chat m",
+                5,
+                8,
+                json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 20, "gen_ai.usage.output_tokens": 3}),
+            ),
         ]);
         let end = &records[0].batch.events[1];
         assert_eq!(end.llm_calls(), 2);
@@ -446,34 +549,87 @@ mod tests {
         node.events.push(SpanEvent {
             name: STATE_EVENT.into(),
             time: node.start,
-            attributes: json!({"tracevis.state": "{\"step\": 1}"}).as_object().unwrap().clone(),
+            attributes: json!({"tracevis.state": "{\"step\": 1}"})
+                .as_object()
+                .unwrap()
+                .clone(),
         });
         let records = project(vec![node]);
         let batch = &records[0].batch;
-        assert_eq!(batch.events[0].inputs, *json!({"topic": "x"}).as_object().unwrap());
-        assert_eq!(batch.events[1].outputs, *json!({"value": "plain text"}).as_object().unwrap());
-        let states: Vec<_> = batch.snapshots.iter().map(|s| Value::Object(s.state.clone())).collect();
-        assert_eq!(states, [json!({"step": 1}), json!({"step": 2, "draft": {"title": "T"}})]);
+        assert_eq!(
+            batch.events[0].inputs,
+            *json!({"topic": "x"}).as_object().unwrap()
+        );
+        assert_eq!(
+            batch.events[1].outputs,
+            *json!({"value": "plain text"}).as_object().unwrap()
+        );
+        let states: Vec<_> = batch
+            .snapshots
+            .iter()
+            .map(|s| Value::Object(s.state.clone()))
+            .collect();
+        assert_eq!(
+            states,
+            [json!({"step": 1}), json!({"step": 2, "draft": {"title": "T"}})]
+        );
     }
 
     #[test]
     fn a_pending_span_starts_the_real_span_with_the_same_event_id() {
-        let pending = span("00000000000000f1", Some("0000000000000002"), "run node Plan", 1, 1,
-            json!({"logfire.span_type": "pending_span", "logfire.pending_parent_id": "0000000000000001"}));
-        let real = span("0000000000000002", Some("0000000000000001"), "run node Plan", 1, 5, json!({}));
+        let pending = span(
+            "00000000000000f1",
+            Some("0000000000000002"),
+            "run node Plan",
+            1,
+            1,
+            json!({"logfire.span_type": "pending_span", "logfire.pending_parent_id": "0000000000000001"}),
+        );
+        let real = span(
+            "0000000000000002",
+            Some("0000000000000001"),
+            "run node Plan",
+            1,
+            5,
+            json!({}),
+        );
         let early = project(vec![pending]);
         assert_eq!(kinds(&early[0].batch), [("Plan".into(), "started")]);
         let late = project(vec![real]);
-        assert_eq!(early[0].batch.events[0].event_id, late[0].batch.events[0].event_id, "deduplicated by the store");
+        assert_eq!(
+            early[0].batch.events[0].event_id, late[0].batch.events[0].event_id,
+            "deduplicated by the store"
+        );
     }
 
     #[test]
     fn a_run_span_inside_a_node_is_part_of_that_visit_and_an_explicit_run_beats_the_root() {
         let records = project(vec![
             span("0000000000000001", None, "POST /translate", 0, 100, json!({})),
-            span("0000000000000002", Some("0000000000000001"), "run graph outer", 1, 90, json!({})),
-            span("0000000000000003", Some("0000000000000002"), "run node Sub", 2, 80, json!({})),
-            span("0000000000000004", Some("0000000000000003"), "run graph inner", 3, 70, json!({})),
+            span(
+                "0000000000000002",
+                Some("0000000000000001"),
+                "run graph outer",
+                1,
+                90,
+                json!({}),
+            ),
+            span(
+                "0000000000000003",
+                Some("0000000000000002"),
+                "run node Sub",
+                2,
+                80,
+                json!({}),
+            ),
+            span(
+                "0000000000000004",
+                Some("0000000000000003"),
+                "run graph inner",
+                3,
+                70,
+                json!({}),
+            ),
         ]);
         assert_eq!(records[0].run.as_ref().unwrap().graph_type.as_str(), "outer");
     }

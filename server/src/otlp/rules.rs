@@ -116,7 +116,9 @@ pub fn classify(span: &Span) -> (Role, &'static str) {
 }
 
 fn node(id: &str) -> Role {
-    Role::Node { node_id: id.to_owned() }
+    Role::Node {
+        node_id: id.to_owned(),
+    }
 }
 
 /// A LangGraph node visit: the span LangChain opens for the node itself —
@@ -171,7 +173,11 @@ fn llm_call(span: &Span) -> Option<Role> {
         return None;
     }
     let first = |keys: &[&str]| keys.iter().find_map(|k| span.int_attr(k));
-    let input = first(&["gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt"]);
+    let input = first(&[
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+    ]);
     let output = first(&[
         "gen_ai.usage.output_tokens",
         "gen_ai.usage.completion_tokens",
@@ -234,25 +240,45 @@ mod tests {
     #[test]
     fn tracevis_attributes_name_runs_and_nodes_whatever_the_span_is_called() {
         let (r, rule) = role("anything", Some("p"), json!({"tracevis.graph_type": "g"}));
-        assert_eq!(r, Role::Run { graph_type: "g".into(), explicit: true });
+        assert_eq!(
+            r,
+            Role::Run {
+                graph_type: "g".into(),
+                explicit: true
+            }
+        );
         assert!(rule.starts_with("tracevis run"));
-        assert_eq!(role("x", Some("p"), json!({"tracevis.node_id": "N"})).0, node("N"));
+        assert_eq!(
+            role("x", Some("p"), json!({"tracevis.node_id": "N"})).0,
+            node("N")
+        );
     }
 
     #[test]
     fn pydantic_graph_spans_are_runs_and_nodes_by_their_names() {
         assert_eq!(
             role("run graph forward", Some("p"), json!({})).0,
-            Role::Run { graph_type: "forward".into(), explicit: true }
+            Role::Run {
+                graph_type: "forward".into(),
+                explicit: true
+            }
         );
         assert_eq!(role("run node Plan", Some("p"), json!({})).0, node("Plan"));
-        assert_eq!(role("run node x", Some("p"), json!({"node_id": "Plan"})).0, node("Plan"));
+        assert_eq!(
+            role("run node x", Some("p"), json!({"node_id": "Plan"})).0,
+            node("Plan")
+        );
     }
 
     #[test]
     fn openinference_graph_node_attributes_name_a_node() {
         assert_eq!(
-            role("step", Some("p"), json!({"graph.node.id": "n1", "graph.node.name": "Search"})).0,
+            role(
+                "step",
+                Some("p"),
+                json!({"graph.node.id": "n1", "graph.node.name": "Search"})
+            )
+            .0,
             node("Search")
         );
     }
@@ -260,14 +286,28 @@ mod tests {
     #[test]
     fn a_langgraph_node_is_the_span_named_like_its_node_at_the_top_level() {
         let meta = |node: &str, ns: &str| json!({"metadata": json!({"langgraph_node": node, "langgraph_checkpoint_ns": ns}).to_string()});
-        assert_eq!(role("agent", Some("root"), meta("agent", "agent:1")).0, node("agent"));
+        assert_eq!(
+            role("agent", Some("root"), meta("agent", "agent:1")).0,
+            node("agent")
+        );
         // A routing function or an LLM call inside the node inherits its metadata.
-        assert_eq!(role("should_continue", Some("n"), meta("agent", "agent:1")).0, Role::Other);
+        assert_eq!(
+            role("should_continue", Some("n"), meta("agent", "agent:1")).0,
+            Role::Other
+        );
         // A subgraph's inner node belongs to the outer visit.
-        assert_eq!(role("inner", Some("n"), meta("inner", "outer:1|inner:2")).0, Role::Other);
+        assert_eq!(
+            role("inner", Some("n"), meta("inner", "outer:1|inner:2")).0,
+            Role::Other
+        );
         // LangSmith's exporter flattens the metadata.
         assert_eq!(
-            role("tools", Some("root"), json!({"langsmith.metadata.langgraph_node": "tools"})).0,
+            role(
+                "tools",
+                Some("root"),
+                json!({"langsmith.metadata.langgraph_node": "tools"})
+            )
+            .0,
             node("tools")
         );
     }
@@ -279,9 +319,25 @@ mod tests {
             Some("n"),
             json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": "5", "gen_ai.request.model": "gpt-4o"}),
         );
-        assert_eq!(r, Role::Llm { tokens: Some(15), model: Some("gpt-4o".into()) });
-        let (r, _) = role("ChatOpenAI", Some("n"), json!({"openinference.span.kind": "LLM", "llm.token_count.total": 42}));
-        assert_eq!(r, Role::Llm { tokens: Some(42), model: None });
+        assert_eq!(
+            r,
+            Role::Llm {
+                tokens: Some(15),
+                model: Some("gpt-4o".into())
+            }
+        );
+        let (r, _) = role(
+            "ChatOpenAI",
+            Some("n"),
+            json!({"openinference.span.kind": "LLM", "llm.token_count.total": 42}),
+        );
+        assert_eq!(
+            r,
+            Role::Llm {
+                tokens: Some(42),
+                model: None
+            }
+        );
         // An agent span repeats its children's usage: not an LLM call.
         let (r, _) = role(
             "invoke_agent a",
@@ -295,15 +351,29 @@ mod tests {
     fn a_root_span_is_the_run_when_nothing_else_names_it() {
         assert_eq!(
             role("LangGraph", None, json!({})).0,
-            Role::Run { graph_type: "LangGraph".into(), explicit: false }
+            Role::Run {
+                graph_type: "LangGraph".into(),
+                explicit: false
+            }
         );
         assert_eq!(
             role("invoke_agent", None, json!({"gen_ai.agent.name": "support"})).0,
-            Role::Run { graph_type: "support".into(), explicit: false }
+            Role::Run {
+                graph_type: "support".into(),
+                explicit: false
+            }
         );
         assert_eq!(
-            role("invoke_workflow w", Some("p"), json!({"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "triage"})).0,
-            Role::Run { graph_type: "triage".into(), explicit: true }
+            role(
+                "invoke_workflow w",
+                Some("p"),
+                json!({"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "triage"})
+            )
+            .0,
+            Role::Run {
+                graph_type: "triage".into(),
+                explicit: true
+            }
         );
         assert_eq!(role("GET /", Some("p"), json!({})).0, Role::Other);
     }

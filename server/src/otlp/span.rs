@@ -162,7 +162,9 @@ fn error_of(message: String, events: &[SpanEvent]) -> SpanError {
         }
     });
     let message = if message.is_empty() {
-        from_exception.filter(|m| !m.is_empty()).unwrap_or_else(|| "error".into())
+        from_exception
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "error".into())
     } else {
         message
     };
@@ -178,7 +180,11 @@ fn error_of(message: String, events: &[SpanEvent]) -> SpanError {
 /// An id of `len` bytes as lowercase hex; all zeros is not an id.
 fn hex_id(bytes: &[u8], len: usize) -> Result<String, String> {
     if bytes.len() != len {
-        return Err(format!("must be {len} bytes ({} hex digits), got {} bytes", len * 2, bytes.len()));
+        return Err(format!(
+            "must be {len} bytes ({} hex digits), got {} bytes",
+            len * 2,
+            bytes.len()
+        ));
     }
     if bytes.iter().all(|b| *b == 0) {
         return Err("must not be all zeros".into());
@@ -210,7 +216,9 @@ fn json_of(value: AnyValue) -> Value {
         Some(any_value::Value::BoolValue(b)) => Value::Bool(b),
         Some(any_value::Value::IntValue(i)) => Value::from(i),
         // JSON has no NaN or infinity: those become null.
-        Some(any_value::Value::DoubleValue(d)) => serde_json::Number::from_f64(d).map_or(Value::Null, Value::Number),
+        Some(any_value::Value::DoubleValue(d)) => {
+            serde_json::Number::from_f64(d).map_or(Value::Null, Value::Number)
+        }
         Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.into_iter().map(json_of).collect()),
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(attributes(kv.values)),
         Some(any_value::Value::BytesValue(b)) => {
@@ -244,7 +252,10 @@ mod tests {
 
     #[test]
     fn ids_are_lowercase_hex_of_the_right_length_and_never_all_zeros() {
-        assert_eq!(hex_id(&[0xAB, 0, 0, 0, 0, 0, 0, 1], 8).unwrap(), "ab00000000000001");
+        assert_eq!(
+            hex_id(&[0xAB, 0, 0, 0, 0, 0, 0, 1], 8).unwrap(),
+            "ab00000000000001"
+        );
         assert!(hex_id(&[1; 7], 8).unwrap_err().contains("8 bytes"));
         assert!(hex_id(&[0; 8], 8).unwrap_err().contains("zeros"));
     }
@@ -268,6 +279,9 @@ mod tests {
             .unwrap(),
         };
         let error = error_of(String::new(), &[event]);
-        assert_eq!((error.message.as_str(), error.stacktrace.as_deref()), ("ValueError: bad", Some("tb")));
+        assert_eq!(
+            (error.message.as_str(), error.stacktrace.as_deref()),
+            ("ValueError: bad", Some("tb"))
+        );
     }
 }

@@ -45,7 +45,8 @@ impl TraceService {
 
     async fn ingest_trace(&self, trace: TraceRecords) -> Result<(), TraceError> {
         let id = trace.execution_id;
-        let deadline = Utc::now() + chrono::Duration::from_std(self.quiet_after).unwrap_or(chrono::Duration::MAX);
+        let deadline =
+            Utc::now() + chrono::Duration::from_std(self.quiet_after).unwrap_or(chrono::Duration::MAX);
         let mut metadata = app::model::JsonObject::new();
         metadata.insert("otel.trace_id".into(), json!(id.as_str()));
         let new = NewExecution {
@@ -62,32 +63,48 @@ impl TraceService {
         // One request text per trace, so whichever request comes first
         // creates the run and every later one finds it.
         let request = json!({"otlp_trace_id": id.as_str()}).to_string();
-        match self.store.create_execution(&id, &new, &request).await {
+        let created = match self.store.create_execution(&id, &new, &request).await {
             Ok(CreateOutcome::Created(summary)) => {
                 info!(execution.id = %id, "started execution {id} from OpenTelemetry spans");
                 self.hub.publish_status(&summary);
+                true
             }
             // Created by an earlier request (or, for a conflict, by a JSON
             // producer that chose a trace id as its run id): add to it.
-            Ok(CreateOutcome::AlreadyExists(_)) | Err(TraceError::Conflict(_)) => {}
+            Ok(CreateOutcome::AlreadyExists(_)) | Err(TraceError::Conflict(_)) => false,
             Err(e) => return Err(e),
+        };
+        match &trace.run {
+            // Created from its run span just now, and ended below: nothing to revise.
+            Some(_) if created => {}
+            Some(run) => {
+                let header = RunHeader {
+                    graph_type: run.graph_type.clone(),
+                    start_time: run.start,
+                    original_inputs: run.inputs.clone(),
+                    graph: run.graph.clone(),
+                    metadata: run.metadata.clone(),
+                    authoritative: run.explicit,
+                };
+                self.store.revise_run(&id, Some(&header), Some(deadline)).await?;
+            }
+            None => self.store.revise_run(&id, None, Some(deadline)).await?,
         }
-        let header = trace.run.as_ref().map(|run| RunHeader {
-            graph_type: run.graph_type.clone(),
-            start_time: run.start,
-            original_inputs: run.inputs.clone(),
-            graph: run.graph.clone(),
-            metadata: run.metadata.clone(),
-            authoritative: run.explicit,
-        });
-        self.store.revise_run(&id, header.as_ref(), Some(deadline)).await?;
         if !trace.batch.events.is_empty() || !trace.batch.snapshots.is_empty() {
-            let stored = self.store.append_batch(&id, &trace.batch, FinishedRuns::Accept).await?;
-            self.hub.publish_records(id.as_str(), &stored.events, &stored.snapshots);
+            let stored = self
+                .store
+                .append_batch(&id, &trace.batch, FinishedRuns::Accept)
+                .await?;
+            self.hub
+                .publish_records(id.as_str(), &stored.events, &stored.snapshots);
         }
         if let Some(run) = trace.run {
             let completion = Completion {
-                status: if run.error.is_some() { ExecutionStatus::Failed } else { ExecutionStatus::Completed },
+                status: if run.error.is_some() {
+                    ExecutionStatus::Failed
+                } else {
+                    ExecutionStatus::Completed
+                },
                 end_time: Some(run.end),
                 final_state: run.final_state,
                 error: run.error,
@@ -111,7 +128,9 @@ impl TraceService {
             let runs = self.store.quiet_runs(Utc::now(), SWEEP_CHUNK).await?;
             let last_chunk = runs.len() < SWEEP_CHUNK as usize;
             for (id, deadline) in runs {
-                let Ok(id) = app::model::RecordId::parse(id) else { continue };
+                let Ok(id) = app::model::RecordId::parse(id) else {
+                    continue;
+                };
                 let minutes = self.quiet_after.as_secs_f64() / 60.0;
                 let completion = Completion {
                     status: ExecutionStatus::Failed,
@@ -127,7 +146,14 @@ impl TraceService {
                 let outcome = match self.complete_execution(&id, completion.clone()).await {
                     // Its spans started before the run span said the run did.
                     Err(TraceError::Invalid { .. }) => {
-                        self.complete_execution(&id, Completion { end_time: None, ..completion }).await
+                        self.complete_execution(
+                            &id,
+                            Completion {
+                                end_time: None,
+                                ..completion
+                            },
+                        )
+                        .await
                     }
                     other => other,
                 };

@@ -50,7 +50,13 @@ pub struct BatchPlan {
 impl BatchPlan {
     /// Counts an event into the run's and its node type's figures (`sign`
     /// -1 takes a stored event back out, when a run changes graph type).
-    pub fn count_visit(&mut self, node_id: &str, event_type: NodeEventType, duration_ms: Option<f64>, sign: i64) {
+    pub fn count_visit(
+        &mut self,
+        node_id: &str,
+        event_type: NodeEventType,
+        duration_ms: Option<f64>,
+        sign: i64,
+    ) {
         if !event_type.ends_visit() {
             return;
         }
@@ -144,7 +150,12 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
         match item {
             Item::Event(i) => {
                 let e = &batch.events[i];
-                plan.count_visit(e.node_id.as_str(), e.event_type, e.duration_ms.map(|d| d.get()), 1);
+                plan.count_visit(
+                    e.node_id.as_str(),
+                    e.event_type,
+                    e.duration_ms.map(|d| d.get()),
+                    1,
+                );
                 plan.llm_calls += e.llm_calls();
                 if let Some(t) = e.tokens() {
                     plan.tokens = Some(plan.tokens.unwrap_or(0) + t);

@@ -20,8 +20,8 @@ use app::model::{
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
-    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, RunHeader, StatisticsInputs, StatusAggregate, StoredBatch,
-    TimeSeriesInputs,
+    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, RunHeader, StatisticsInputs, StatusAggregate,
+    StoredBatch, TimeSeriesInputs,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -275,13 +275,16 @@ impl HistoryStore for SqliteStore {
     ) -> Result<(), TraceError> {
         let _writing = self.writer.lock().await;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row = sqlx::query("SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
-        let running = row.try_get::<String, _>("status").map_err(db_error)? == ExecutionStatus::Running.as_str();
+        let row = sqlx::query(
+            "SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let running =
+            row.try_get::<String, _>("status").map_err(db_error)? == ExecutionStatus::Running.as_str();
         let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
         let start_time = from_micros(row.try_get("start_time").map_err(db_error)?)?;
         let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
@@ -291,23 +294,26 @@ impl HistoryStore for SqliteStore {
                 (header.graph_type.as_str(), hour_of(&header.start_time)),
             );
             if old != new {
-                let events: Vec<(String, String, Option<f64>)> =
-                    sqlx::query_as("SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = ?")
-                        .bind(id.as_str())
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
+                let events: Vec<(String, String, Option<f64>)> = sqlx::query_as(
+                    "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = ?",
+                )
+                .bind(id.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
                 let (taken, added) = moved_node_stats(&events);
                 add_node_stats(&mut tx, old.0, old.1, &taken).await?;
                 add_node_stats(&mut tx, new.0, new.1, &added).await?;
                 for table in ["node_stats", "node_duration_buckets"] {
                     let emptied = if table == "node_stats" { "visits" } else { "count" };
-                    sqlx::query(&format!("DELETE FROM {table} WHERE graph_type = ? AND hour = ? AND {emptied} = 0"))
-                        .bind(old.0)
-                        .bind(old.1)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_error)?;
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE graph_type = ? AND hour = ? AND {emptied} = 0"
+                    ))
+                    .bind(old.0)
+                    .bind(old.1)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 }
             }
             let start = to_micros(&header.start_time);
@@ -339,7 +345,11 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all)]
-    async fn quiet_runs(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<(String, DateTime<Utc>)>, TraceError> {
+    async fn quiet_runs(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(String, DateTime<Utc>)>, TraceError> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT execution_id, quiet_deadline FROM executions \
              WHERE quiet_deadline IS NOT NULL AND status = 'running' AND quiet_deadline < ? \
@@ -350,7 +360,9 @@ impl HistoryStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.into_iter().map(|(id, deadline)| Ok((id, from_micros(deadline)?))).collect()
+        rows.into_iter()
+            .map(|(id, deadline)| Ok((id, from_micros(deadline)?)))
+            .collect()
     }
 
     #[instrument(skip_all)]

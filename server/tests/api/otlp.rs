@@ -16,7 +16,9 @@ const MS: u64 = 1_000_000;
 fn attr(key: &str, value: impl Into<AttrValue>) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(value.into().0) }),
+        value: Some(AnyValue {
+            value: Some(value.into().0),
+        }),
         ..Default::default()
     }
 }
@@ -47,15 +49,24 @@ fn span(trace: u8, id: u8, parent: Option<u8>, name: &str, start_ms: u64, end_ms
 }
 
 fn failed(mut s: Span, message: &str) -> Span {
-    s.status = Some(Status { message: message.into(), code: status::StatusCode::Error as i32 });
+    s.status = Some(Status {
+        message: message.into(),
+        code: status::StatusCode::Error as i32,
+    });
     s
 }
 
 fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![attr("service.name", "translator")], ..Default::default() }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            resource: Some(Resource {
+                attributes: vec![attr("service.name", "translator")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     }
@@ -74,7 +85,8 @@ fn pydantic_graph_run(trace: u8) -> (Vec<Span>, Span) {
         span(trace, 4, Some(1), "run node Plan", 31, 35),
     ];
     let mut run = span(trace, 1, None, "run graph forward_mode", 0, 40);
-    run.attributes.push(attr("tracevis.inputs", r#"{"prompt": "hello"}"#));
+    run.attributes
+        .push(attr("tracevis.inputs", r#"{"prompt": "hello"}"#));
     (nodes, run)
 }
 
@@ -105,7 +117,12 @@ fn visits(trace: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["node_id"].as_str().unwrap().to_owned(), e["event_type"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["node_id"].as_str().unwrap().to_owned(),
+                e["event_type"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -119,26 +136,43 @@ async fn a_pydantic_graph_run_shows_from_its_first_spans_and_completes_with_its_
     let id = trace_id(0xa1);
     let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
     assert_eq!(trace["status"], "running");
-    assert_eq!(trace["graph_type"], "translator", "named after the service until the run span comes");
+    assert_eq!(
+        trace["graph_type"], "translator",
+        "named after the service until the run span comes"
+    );
     assert_eq!(trace["total_nodes"], 3);
 
     // The run span arrives last, at the other path, as logfire would send it.
-    assert_eq!(app.post_otlp("/otlp/v1/traces", &export(vec![run])).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_otlp("/otlp/v1/traces", &export(vec![run]))
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
-    assert_eq!((trace["status"].as_str(), trace["graph_type"].as_str()), (Some("completed"), Some("forward_mode")));
+    assert_eq!(
+        (trace["status"].as_str(), trace["graph_type"].as_str()),
+        (Some("completed"), Some("forward_mode"))
+    );
     assert_eq!(trace["total_duration_ms"], 40.0);
     assert_eq!(trace["original_inputs"], json!({"prompt": "hello"}));
     assert_eq!(
         visits(&trace),
-        [("Plan", "started"), ("Plan", "completed"), ("Translate", "started"), ("Translate", "completed"),
-         ("Plan", "started"), ("Plan", "completed")]
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [
+            ("Plan", "started"),
+            ("Plan", "completed"),
+            ("Translate", "started"),
+            ("Translate", "completed"),
+            ("Plan", "started"),
+            ("Plan", "completed")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     // The per node type figures moved with the run to its graph type.
     let stats = app.get_json("/api/v1/statistics?graph_type=forward_mode").await;
-    assert_eq!(stats.to_string().matches("Translate").count() >= 1, true, "{stats}");
+    assert!(stats.to_string().contains("\"Translate\""), "{stats}");
     let other = app.get_json("/api/v1/statistics?graph_type=translator").await;
-    assert!(!other.to_string().contains("Translate"), "{other}");
+    assert!(!other.to_string().contains("\"Translate\""), "{other}");
 }
 
 #[tokio::test]
@@ -147,20 +181,40 @@ async fn spans_in_any_order_and_repeated_give_the_same_run_as_once_in_order() {
     let (nodes, run) = pydantic_graph_run(0xb1);
     let mut all = nodes.clone();
     all.push(run.clone());
-    assert_eq!(app.post_otlp("/v1/traces", &export(all)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(all)).await.status(),
+        StatusCode::OK
+    );
 
     let (mut nodes, run) = pydantic_graph_run(0xb2);
     nodes.reverse();
     // Run span first, then each node alone, one of them twice, concurrently.
-    assert_eq!(app.post_otlp("/v1/traces", &export(vec![run])).await.status(), StatusCode::OK);
-    let requests: Vec<_> = nodes.iter().chain(nodes.first()).map(|n| export(vec![n.clone()])).collect();
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(vec![run])).await.status(),
+        StatusCode::OK
+    );
+    let requests: Vec<_> = nodes
+        .iter()
+        .chain(nodes.first())
+        .map(|n| export(vec![n.clone()]))
+        .collect();
     let sends = requests.iter().map(|r| app.post_otlp("/v1/traces", r));
     for r in futures_util::future::join_all(sends).await {
         assert_eq!(r.status(), StatusCode::OK);
     }
-    let in_order = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xb1))).await;
-    let shuffled = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xb2))).await;
-    for field in ["status", "graph_type", "total_nodes", "total_duration_ms", "start_time"] {
+    let in_order = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xb1)))
+        .await;
+    let shuffled = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xb2)))
+        .await;
+    for field in [
+        "status",
+        "graph_type",
+        "total_nodes",
+        "total_duration_ms",
+        "start_time",
+    ] {
         assert_eq!(in_order[field], shuffled[field], "{field}");
     }
     let mut a = visits(&in_order);
@@ -176,9 +230,14 @@ async fn the_same_request_twice_at_once_stores_everything_once() {
     let (mut spans, run) = pydantic_graph_run(0xc1);
     spans.push(run);
     let request = export(spans);
-    let (a, b) = tokio::join!(app.post_otlp("/v1/traces", &request), app.post_otlp("/v1/traces", &request));
+    let (a, b) = tokio::join!(
+        app.post_otlp("/v1/traces", &request),
+        app.post_otlp("/v1/traces", &request)
+    );
     assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
-    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xc1))).await;
+    let trace = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xc1)))
+        .await;
     assert_eq!(trace["node_events"].as_array().unwrap().len(), 6);
     assert_eq!(trace["total_nodes"], 3);
 }
@@ -190,12 +249,25 @@ async fn a_failed_node_fails_its_visit_and_a_failed_run_span_fails_the_run() {
     node.events.push(span::Event {
         time_unix_nano: T0 + 5 * MS,
         name: "exception".into(),
-        attributes: vec![attr("exception.type", "RateLimitError"), attr("exception.message", "slow down")],
+        attributes: vec![
+            attr("exception.type", "RateLimitError"),
+            attr("exception.message", "slow down"),
+        ],
         ..Default::default()
     });
-    let run = failed(span(0xd1, 1, None, "run graph forward_mode", 0, 6), "RateLimitError: slow down");
-    assert_eq!(app.post_otlp("/v1/traces", &export(vec![node, run])).await.status(), StatusCode::OK);
-    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xd1))).await;
+    let run = failed(
+        span(0xd1, 1, None, "run graph forward_mode", 0, 6),
+        "RateLimitError: slow down",
+    );
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(vec![node, run]))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let trace = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xd1)))
+        .await;
     assert_eq!(trace["status"], "failed");
     assert_eq!(trace["failed_nodes"], 1);
     assert_eq!(trace["node_events"][1]["error"], "RateLimitError: slow down");
@@ -212,7 +284,10 @@ async fn llm_calls_and_tokens_count_once_per_llm_span_and_state_comes_from_state
         ..Default::default()
     });
     let mut agent = span(0xe1, 3, Some(2), "invoke_agent helper", 2, 19);
-    agent.attributes.extend([attr("gen_ai.operation.name", "invoke_agent"), attr("gen_ai.usage.input_tokens", 999)]);
+    agent.attributes.extend([
+        attr("gen_ai.operation.name", "invoke_agent"),
+        attr("gen_ai.usage.input_tokens", 999),
+    ]);
     let mut chat = span(0xe1, 4, Some(3), "chat gpt-4o", 3, 18);
     chat.attributes.extend([
         attr("gen_ai.operation.name", "chat"),
@@ -220,9 +295,19 @@ async fn llm_calls_and_tokens_count_once_per_llm_span_and_state_comes_from_state
         attr("gen_ai.usage.output_tokens", 20),
     ]);
     let run = span(0xe1, 1, None, "run graph qa", 0, 21);
-    assert_eq!(app.post_otlp("/v1/traces", &export(vec![chat, agent, node, run])).await.status(), StatusCode::OK);
-    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0xe1))).await;
-    assert_eq!((trace["total_llm_calls"].as_i64(), trace["total_tokens"].as_i64()), (Some(1), Some(120)));
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(vec![chat, agent, node, run]))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let trace = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xe1)))
+        .await;
+    assert_eq!(
+        (trace["total_llm_calls"].as_i64(), trace["total_tokens"].as_i64()),
+        (Some(1), Some(120))
+    );
     assert_eq!(trace["state_snapshots"][0]["state"], json!({"answer": "42"}));
     assert_eq!(trace["state_snapshots"][0]["node_id"], "Ask");
 }
@@ -250,7 +335,10 @@ async fn otlp_json_with_gzip_is_read_and_answered_in_json() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let trace = app.get_json(&format!("/api/v1/executions/{id}")).await;
     assert_eq!(trace["node_events"][0]["inputs"], json!({"q": 1}));
     assert_eq!(trace["node_events"][1]["duration_ms"], 5.0);
@@ -261,29 +349,84 @@ async fn bad_bodies_are_refused_with_the_span_named_and_nothing_stored() {
     let app = spawn_app().await;
     let (mut spans, run) = pydantic_graph_run(0xf1);
     spans.push(run);
-    assert_eq!(app.post_otlp("/v1/traces", &export(spans)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(spans)).await.status(),
+        StatusCode::OK
+    );
     let before = app.get_json("/api/v1/executions").await;
 
-    assert_error(app.post_bytes("application/x-protobuf", "not protobuf at all").await, StatusCode::BAD_REQUEST, "malformed_protobuf", &[]).await;
+    assert_error(
+        app.post_bytes("application/x-protobuf", "not protobuf at all")
+            .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_protobuf",
+        &[],
+    )
+    .await;
     let whole = export(vec![span(0xf2, 1, None, "run graph g", 0, 1)]).encode_to_vec();
-    assert_error(app.post_bytes("application/x-protobuf", whole[..whole.len() - 3].to_vec()).await, StatusCode::BAD_REQUEST, "malformed_protobuf", &[]).await;
-    assert_error(app.post_bytes("text/plain", "{}").await, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", &[]).await;
+    assert_error(
+        app.post_bytes("application/x-protobuf", whole[..whole.len() - 3].to_vec())
+            .await,
+        StatusCode::BAD_REQUEST,
+        "malformed_protobuf",
+        &[],
+    )
+    .await;
+    assert_error(
+        app.post_bytes("text/plain", "{}").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        &[],
+    )
+    .await;
     let base64_ids = json!({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "W47/95gDgQPSabYzgT/GDA==", "spanId": "7uGbfsPBsXQ=",
         "name": "s", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]});
-    assert_error(app.post_bytes("application/json", base64_ids.to_string()).await, StatusCode::BAD_REQUEST, "malformed_otlp_json", &[]).await;
+    assert_error(
+        app.post_bytes("application/json", base64_ids.to_string()).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_otlp_json",
+        &[],
+    )
+    .await;
     let mut short_id = span(0xf3, 2, Some(1), "run node Short", 1, 2);
     short_id.span_id.truncate(4);
-    assert_error(app.post_otlp("/v1/traces", &export(vec![short_id])).await, StatusCode::BAD_REQUEST, "invalid_span", &["\"run node Short\"", "span_id"]).await;
+    assert_error(
+        app.post_otlp("/v1/traces", &export(vec![short_id])).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_span",
+        &["\"run node Short\"", "span_id"],
+    )
+    .await;
     let backwards = span(0xf4, 2, Some(1), "run node Backwards", 5, 1);
-    assert_error(app.post_otlp("/v1/traces", &export(vec![backwards])).await, StatusCode::BAD_REQUEST, "invalid_span", &["ends before it starts"]).await;
+    assert_error(
+        app.post_otlp("/v1/traces", &export(vec![backwards])).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_span",
+        &["ends before it starts"],
+    )
+    .await;
     // A bad span refuses its whole request: the good span beside it is not stored.
     let mut mixed = vec![span(0xf5, 2, Some(1), "run node Good", 1, 2)];
     mixed.push(span(0xf5, 3, Some(1), "run node Bad", 5, 1));
-    assert_eq!(app.post_otlp("/v1/traces", &export(mixed)).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(mixed)).await.status(),
+        StatusCode::BAD_REQUEST
+    );
 
-    assert_eq!(app.get_json("/api/v1/executions").await["total"], before["total"], "nothing stored by refused requests");
+    assert_eq!(
+        app.get_json("/api/v1/executions").await["total"],
+        before["total"],
+        "nothing stored by refused requests"
+    );
     for signal in ["/v1/metrics", "/v1/logs", "/otlp/v1/metrics"] {
-        let r = app.client.post(app.url(signal)).header("content-type", "application/x-protobuf").body(vec![]).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(signal))
+            .header("content-type", "application/x-protobuf")
+            .body(vec![])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{signal}");
     }
 }
@@ -294,10 +437,19 @@ async fn an_attribute_of_megabytes_is_stored_cut_and_marked() {
     let mut node = span(0x71, 2, Some(1), "run node Big", 1, 2);
     let big = "x".repeat(5 * 1024 * 1024);
     node.attributes.push(attr("output.value", big.as_str()));
-    assert_eq!(app.post_otlp("/v1/traces", &export(vec![node])).await.status(), StatusCode::OK);
-    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(0x71))).await;
+    assert_eq!(
+        app.post_otlp("/v1/traces", &export(vec![node])).await.status(),
+        StatusCode::OK
+    );
+    let trace = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0x71)))
+        .await;
     let stored = trace["node_events"][1]["outputs"]["value"].as_str().unwrap();
-    assert!(stored.len() < 300 * 1024 && stored.ends_with("bytes]"), "{}", &stored[stored.len() - 40..]);
+    assert!(
+        stored.len() < 300 * 1024 && stored.ends_with("bytes]"),
+        "{}",
+        &stored[stored.len() - 40..]
+    );
 }
 
 #[tokio::test]
@@ -305,18 +457,28 @@ async fn a_run_whose_run_span_never_comes_is_failed_after_the_quiet_time() {
     let db = TestDatabase::new();
     let service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap())
         .with_quiet_after(std::time::Duration::from_millis(50));
-    let spans = tracevis::otlp::span::spans_of(export(vec![span(0x81, 2, Some(1), "run node Plan", 1, 2)]).resource_spans).unwrap();
+    let spans = tracevis::otlp::span::spans_of(
+        export(vec![span(0x81, 2, Some(1), "run node Plan", 1, 2)]).resource_spans,
+    )
+    .unwrap();
     service.ingest_spans(spans).await.unwrap();
     let id = trace_id(0x81);
     // Polled, not slept: the deadline passes 50 ms after the span came.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while service.fail_quiet_runs().await.unwrap() == 0 {
-        assert!(std::time::Instant::now() < deadline, "the quiet run was never failed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the quiet run was never failed"
+        );
         tokio::task::yield_now().await;
     }
     use app::protocol::TraceVisualization;
     let trace = service.get_trace(&id).await.unwrap();
     assert_eq!(trace.summary.status.as_str(), "failed");
-    assert!(trace.summary.error.unwrap_or_default().contains("run span never arrived"));
+    assert!(trace
+        .summary
+        .error
+        .unwrap_or_default()
+        .contains("run span never arrived"));
     assert_eq!(service.fail_quiet_runs().await.unwrap(), 0, "failed once");
 }

@@ -84,7 +84,9 @@ async fn story(store: Arc<dyn HistoryStore>) {
         (0, 1, 5)
     );
     assert!(matches!(
-        store.append_batch(&id("ghost"), &EventBatch::default(), FinishedRuns::Refuse).await,
+        store
+            .append_batch(&id("ghost"), &EventBatch::default(), FinishedRuns::Refuse)
+            .await,
         Err(TraceError::NotFound(_))
     ));
 
@@ -121,7 +123,9 @@ async fn story(store: Arc<dyn HistoryStore>) {
         Err(TraceError::Conflict(_))
     ));
     assert!(matches!(
-        store.append_batch(&id("s1"), &EventBatch::default(), FinishedRuns::Refuse).await,
+        store
+            .append_batch(&id("s1"), &EventBatch::default(), FinishedRuns::Refuse)
+            .await,
         Err(TraceError::Conflict(_))
     ));
 
@@ -220,12 +224,22 @@ async fn span_born_run(store: Arc<dyn HistoryStore>) {
     let visit = batch(json!({"events": [
         {"event_id": "c1", "node_id": "C", "event_type": "started", "timestamp": "2025-02-01T10:30:01Z"},
         {"event_id": "c2", "node_id": "C", "event_type": "failed", "timestamp": "2025-02-01T10:30:02Z", "duration_ms": 1000}]}));
-    store.append_batch(&id("o1"), &visit, FinishedRuns::Refuse).await.unwrap();
+    store
+        .append_batch(&id("o1"), &visit, FinishedRuns::Refuse)
+        .await
+        .unwrap();
     let deadline = "2025-02-01T11:00:00Z".parse().unwrap();
     store.revise_run(&id("o1"), None, Some(deadline)).await.unwrap();
-    let quiet = store.quiet_runs("2025-02-01T11:00:01Z".parse().unwrap(), 10).await.unwrap();
+    let quiet = store
+        .quiet_runs("2025-02-01T11:00:01Z".parse().unwrap(), 10)
+        .await
+        .unwrap();
     assert_eq!(quiet, [("o1".to_string(), deadline)]);
-    assert!(store.quiet_runs("2025-02-01T10:59:00Z".parse().unwrap(), 10).await.unwrap().is_empty());
+    assert!(store
+        .quiet_runs("2025-02-01T10:59:00Z".parse().unwrap(), 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // The run span: another graph type, and an earlier hour.
     let header = RunHeader {
@@ -237,26 +251,61 @@ async fn span_born_run(store: Arc<dyn HistoryStore>) {
         authoritative: true,
     };
     store.revise_run(&id("o1"), Some(&header), None).await.unwrap();
-    let by_type = |graph_type: &str| StatisticsFilter { graph_type: Some(graph_type.into()), ..StatisticsFilter::default() };
+    let by_type = |graph_type: &str| StatisticsFilter {
+        graph_type: Some(graph_type.into()),
+        ..StatisticsFilter::default()
+    };
     let gamma = store.load_statistics(&by_type("gamma")).await.unwrap();
-    assert_eq!(gamma.node_counts, vec![("C".to_string(), 1, 1, 0)], "the node figures moved");
+    assert_eq!(
+        gamma.node_counts,
+        vec![("C".to_string(), 1, 1, 0)],
+        "the node figures moved"
+    );
     assert_eq!(gamma.node_duration_buckets.len(), 1);
     let old = store.load_statistics(&by_type("my-service")).await.unwrap();
-    assert!(old.node_counts.is_empty() && old.node_duration_buckets.is_empty(), "{old:?}");
+    assert!(
+        old.node_counts.is_empty() && old.node_duration_buckets.is_empty(),
+        "{old:?}"
+    );
     let summary = store.load_outline("o1").await.unwrap().summary;
-    assert_eq!((summary.graph_type.as_str(), summary.start_time), ("gamma", header.start_time));
+    assert_eq!(
+        (summary.graph_type.as_str(), summary.start_time),
+        ("gamma", header.start_time)
+    );
 
     let completion: Completion =
         serde_json::from_value(json!({"status": "completed", "end_time": "2025-02-01T10:31:00Z"})).unwrap();
     store.complete_execution(&id("o1"), &completion).await.unwrap();
-    assert!(store.quiet_runs("2030-01-01T00:00:00Z".parse().unwrap(), 10).await.unwrap().is_empty(), "a finished run is never quiet");
-    let late = batch(json!({"events": [{"event_id": "c3", "node_id": "C", "event_type": "completed", "timestamp": "2025-02-01T10:30:59Z"}]}));
-    assert!(matches!(store.append_batch(&id("o1"), &late, FinishedRuns::Refuse).await, Err(TraceError::Conflict(_))));
-    let stored = store.append_batch(&id("o1"), &late, FinishedRuns::Accept).await.unwrap();
+    assert!(
+        store
+            .quiet_runs("2030-01-01T00:00:00Z".parse().unwrap(), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a finished run is never quiet"
+    );
+    let late = batch(
+        json!({"events": [{"event_id": "c3", "node_id": "C", "event_type": "completed", "timestamp": "2025-02-01T10:30:59Z"}]}),
+    );
+    assert!(matches!(
+        store.append_batch(&id("o1"), &late, FinishedRuns::Refuse).await,
+        Err(TraceError::Conflict(_))
+    ));
+    let stored = store
+        .append_batch(&id("o1"), &late, FinishedRuns::Accept)
+        .await
+        .unwrap();
     assert_eq!(stored.outcome.accepted, 1);
     let summary = store.load_outline("o1").await.unwrap().summary;
-    assert_eq!((summary.status, summary.total_nodes), (ExecutionStatus::Completed, 2));
-    assert_eq!(summary.total_duration_ms, Some(32.0 * 60_000.0), "from the run span's start");
+    assert_eq!(
+        (summary.status, summary.total_nodes),
+        (ExecutionStatus::Completed, 2)
+    );
+    assert_eq!(
+        summary.total_duration_ms,
+        Some(32.0 * 60_000.0),
+        "from the run span's start"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,195 @@
+"""tracevis.instrument_pydantic_graph() with the GraphBuilder API (pydantic-graph 2.x)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+pytest.importorskip("pydantic_graph")
+
+from pydantic_graph import BaseNode, End, GraphBuilder, GraphRunContext, StepContext  # noqa: E402
+
+import tracevis  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def instrumented():
+    assert tracevis.instrument_pydantic_graph()
+    yield
+    tracevis.uninstrument_pydantic_graph()
+
+
+@dataclass
+class Counter:
+    count: int = 0
+    history: list = field(default_factory=list)
+    fail_at: int | None = None
+
+
+class CountError(Exception):
+    pass
+
+
+@dataclass
+class Increment(BaseNode[Counter, None, int]):
+    by: int
+
+    async def run(self, ctx: GraphRunContext[Counter]) -> Check:
+        ctx.state.count += self.by
+        ctx.state.history.append(f"+{self.by}")
+        if ctx.state.fail_at is not None and ctx.state.count >= ctx.state.fail_at:
+            raise CountError(f"count reached {ctx.state.count}")
+        return Check()
+
+
+@dataclass
+class Check(BaseNode[Counter, None, int]):
+    async def run(self, ctx: GraphRunContext[Counter]) -> Increment | End[int]:
+        if ctx.state.count < 3:
+            return Increment(by=1)
+        return End(ctx.state.count * 10)
+
+
+def build_counter(name: str):
+    g = GraphBuilder(name=name, state_type=Counter, input_type=int, output_type=int)
+
+    @g.step
+    async def begin(ctx: StepContext[Counter, None, int]) -> Increment:
+        ctx.state.history.append("begin")
+        return Increment(by=ctx.inputs)
+
+    g.add(g.edge_from(g.start_node).to(begin))
+    g.add_reachable(Increment)
+    return g.build()
+
+
+def kinds(trace):
+    return [(e["node_id"], e["event_type"]) for e in trace["node_events"]]
+
+
+def test_basenode_graph_with_a_loop(api, graph_type):
+    graph = build_counter(graph_type)
+    state = Counter()
+    assert graph.run_sync(state=state, inputs=1) == 30
+    assert tracevis.flush(10)
+
+    trace = api.only_run(graph_type)
+    assert trace["status"] == "completed"
+    assert trace["original_inputs"] == {"value": 1}
+    visits = ["begin", "Increment", "Check", "Increment", "Check", "Increment", "Check"]
+    assert kinds(trace) == [(n, t) for n in visits for t in ("started", "completed")]
+    ev = trace["node_events"]
+    assert ev[0]["inputs"] == {"value": 1}
+    assert ev[1]["outputs"] == {"next": "Increment", "args": {"by": 1}}
+    assert ev[2]["inputs"] == {"by": 1}  # a BaseNode's inputs are its fields
+    assert ev[3]["outputs"] == {"next": "Check", "args": {}}
+    assert ev[-1]["outputs"] == {"end": 30}
+    assert all(e["duration_ms"] >= 0 for e in ev if e["event_type"] == "completed")
+
+    snaps = trace["state_snapshots"]
+    assert [s["node_id"] for s in snaps] == ["__start__"] + visits  # initial state, then one per node
+    assert snaps[0]["state"] == {"count": 0, "history": [], "fail_at": None}
+    assert [s["state"]["count"] for s in snaps] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert snaps[2]["state"]["history"] == ["begin", "+1"]  # serialized when taken, not at the end
+    assert trace["final_state"] == {"count": 3, "history": ["begin", "+1", "+1", "+1"], "fail_at": None}
+
+    nodes = {n["id"] for n in trace["graph"]["nodes"]}
+    edges = {(e["from"], e["to"]) for e in trace["graph"]["edges"]}
+    assert {"begin", "Increment", "Check"} <= nodes
+    assert {("__start__", "begin"), ("begin", "Increment"), ("Increment", "Check"), ("Check", "Increment"), ("Check", "__end__")} <= edges
+
+
+def test_failing_node_fails_the_run_and_reraises_unchanged(api, graph_type):
+    graph = build_counter(graph_type)
+    with pytest.raises(CountError, match="count reached 2") as caught:
+        graph.run_sync(state=Counter(fail_at=2), inputs=1)
+    assert type(caught.value) is CountError
+    assert tracevis.flush(10)
+
+    trace = api.only_run(graph_type)
+    assert trace["status"] == "failed"
+    assert trace["error"] == "CountError: count reached 2"
+    assert kinds(trace)[-2:] == [("Increment", "started"), ("Increment", "failed")]
+    failed = trace["node_events"][-1]
+    assert failed["error"] == "CountError: count reached 2"
+    assert trace["state_snapshots"][-1]["state"]["count"] == 2  # the state the failure left
+    assert trace["final_state"]["count"] == 2
+
+
+def test_async_run_iter_and_parallel_map(api, graph_type):
+    g = GraphBuilder(name=graph_type, state_type=Counter, input_type=list, output_type=list)
+
+    @g.step
+    async def square(ctx: StepContext[Counter, None, int]) -> int:
+        await asyncio.sleep(0.01)
+        ctx.state.count += 1
+        return ctx.inputs * ctx.inputs
+
+    collect = g.join(lambda acc, x: [*acc, x], initial_factory=list, node_id="collect")
+
+    @g.step
+    async def total(ctx: StepContext[Counter, None, list]) -> list:
+        return sorted(ctx.inputs)
+
+    g.add(
+        g.edge_from(g.start_node).map().to(square),
+        g.edge_from(square).to(collect),
+        g.edge_from(collect).to(total),
+        g.edge_from(total).to(g.end_node),
+    )
+    graph = g.build()
+
+    async def main():
+        out1 = await graph.run(state=Counter(), inputs=[1, 2, 3])
+        async with graph.iter(state=Counter(), inputs=[4]) as graph_run:
+            async for _ in graph_run:
+                pass
+        return out1, graph_run.output
+
+    assert asyncio.run(main()) == ([1, 4, 9], [16])
+    assert tracevis.flush(10)
+    runs = [api.trace(r["execution_id"]) for r in api.runs(graph_type)]
+    assert sorted(len(t["node_events"]) for t in runs) == [4, 8]
+    big = max(runs, key=lambda t: len(t["node_events"]))
+    assert big["status"] == "completed"
+    squares = [e for e in big["node_events"] if e["node_id"] == "square"]
+    assert sorted(e["inputs"]["value"] for e in squares if e["event_type"] == "started") == [1, 2, 3]
+    assert sorted(e["outputs"]["value"] for e in squares if e["event_type"] == "completed") == [1, 4, 9]
+    total_done = [e for e in big["node_events"] if e["node_id"] == "total" and e["event_type"] == "completed"]
+    assert total_done[0]["outputs"] == {"value": [1, 4, 9]}
+    assert big["final_state"]["count"] == 3
+    nodes = {n["id"] for n in big["graph"]["nodes"]}
+    assert {"square", "collect", "total"} <= nodes
+
+
+def test_name_is_inferred_from_the_variable_when_not_given(api):
+    g = GraphBuilder(state_type=Counter, input_type=int, output_type=int)
+
+    @g.step
+    async def only(ctx: StepContext[Counter, None, int]) -> int:
+        return ctx.inputs + 1
+
+    g.add(g.edge_from(g.start_node).to(only), g.edge_from(only).to(g.end_node))
+    inferred_name_graph = g.build()
+    assert inferred_name_graph.run_sync(state=Counter(), inputs=1) == 2
+    assert tracevis.flush(10)
+    trace = api.only_run("inferred_name_graph")
+    assert kinds(trace) == [("only", "started"), ("only", "completed")]
+
+
+def test_graph_without_state_records_the_output_as_final_state(api, graph_type):
+    g = GraphBuilder(name=graph_type, input_type=str, output_type=str)
+
+    @g.step
+    async def shout(ctx: StepContext[None, None, str]) -> str:
+        return ctx.inputs.upper()
+
+    g.add(g.edge_from(g.start_node).to(shout), g.edge_from(shout).to(g.end_node))
+    assert g.build().run_sync(inputs="hey") == "HEY"
+    assert tracevis.flush(10)
+    trace = api.only_run(graph_type)
+    assert trace["status"] == "completed"
+    assert trace["final_state"] == {"output": "HEY"}
+    assert trace["state_snapshots"] == []
