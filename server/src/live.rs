@@ -11,7 +11,7 @@ mod subscription;
 pub use hub::{HubReceiver, LiveHub};
 pub use postgres_relay::{notify_payload, spawn_relay, CHANNEL};
 pub use socket::{execution_live, runs_live};
-pub use subscription::subscribe;
+pub use subscription::{subscribe, StreamEnd};
 
 use std::sync::LazyLock;
 

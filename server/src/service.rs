@@ -63,6 +63,16 @@ impl TraceService {
         &self.hub
     }
 
+    /// Subscribes to run `execution_id` after `after_seq`, until `end`.
+    pub async fn follow_execution(
+        &self,
+        execution_id: &str,
+        after_seq: i64,
+        end: live::StreamEnd,
+    ) -> Result<LiveSubscription, TraceError> {
+        live::subscribe(self.store.clone(), &self.hub, execution_id, after_seq, end).await
+    }
+
     /// Subscribes to every run's status changes (the live run list).
     pub fn subscribe_runs(&self) -> HubReceiver {
         self.hub.subscribe_runs()
@@ -370,7 +380,8 @@ impl TraceVisualization for TraceService {
         execution_id: &str,
         after_seq: i64,
     ) -> Result<LiveSubscription, TraceError> {
-        live::subscribe(self.store.clone(), &self.hub, execution_id, after_seq).await
+        self.follow_execution(execution_id, after_seq, live::StreamEnd::AtFinalStatus)
+            .await
     }
 
     async fn emit_event(&self, execution_id: &RecordId, event: NewEvent) -> Result<NodeEvent, TraceError> {

@@ -63,7 +63,9 @@ fn RunView(run: RunOutline) -> impl IntoView {
             follow(
                 move || {
                     format!(
-                        "/api/v1/executions/{id}/live?after_seq={}",
+                        // Records stored after the run finished (late
+                        // OpenTelemetry spans) follow too.
+                        "/api/v1/executions/{id}/live?until=late_records&after_seq={}",
                         trace.with_untracked(RunOutline::last_seq)
                     )
                 },

@@ -2,11 +2,11 @@
 //! list. The socket is only transport: frames come from the subscription,
 //! which owns ordering; this module adds heartbeats and a send timeout.
 
+use super::StreamEnd;
 use crate::api::extract::{ApiQuery, ExecutionIdPath};
 use crate::api::AppError;
 use crate::service::TraceService;
 use app::live::{LiveEnvelope, LiveFrame, LiveSubscription};
-use app::protocol::TraceVisualization;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -24,6 +24,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Deserialize)]
 pub struct LiveQuery {
     after_seq: Option<String>,
+    /// `until=late_records`: keep streaming records stored after the run
+    /// finished (see `StreamEnd`); by default the stream ends with the final status.
+    until: Option<String>,
 }
 
 /// `GET /api/v1/executions/{id}/live?after_seq=N`.
@@ -39,9 +42,19 @@ pub async fn execution_live(
             AppError::invalid_parameter("after_seq", format!("expected an integer >= 0, got {s:?}"))
         })?,
     };
+    let end = match q.until.as_deref() {
+        None | Some("") | Some("final_status") => StreamEnd::AtFinalStatus,
+        Some("late_records") => StreamEnd::AfterLateRecords,
+        Some(other) => {
+            return Err(AppError::invalid_parameter(
+                "until",
+                format!("expected final_status or late_records, got {other:?}"),
+            ))
+        }
+    };
     // Subscribing before the upgrade turns an unknown run into a plain 404.
-    let subscription = service.subscribe_to_execution(id.as_str(), after_seq).await?;
-    Ok(ws.on_upgrade(move |socket| pump(socket, Source::Run(subscription))))
+    let subscription = service.follow_execution(id.as_str(), after_seq, end).await?;
+    Ok(ws.on_upgrade(move |socket| pump(socket, Source::Run(subscription, end))))
 }
 
 /// `GET /api/v1/live`: a status frame whenever any run starts or finishes.
@@ -51,27 +64,28 @@ pub async fn runs_live(ws: WebSocketUpgrade, State(service): State<TraceService>
 }
 
 enum Source {
-    Run(LiveSubscription),
+    Run(LiveSubscription, StreamEnd),
     Runs(super::HubReceiver),
 }
 
 impl Source {
     async fn next(&mut self) -> Option<Arc<LiveEnvelope>> {
         match self {
-            Self::Run(subscription) => subscription.recv().await,
+            Self::Run(subscription, _) => subscription.recv().await,
             Self::Runs(receiver) => receiver.recv().await,
         }
     }
 
-    /// Whether this is one run's stream (rather than the run list's).
-    fn is_run(&self) -> bool {
-        matches!(self, Self::Run(_))
+    /// Whether a final status ends this stream: a run's, unless it follows
+    /// late records; never the run list's.
+    fn ends_at_final_status(&self) -> bool {
+        matches!(self, Self::Run(_, StreamEnd::AtFinalStatus))
     }
 
     /// A frame that is already waiting, without waiting for one.
     fn ready(&mut self) -> Option<Arc<LiveEnvelope>> {
         match self {
-            Self::Run(subscription) => subscription.try_recv().ok(),
+            Self::Run(subscription, _) => subscription.try_recv().ok(),
             Self::Runs(receiver) => receiver.try_recv(),
         }
     }
@@ -98,7 +112,7 @@ async fn pump(socket: WebSocket, mut source: Source) {
                 // goes on through every run's (ending it there lost the
                 // finishes of runs that ended while the client reconnected).
                 let ends = batch.iter().any(|e| {
-                    e.frame == LiveFrame::Resync || (source.is_run() && e.frame.is_final_status())
+                    e.frame == LiveFrame::Resync || (source.ends_at_final_status() && e.frame.is_final_status())
                 });
                 let write = async {
                     for envelope in &batch {

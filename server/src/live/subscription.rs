@@ -24,6 +24,17 @@ const GAP_WAIT: Duration = Duration::from_millis(250);
 /// Frames between the joiner and the socket writer.
 const OUT_CAPACITY: usize = 256;
 
+/// Where a run's stream ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// With the run's final status (API.md).
+    AtFinalStatus,
+    /// Never: records stored after the run finished (OpenTelemetry spans
+    /// that arrive after the run span) follow too. The run page asks for
+    /// this, so what it shows stays what a reload shows.
+    AfterLateRecords,
+}
+
 /// Subscribes to run `id` from just after `after_seq`. Fails with `NotFound`
 /// for an unknown run, before anything is streamed.
 pub async fn subscribe(
@@ -31,6 +42,7 @@ pub async fn subscribe(
     hub: &Arc<LiveHub>,
     id: &str,
     after_seq: i64,
+    end: StreamEnd,
 ) -> Result<LiveSubscription, TraceError> {
     let live = hub.subscribe_execution(id);
     let backlog = store.load_trace(id, after_seq).await?;
@@ -42,6 +54,7 @@ pub async fn subscribe(
         pending: BTreeMap::new(),
         held_status: None,
         gap_deadline: None,
+        end,
         out,
     };
     tokio::spawn(joiner.run(backlog, live));
@@ -59,6 +72,8 @@ struct Joiner {
     held_status: Option<Arc<LiveEnvelope>>,
     /// When to stop waiting for a missing `seq` and read the store.
     gap_deadline: Option<Instant>,
+    /// Whether the final status ends the stream.
+    end: StreamEnd,
     out: mpsc::Sender<Arc<LiveEnvelope>>,
 }
 
@@ -142,8 +157,8 @@ impl Joiner {
             self.next += 1;
         }
         if let Some(status) = self.held_status.take_if(|s| status_last_seq(s) < self.next) {
-            let is_final = status.frame.is_final_status();
-            if self.out.send(status).await.is_err() || is_final {
+            let ends = status.frame.is_final_status() && self.end == StreamEnd::AtFinalStatus;
+            if self.out.send(status).await.is_err() || ends {
                 return false;
             }
         }

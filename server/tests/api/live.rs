@@ -352,3 +352,97 @@ async fn an_event_emitted_through_the_protocol_is_stored_and_reaches_subscribers
     }
     assert_eq!(service.get_trace("emitted").await.unwrap().node_events.len(), 1);
 }
+
+#[tokio::test]
+async fn the_run_list_stream_outlives_a_finished_run_and_a_run_stream_can_follow_late_records() {
+    let app = spawn_app().await;
+    let mut list = connect(&app, "/api/v1/live").await;
+    app.start("first").await;
+    app.start("second").await;
+    let done = app
+        .post(
+            "/api/v1/executions/first/complete",
+            &json!({"status": "completed"}),
+        )
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let done = app
+        .post("/api/v1/executions/second/complete", &json!({"status": "failed"}))
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let mut finished = Vec::new();
+    while finished.len() < 2 {
+        let frame = next_frame(&mut list).await;
+        if frame["execution"]["status"] != "running" {
+            finished.push(frame["execution"]["execution_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        finished,
+        ["first", "second"],
+        "the second finish comes on the same socket"
+    );
+
+    // A span-born run: its run span ends it, a node span comes after.
+    let mut follower = {
+        let spans = |spans: Value| json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]});
+        let span = |id: &str, parent: Option<&str>, name: &str, from: u64, to: u64| {
+            let mut s = json!({"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": id, "name": name,
+                "startTimeUnixNano": (1_760_000_000_000_000_000u64 + from * 1_000_000).to_string(),
+                "endTimeUnixNano": (1_760_000_000_000_000_000u64 + to * 1_000_000).to_string()});
+            if let Some(p) = parent {
+                s["parentSpanId"] = json!(p);
+            }
+            s
+        };
+        let node = span(
+            "00f067aa0ba902b1",
+            Some("00f067aa0ba902b0"),
+            "run node Plan",
+            1,
+            2,
+        );
+        assert_eq!(
+            app.post("/v1/traces", &spans(json!([node]))).await.status(),
+            StatusCode::OK
+        );
+        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let mut follower = connect(
+            &app,
+            &format!("/api/v1/executions/{id}/live?until=late_records&after_seq=0"),
+        )
+        .await;
+        let mut plain = connect(&app, &format!("/api/v1/executions/{id}/live?after_seq=0")).await;
+        let run = span("00f067aa0ba902b0", None, "run graph g", 0, 10);
+        assert_eq!(
+            app.post("/v1/traces", &spans(json!([run]))).await.status(),
+            StatusCode::OK
+        );
+        let plain_frames = frames_until_close(&mut plain, Duration::from_secs(10)).await;
+        assert_eq!(
+            plain_frames.last().unwrap()["execution"]["status"],
+            "completed",
+            "the plain stream ends there"
+        );
+        let late = span(
+            "00f067aa0ba902b2",
+            Some("00f067aa0ba902b0"),
+            "run node Late",
+            3,
+            4,
+        );
+        assert_eq!(
+            app.post("/v1/traces", &spans(json!([late]))).await.status(),
+            StatusCode::OK
+        );
+        follower
+    };
+    let mut late_nodes = Vec::new();
+    while late_nodes.len() < 2 {
+        let frame = next_frame(&mut follower).await;
+        if frame["type"] == "event" && frame["event"]["node_id"] == "Late" {
+            late_nodes.push(frame["event"]["event_type"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(late_nodes, ["started", "completed"]);
+}
