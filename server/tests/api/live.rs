@@ -407,7 +407,7 @@ async fn the_run_list_stream_outlives_a_finished_run_and_a_run_stream_can_follow
             StatusCode::OK
         );
         let id = "4bf92f3577b34da6a3ce929d0e0e4736";
-        let mut follower = connect(
+        let follower = connect(
             &app,
             &format!("/api/v1/executions/{id}/live?until=late_records&after_seq=0"),
         )
