@@ -189,7 +189,18 @@ fn hex_id(bytes: &[u8], len: usize) -> Result<String, String> {
     if bytes.iter().all(|b| *b == 0) {
         return Err("must not be all zeros".into());
     }
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(bytes))
+}
+
+/// Lowercase hex of `bytes` (two ids per span: not through `format!`).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Nanoseconds since the epoch as an instant; 0 means "not set" in OTLP.
@@ -222,7 +233,7 @@ fn json_of(value: AnyValue) -> Value {
         Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.into_iter().map(json_of).collect()),
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(attributes(kv.values)),
         Some(any_value::Value::BytesValue(b)) => {
-            Value::String(truncated(b.iter().map(|x| format!("{x:02x}")).collect()))
+            Value::String(truncated(hex(&b)))
         }
         // Newer OTLP value kinds (references into a dictionary) carry
         // nothing tracevis reads.
