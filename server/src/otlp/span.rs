@@ -232,9 +232,7 @@ fn json_of(value: AnyValue) -> Value {
         }
         Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.into_iter().map(json_of).collect()),
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(attributes(kv.values)),
-        Some(any_value::Value::BytesValue(b)) => {
-            Value::String(truncated(hex(&b)))
-        }
+        Some(any_value::Value::BytesValue(b)) => Value::String(truncated(hex(&b))),
         // Newer OTLP value kinds (references into a dictionary) carry
         // nothing tracevis reads.
         #[allow(unreachable_patterns)]
