@@ -161,8 +161,13 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     let filter = reload_filter.clone();
                     leptos::task::spawn_local(async move {
                         if let Ok(list) = list_executions(filter).await {
-                            runs.update(|shown| *shown = fresher_of(shown, list.executions));
-                            total.set(list.total);
+                            let mut kept = 0;
+                            runs.update(|shown| {
+                                let reloaded = list.executions.len();
+                                *shown = fresher_of(shown, list.executions);
+                                kept = shown.len() - reloaded;
+                            });
+                            total.set(list.total + kept as i64);
                         }
                     });
                 },
@@ -230,20 +235,27 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     expect(dead_code, reason = "called from the browser only")
 )]
 fn fresher_of(shown: &[ExecutionSummary], reloaded: Vec<ExecutionSummary>) -> Vec<ExecutionSummary> {
-    reloaded
-        .into_iter()
-        .map(
-            |fresh| match shown.iter().find(|s| s.execution_id == fresh.execution_id) {
-                Some(s)
-                    if (s.status != ExecutionStatus::Running && fresh.status == ExecutionStatus::Running)
-                        || s.last_seq > fresh.last_seq =>
-                {
-                    s.clone()
-                }
-                _ => fresh,
-            },
-        )
-        .collect()
+    // Runs that started after the reload was read (a status frame added
+    // them meanwhile) stay on top.
+    let newest_reloaded = reloaded.iter().map(|r| r.start_time).max();
+    let mut merged: Vec<ExecutionSummary> = shown
+        .iter()
+        .filter(|s| newest_reloaded.is_none_or(|newest| s.start_time > newest))
+        .filter(|s| !reloaded.iter().any(|r| r.execution_id == s.execution_id))
+        .cloned()
+        .collect();
+    merged.extend(reloaded.into_iter().map(|fresh| {
+        match shown.iter().find(|s| s.execution_id == fresh.execution_id) {
+            Some(s)
+                if (s.status != ExecutionStatus::Running && fresh.status == ExecutionStatus::Running)
+                    || s.last_seq > fresh.last_seq =>
+            {
+                s.clone()
+            }
+            _ => fresh,
+        }
+    }));
+    merged
 }
 
 /// Puts a run's new summary in the list: replaces it if shown, else adds it
