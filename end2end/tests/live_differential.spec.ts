@@ -75,9 +75,10 @@ async function playRun(server: TestServer, id: string, random: () => number, ope
 /** What a person sees of a run page, part by part. */
 async function pageState(page: Page) {
   const graph = page.getByRole("region", { name: "Graph" });
-  await expect(graph.getByRole("img")).toBeVisible();
+  // The graph and state history are lazy sections: wait until they are drawn.
+  await expect(graph.getByRole("img")).toBeVisible({ timeout: 20_000 });
   const history = page.getByRole("region", { name: "State history" });
-  await expect(history).toContainText(/Step \d|has no state snapshots/);
+  await expect(history).toContainText(/Step \d|has no state snapshots/, { timeout: 20_000 });
   return {
     header: await page.locator(".run-header .facts > div").allTextContents(),
     status: await page.locator(".run-header .badge").first().textContent(),
