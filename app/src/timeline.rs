@@ -99,11 +99,16 @@ pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
         let visit = match slot {
             Some(i) => &mut visits[i],
             None => {
-                let took = event.duration_ms.unwrap_or(0.0);
+                // Checked: a run stored before durations were bounded may
+                // hold one that reaches past the calendar; it starts at its end.
+                let took = Duration::microseconds((event.duration_ms.unwrap_or(0.0) * 1_000.0) as i64);
                 visits.push(NodeVisit {
                     index: visits.len(),
                     node_id: event.node_id.clone(),
-                    start: event.timestamp - Duration::microseconds((took * 1_000.0) as i64),
+                    start: event
+                        .timestamp
+                        .checked_sub_signed(took)
+                        .unwrap_or(event.timestamp),
                     end: None,
                     outcome,
                     attempt: event.attempt,

@@ -3,6 +3,7 @@
 //! onto the records the JSON API takes (`projection`). The HTTP edge is
 //! `api::otlp`; storing is `TraceService::ingest_spans`.
 
+pub mod declared_graph;
 pub mod projection;
 pub mod rules;
 pub mod span;

@@ -6,7 +6,11 @@ use super::{ExecutionStatus, GraphDefinition, JsonObject, Label, NodeEventType, 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A finite, non-negative duration in milliseconds.
+/// The longest duration accepted: ten years, in milliseconds. Longer is a
+/// producer's unit mistake, and arithmetic on it could leave the calendar.
+pub const MAX_DURATION_MS: f64 = 10.0 * 365.25 * 24.0 * 3_600_000.0;
+
+/// A finite duration in milliseconds, from 0 to `MAX_DURATION_MS`.
 #[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
 pub struct DurationMs(f64);
@@ -21,10 +25,12 @@ impl DurationMs {
 impl TryFrom<f64> for DurationMs {
     type Error = String;
     fn try_from(value: f64) -> Result<Self, String> {
-        if value.is_finite() && value >= 0.0 {
+        if value.is_finite() && (0.0..=MAX_DURATION_MS).contains(&value) {
             Ok(Self(value))
         } else {
-            Err(format!("must be a finite number >= 0, got {value}"))
+            Err(format!(
+                "must be a number from 0 to {MAX_DURATION_MS} (ten years in ms), got {value}"
+            ))
         }
     }
 }
@@ -33,6 +39,31 @@ impl From<DurationMs> for f64 {
     fn from(d: DurationMs) -> f64 {
         d.0
     }
+}
+
+/// Whether `instant` is one tracevis accepts: from 1970-01-01 to the end of
+/// year 9999 (UTC), the range every door (JSON, OTLP, import) allows, so
+/// that arithmetic on stored times never leaves chrono's calendar.
+pub fn check_instant(instant: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    use chrono::Datelike;
+    if (1970..=9999).contains(&instant.year()) {
+        Ok(instant)
+    } else {
+        Err(format!("must be from 1970 to 9999, got {}", instant.to_rfc3339()))
+    }
+}
+
+/// Serde reader for an instant field, bounded by `check_instant`.
+fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    check_instant(DateTime::<Utc>::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// Serde reader for an optional instant field, bounded by `check_instant`.
+fn optional_instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Option::<DateTime<Utc>>::deserialize(d)?
+        .map(check_instant)
+        .transpose()
+        .map_err(serde::de::Error::custom)
 }
 
 /// `POST /api/v1/executions`: a run starts.
@@ -47,7 +78,7 @@ pub struct NewExecution {
     #[serde(default)]
     pub original_inputs: JsonObject,
     /// When it started; now when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_instant")]
     pub start_time: Option<DateTime<Utc>>,
     /// Producer metadata.
     #[serde(default)]
@@ -88,6 +119,7 @@ pub struct NewEvent {
     /// What happened.
     pub event_type: NodeEventType,
     /// When it happened.
+    #[serde(deserialize_with = "instant")]
     pub timestamp: DateTime<Utc>,
     /// How long the node ran.
     #[serde(default)]
@@ -102,7 +134,7 @@ pub struct NewEvent {
     #[serde(default)]
     pub error: Option<String>,
     /// Metadata; `llm_calls` and `tokens` feed the run's totals.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "event_metadata")]
     pub metadata: JsonObject,
 }
 
@@ -120,15 +152,54 @@ impl NewEvent {
     }
 }
 
+/// The largest count one event may report in `llm_calls` or `tokens`.
+pub const MAX_EVENT_COUNT: i64 = 1_000_000_000_000;
+
+/// The largest total a run keeps (and a completion may report): totals
+/// saturate here, well inside `i64` and exact as `f64`, so sums over runs
+/// never overflow.
+pub const MAX_RUN_TOTAL: i64 = 1_000_000_000_000_000;
+
+/// The metadata keys whose numbers feed the run's totals.
+const COUNT_KEYS: [&str; 2] = ["llm_calls", "tokens"];
+
 /// A count a producer reports in event metadata (`llm_calls`, `tokens`): a
-/// non-negative integer (a fraction is cut; anything else counts 0). The
-/// store's totals and the run page's live figures both read it here.
+/// non-negative integer up to `MAX_EVENT_COUNT` (a fraction is cut; a value
+/// that is not a number counts 0). The store's totals and the run page's
+/// live figures both read it here.
 pub fn metadata_count(metadata: &JsonObject, key: &str) -> i64 {
     metadata
         .get(key)
         .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
         .unwrap_or(0)
-        .max(0)
+        .clamp(0, MAX_EVENT_COUNT)
+}
+
+/// Serde reader for event metadata: a number under `llm_calls` or `tokens`
+/// must be a count from 0 to `MAX_EVENT_COUNT`.
+fn event_metadata<'de, D: serde::Deserializer<'de>>(d: D) -> Result<JsonObject, D::Error> {
+    let metadata = JsonObject::deserialize(d)?;
+    for key in COUNT_KEYS {
+        if let Some(n) = metadata.get(key).and_then(serde_json::Value::as_f64) {
+            if !(0.0..=MAX_EVENT_COUNT as f64).contains(&n) {
+                return Err(serde::de::Error::custom(format!(
+                    "{key} must be a count from 0 to {MAX_EVENT_COUNT}, got {n}"
+                )));
+            }
+        }
+    }
+    Ok(metadata)
+}
+
+/// Serde reader for a completion's reported token total, up to `MAX_RUN_TOTAL`.
+fn run_total<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let total = Option::<u64>::deserialize(d)?;
+    match total {
+        Some(t) if t > MAX_RUN_TOTAL as u64 => Err(serde::de::Error::custom(format!(
+            "must be at most {MAX_RUN_TOTAL}, got {t}"
+        ))),
+        _ => Ok(total),
+    }
 }
 
 /// A state snapshot as a producer sends it.
@@ -138,6 +209,7 @@ pub struct NewSnapshot {
     #[serde(default)]
     pub snapshot_id: Option<RecordId>,
     /// When the state was captured.
+    #[serde(deserialize_with = "instant")]
     pub timestamp: DateTime<Utc>,
     /// The node that produced it.
     pub node_id: Label,
@@ -152,7 +224,7 @@ pub struct PerformanceTotals {
     #[serde(default)]
     pub total_llm_calls: Option<u32>,
     /// Overrides the summed `tokens`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "run_total")]
     pub total_tokens: Option<u64>,
     /// Reported cache hits (informational).
     #[serde(default)]
@@ -168,7 +240,7 @@ pub struct Completion {
     /// `completed` or `failed` (not `running`).
     pub status: ExecutionStatus,
     /// When it finished; now when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "optional_instant")]
     pub end_time: Option<DateTime<Utc>>,
     /// The final state.
     #[serde(default)]

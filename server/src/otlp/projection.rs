@@ -3,8 +3,9 @@
 //! deterministic: every id derives from a span id, so a repeated request
 //! (or a span sent twice) projects to records the store already holds.
 
+use super::declared_graph::declared_graph;
 use super::rules::{
-    classify, langgraph_metadata, Role, CONTROL_FLOW_ERRORS, FINAL_STATE_KEYS, INPUT_KEYS, OUTPUT_KEYS,
+    classify, is_control_flow, langgraph_metadata, Role, FINAL_STATE_KEYS, INPUT_KEYS, OUTPUT_KEYS,
     STATE_EVENT, STATE_PREFIX,
 };
 use super::span::Span;
@@ -186,11 +187,13 @@ fn run_span(span: &Span, graph_type: &str, explicit: bool) -> RunSpan {
         error: span.error.as_ref().map(|e| e.message.clone()),
         inputs: payload(span, INPUT_KEYS).unwrap_or_default(),
         final_state: payload(span, FINAL_STATE_KEYS),
-        graph: span
-            .attributes
-            .get("tracevis.graph")
-            .and_then(json_value)
-            .and_then(|v| serde_json::from_value(v).ok()),
+        graph: declared_graph(
+            span.attributes
+                .get("tracevis.graph")
+                .and_then(json_value)
+                .as_ref(),
+            span.attributes.get("graph").and_then(json_value).as_ref(),
+        ),
         metadata,
     }
 }
@@ -226,10 +229,7 @@ fn ended(span: &Span, node_id: &Label, usage: Option<(i64, Option<i64>, Vec<Stri
     let cached = ["tracevis.cached", "cache_hit", "cached"]
         .iter()
         .any(|k| span.attributes.get(*k) == Some(&Value::Bool(true)));
-    let control_flow = span
-        .error
-        .as_ref()
-        .is_some_and(|e| CONTROL_FLOW_ERRORS.iter().any(|p| e.message.starts_with(p)));
+    let control_flow = span.error.as_ref().is_some_and(|e| is_control_flow(&e.message));
     let (event_type, error) = match &span.error {
         Some(_) if control_flow => {
             metadata.insert("interrupted".into(), json!(true));
@@ -270,8 +270,47 @@ fn attempt_metadata(span: &Span) -> JsonObject {
 }
 
 /// State snapshots a node span carries: each `tracevis.state` span event,
-/// and the `state.*` attributes as one snapshot at the span's end.
+/// and the `state.*` attributes as one snapshot at the span's end. A
+/// LangGraph node without either gets the state it produced, derived from
+/// what it saw and the update it returned (`langgraph_state_after`).
 fn snapshots_of(span: &Span, node_id: &Label, out: &mut Vec<NewSnapshot>) {
+    let before = out.len();
+    explicit_snapshots(span, node_id, out);
+    if out.len() == before && langgraph_metadata(span, "langgraph_node").is_some() {
+        let read = |key: &str| span.attributes.get(key).and_then(json_value);
+        if let (Some(Value::Object(seen)), Some(Value::Object(update))) =
+            (read("input.value"), read("output.value"))
+        {
+            out.push(NewSnapshot {
+                snapshot_id: Some(record_id(format!("{}:state", span.span_id))),
+                timestamp: span.end,
+                node_id: node_id.clone(),
+                state: langgraph_state_after(seen, update),
+            });
+        }
+    }
+}
+
+/// The state after a LangGraph node: the state it saw with the update it
+/// returned applied per key. A list the update extends is taken whole; any
+/// other list update is appended, as LangGraph's list reducers
+/// (`operator.add`, `add_messages`) do; other values replace. Exact for
+/// plain channels and appending reducers; a custom reducer's result can
+/// differ (the next node's input, shown in its details, is exact).
+fn langgraph_state_after(mut state: JsonObject, update: JsonObject) -> JsonObject {
+    for (key, new) in update {
+        let merged = match (state.remove(&key), new) {
+            (Some(Value::Array(old)), Value::Array(new)) if !new.starts_with(&old) => {
+                Value::Array(old.into_iter().chain(new).collect())
+            }
+            (_, new) => new,
+        };
+        state.insert(key, merged);
+    }
+    state
+}
+
+fn explicit_snapshots(span: &Span, node_id: &Label, out: &mut Vec<NewSnapshot>) {
     for (i, event) in span.events.iter().enumerate() {
         if event.name != STATE_EVENT {
             continue;
@@ -632,5 +671,39 @@ mod tests {
             ),
         ]);
         assert_eq!(records[0].run.as_ref().unwrap().graph_type.as_str(), "outer");
+    }
+
+    #[test]
+    fn a_langgraph_node_over_openinference_gets_the_state_it_produced() {
+        // As OpenInference sends it: what the node saw and the update it returned.
+        let metadata =
+            json!({"langgraph_node": "inc", "langgraph_step": 3, "langgraph_checkpoint_ns": "inc:1"})
+                .to_string();
+        let node = span(
+            "0000000000000002",
+            Some("0000000000000001"),
+            "inc",
+            1,
+            5,
+            json!({
+                "metadata": metadata,
+                "input.value": "{\"n\": 1, \"log\": [\"inc\", \"check\"], \"plan\": [\"a\"]}",
+                "output.value": "{\"n\": 2, \"log\": [\"inc\"], \"plan\": [\"a\", \"b\"]}"
+            }),
+        );
+        let records = project(vec![node]);
+        let [snapshot] = records[0].batch.snapshots.as_slice() else {
+            panic!("one snapshot")
+        };
+        // `log` has an appending reducer; `plan` was returned whole.
+        assert_eq!(
+            Value::Object(snapshot.state.clone()),
+            json!({"n": 2, "log": ["inc", "check", "inc"], "plan": ["a", "b"]})
+        );
+        assert_eq!(snapshot.node_id.as_str(), "inc");
+        assert_eq!(
+            records[0].batch.events[1].metadata.get("langgraph_step"),
+            Some(&json!("3"))
+        );
     }
 }

@@ -97,6 +97,10 @@ pub const RULES: &[Rule] = &[
         matches: llm_call,
     },
     Rule {
+        name: "logfire log (logfire.span_type = log): not a run",
+        matches: |s| (s.str_attr("logfire.span_type") == Some("log")).then_some(Role::Other),
+    },
+    Rule {
         name: "root span (the trace's topmost span)",
         matches: |s| {
             s.parent_span_id.is_none().then(|| Role::Run {
@@ -207,9 +211,19 @@ pub const FINAL_STATE_KEYS: &[&str] = &["tracevis.final_state", "output.value"];
 pub const STATE_EVENT: &str = "tracevis.state";
 /// Attributes flattened from a state (`state.step` → `{"step": …}`).
 pub const STATE_PREFIX: &str = "state.";
-/// An error status whose message starts with one of these is LangGraph's
-/// control flow (an interrupt or a command), not a failure.
-pub const CONTROL_FLOW_ERRORS: &[&str] = &["GraphInterrupt(", "Command(", "ParentCommand(", "GraphBubbleUp"];
+/// Exceptions that are LangGraph's control flow (an interrupt or a
+/// command), not a failure.
+const CONTROL_FLOW_ERRORS: &[&str] = &["GraphInterrupt", "Command", "ParentCommand", "GraphBubbleUp"];
+
+/// Whether an error message names one of LangGraph's control-flow
+/// exceptions, as a repr (`GraphInterrupt(…)`) or as "Type: message".
+pub fn is_control_flow(message: &str) -> bool {
+    CONTROL_FLOW_ERRORS.iter().any(|name| {
+        message
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('(') || rest.starts_with(':'))
+    })
+}
 
 #[cfg(test)]
 mod tests {
@@ -376,5 +390,19 @@ mod tests {
             }
         );
         assert_eq!(role("GET /", Some("p"), json!({})).0, Role::Other);
+        // A logfire log line outside any span is not a run.
+        assert_eq!(
+            role("hello", None, json!({"logfire.span_type": "log"})).0,
+            Role::Other
+        );
+    }
+
+    #[test]
+    fn langgraph_control_flow_is_recognised_as_repr_or_as_type_and_message() {
+        assert!(is_control_flow("GraphInterrupt((Interrupt(value=1),))"));
+        assert!(is_control_flow("GraphInterrupt: waiting"));
+        assert!(is_control_flow("Command(goto='x')"));
+        assert!(!is_control_flow("CommandError: bad"));
+        assert!(!is_control_flow("ValueError: Command(x)"));
     }
 }

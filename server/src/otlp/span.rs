@@ -149,33 +149,44 @@ fn span_of(span: wire::Span, service_name: Option<String>) -> Result<Span, Strin
     })
 }
 
-/// The error of a failed span: its status message, or else its first
-/// `exception` event ("Type: message"); the stack trace when there is one.
-fn error_of(message: String, events: &[SpanEvent]) -> SpanError {
+/// The error of a failed span: its first `exception` event ("Type:
+/// message") when it has one — OpenInference puts the exception's repr and
+/// a whole traceback in the status message — else the status message, cut
+/// before any traceback it carries; the stack trace when there is one.
+fn error_of(status_message: String, events: &[SpanEvent]) -> SpanError {
     let exception = events.iter().find(|e| e.name == "exception");
-    let from_exception = exception.map(|e| {
-        let text = |k: &str| e.attributes.get(k).and_then(Value::as_str).unwrap_or("");
-        match (text("exception.type"), text("exception.message")) {
-            ("", m) => m.to_owned(),
-            (t, "") => t.to_owned(),
-            (t, m) => format!("{t}: {m}"),
-        }
-    });
-    let message = if message.is_empty() {
-        from_exception
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| "error".into())
-    } else {
-        message
+    let from_exception = exception
+        .map(|e| {
+            let text = |k: &str| e.attributes.get(k).and_then(Value::as_str).unwrap_or("");
+            match (text("exception.type"), text("exception.message")) {
+                ("", m) => m.to_owned(),
+                (t, "") => t.to_owned(),
+                (t, m) => format!("{t}: {m}"),
+            }
+        })
+        .filter(|m| !m.is_empty());
+    let (status_text, status_trace) = match status_message.find(TRACEBACK) {
+        Some(at) => (
+            status_message[..at].trim_end().to_owned(),
+            Some(status_message[at..].to_owned()),
+        ),
+        None => (status_message, None),
     };
+    let message = from_exception
+        .or_else(|| Some(status_text).filter(|m| !m.is_empty()))
+        .unwrap_or_else(|| "error".into());
     SpanError {
         message,
         stacktrace: exception
             .and_then(|e| e.attributes.get("exception.stacktrace"))
             .and_then(Value::as_str)
-            .map(str::to_owned),
+            .map(str::to_owned)
+            .or(status_trace),
     }
 }
+
+/// Where Python's traceback starts in a message that carries one.
+const TRACEBACK: &str = "Traceback (most recent call last):";
 
 /// An id of `len` bytes as lowercase hex; all zeros is not an id.
 fn hex_id(bytes: &[u8], len: usize) -> Result<String, String> {
@@ -209,7 +220,7 @@ fn instant(nanos: u64) -> Result<DateTime<Utc>, String> {
         return Err("is missing (0)".into());
     }
     let nanos = i64::try_from(nanos).map_err(|_| format!("{nanos} is out of range"))?;
-    Ok(DateTime::from_timestamp_nanos(nanos))
+    app::model::check_instant(DateTime::from_timestamp_nanos(nanos))
 }
 
 /// Attributes as a JSON object (a repeated key keeps its last value).
@@ -275,6 +286,31 @@ mod tests {
         let t = truncated(s);
         assert!(t.len() < MAX_ATTRIBUTE_BYTES + 40);
         assert!(t.ends_with(&format!("…[truncated {} bytes]", MAX_ATTRIBUTE_BYTES)));
+    }
+
+    fn exception(kind: &str, message: &str) -> SpanEvent {
+        SpanEvent {
+            name: "exception".into(),
+            time: DateTime::from_timestamp_nanos(1),
+            attributes: serde_json::from_value(serde_json::json!({
+                "exception.type": kind, "exception.message": message, "exception.stacktrace": "tb"
+            }))
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_failed_span_prefers_its_exception_over_a_status_carrying_a_traceback() {
+        // OpenInference: the repr, then the whole traceback, in the status.
+        let status = "ValueError('boom at 2')Traceback (most recent call last):\n  File \"x.py\"".to_owned();
+        let error = error_of(status.clone(), &[exception("ValueError", "boom at 2")]);
+        assert_eq!(error.message, "ValueError: boom at 2");
+        // Without the event, the status is cut before its traceback.
+        let error = error_of(status, &[]);
+        assert_eq!(error.message, "ValueError('boom at 2')");
+        assert!(error.stacktrace.unwrap().starts_with("Traceback"));
+        assert_eq!(error_of("plain".into(), &[]).message, "plain");
+        assert_eq!(error_of(String::new(), &[]).message, "error");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::otlp::span::Span;
 use app::error::TraceError;
 use app::model::{Completion, ExecutionStatus, NewExecution};
 use app::store::{CreateOutcome, FinishedRuns, RunHeader};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
 use tracing::{info, warn};
@@ -37,6 +37,12 @@ impl TraceService {
         let mut done = IngestedSpans::default();
         for trace in project(spans) {
             done.spans += trace.spans;
+            // Only spans no rule places (a log line, an HTTP call outside
+            // any run): no run to show. Were they part of one, its run or
+            // node spans create it when they come.
+            if trace.run.is_none() && trace.batch.events.is_empty() && trace.batch.snapshots.is_empty() {
+                continue;
+            }
             done.traces += 1;
             self.ingest_trace(trace).await?;
         }
@@ -45,8 +51,7 @@ impl TraceService {
 
     async fn ingest_trace(&self, trace: TraceRecords) -> Result<(), TraceError> {
         let id = trace.execution_id;
-        let deadline =
-            Utc::now() + chrono::Duration::from_std(self.quiet_after).unwrap_or(chrono::Duration::MAX);
+        let deadline = quiet_deadline(Utc::now(), self.quiet_after);
         let mut metadata = app::model::JsonObject::new();
         metadata.insert("otel.trace_id".into(), json!(id.as_str()));
         let new = NewExecution {
@@ -170,6 +175,15 @@ impl TraceService {
     }
 }
 
+/// When a run that heard from its producer at `now` counts as abandoned
+/// (saturating: a quiet time too long for the calendar means never).
+fn quiet_deadline(now: DateTime<Utc>, quiet_after: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(quiet_after)
+        .ok()
+        .and_then(|quiet| now.checked_add_signed(quiet))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Starts failing quiet span-born runs every `every`, until aborted.
 pub fn spawn_quiet_sweep(service: TraceService, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -183,4 +197,26 @@ pub fn spawn_quiet_sweep(service: TraceService, every: Duration) -> tokio::task:
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_time_past_the_calendar_means_never_rather_than_a_panic() {
+        let now = Utc::now();
+        assert_eq!(
+            quiet_deadline(now, std::time::Duration::from_secs(60)),
+            now + chrono::Duration::seconds(60)
+        );
+        assert_eq!(
+            quiet_deadline(now, std::time::Duration::MAX),
+            DateTime::<Utc>::MAX_UTC
+        );
+        assert_eq!(
+            quiet_deadline(now, std::time::Duration::from_secs(u64::MAX / 4)),
+            DateTime::<Utc>::MAX_UTC
+        );
+    }
 }

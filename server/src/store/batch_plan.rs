@@ -156,9 +156,9 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
                     e.duration_ms.map(|d| d.get()),
                     1,
                 );
-                plan.llm_calls += e.llm_calls();
+                plan.llm_calls = plan.llm_calls.saturating_add(e.llm_calls());
                 if let Some(t) = e.tokens() {
-                    plan.tokens = Some(plan.tokens.unwrap_or(0) + t);
+                    plan.tokens = Some(plan.tokens.unwrap_or(0).saturating_add(t));
                 }
                 plan.events.push(NodeEvent {
                     event_id: e.event_id.clone().unwrap_or_else(RecordId::generate).into(),

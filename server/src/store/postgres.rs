@@ -14,6 +14,7 @@ use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_col
 use crate::live::{notify_payload, CHANNEL};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
+use app::model::MAX_RUN_TOTAL;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
@@ -201,13 +202,14 @@ impl HistoryStore for PostgresStore {
             )
             .await?;
         }
-        sqlx::query(
+        sqlx::query(&format!(
             "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
              failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
-             total_llm_calls = total_llm_calls + $5, \
-             total_tokens = CASE WHEN $6::BIGINT IS NULL THEN total_tokens ELSE COALESCE(total_tokens, 0) + $6 END \
+             total_llm_calls = LEAST(total_llm_calls + $5, {MAX_RUN_TOTAL}), \
+             total_tokens = CASE WHEN $6::BIGINT IS NULL THEN total_tokens \
+                 ELSE LEAST(COALESCE(total_tokens, 0) + $6, {MAX_RUN_TOTAL}) END \
              WHERE execution_id = $7",
-        )
+        ))
         .bind(plan.last_seq)
         .bind(plan.nodes)
         .bind(plan.failed)
@@ -505,12 +507,13 @@ impl HistoryStore for PostgresStore {
             .map_err(db_error)?;
         let mut q = QueryBuilder::<Postgres>::new(
             "SELECT status, COUNT(*)::BIGINT, COALESCE(SUM(total_nodes), 0)::BIGINT, \
-             COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::BIGINT, \
-             COALESCE(SUM(total_tokens), 0)::BIGINT FROM executions",
+             COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::FLOAT8, \
+             COALESCE(SUM(total_tokens), 0)::FLOAT8 FROM executions",
         );
         push_run_filter(&mut q, &runs, "strpos(execution_id, ");
         q.push(" GROUP BY status");
-        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+        // Sums over runs as floats: exact below 2^53, and never an overflow.
+        let rows: Vec<(String, i64, i64, i64, f64, f64)> =
             q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
         let by_status = rows
             .into_iter()
@@ -520,8 +523,9 @@ impl HistoryStore for PostgresStore {
                     runs,
                     nodes,
                     cached,
-                    llm_calls,
-                    tokens,
+                    // Saturating: a float sum past i64 reads as its maximum.
+                    llm_calls: llm_calls as i64,
+                    tokens: tokens as i64,
                 })
             })
             .collect();

@@ -15,6 +15,7 @@ use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_col
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::StatisticsFilter;
+use app::model::MAX_RUN_TOTAL;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
@@ -192,13 +193,14 @@ impl HistoryStore for SqliteStore {
         insert_events(&mut tx, &plan.events).await?;
         insert_snapshots(&mut tx, &plan.snapshots).await?;
         add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
-        sqlx::query(
+        sqlx::query(&format!(
             "UPDATE executions SET last_seq = ?, total_nodes = total_nodes + ?, \
              failed_nodes = failed_nodes + ?, cached_nodes = cached_nodes + ?, \
-             total_llm_calls = total_llm_calls + ?, \
-             total_tokens = CASE WHEN ? IS NULL THEN total_tokens ELSE COALESCE(total_tokens, 0) + ? END \
+             total_llm_calls = MIN(total_llm_calls + ?, {MAX_RUN_TOTAL}), \
+             total_tokens = CASE WHEN ? IS NULL THEN total_tokens \
+                 ELSE MIN(COALESCE(total_tokens, 0) + ?, {MAX_RUN_TOTAL}) END \
              WHERE execution_id = ?",
-        )
+        ))
         .bind(plan.last_seq)
         .bind(plan.nodes)
         .bind(plan.failed)
@@ -508,11 +510,12 @@ impl HistoryStore for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
-             COALESCE(SUM(total_llm_calls), 0), COALESCE(SUM(total_tokens), 0) FROM executions",
+             TOTAL(total_llm_calls), TOTAL(total_tokens) FROM executions",
         );
         push_run_filter(&mut q, &runs, "instr(execution_id, ");
         q.push(" GROUP BY status");
-        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+        // Sums over runs as floats: exact below 2^53, and never an overflow.
+        let rows: Vec<(String, i64, i64, i64, f64, f64)> =
             q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
         let by_status = rows
             .into_iter()
@@ -522,8 +525,9 @@ impl HistoryStore for SqliteStore {
                     runs,
                     nodes,
                     cached,
-                    llm_calls,
-                    tokens,
+                    // Saturating: a float sum past i64 reads as its maximum.
+                    llm_calls: llm_calls as i64,
+                    tokens: tokens as i64,
                 })
             })
             .collect();

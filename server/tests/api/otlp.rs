@@ -482,3 +482,23 @@ async fn a_run_whose_run_span_never_comes_is_failed_after_the_quiet_time() {
         .contains("run span never arrived"));
     assert_eq!(service.fail_quiet_runs().await.unwrap(), 0, "failed once");
 }
+
+#[tokio::test]
+async fn spans_no_rule_places_make_no_run_until_a_run_or_node_span_comes() {
+    let app = spawn_app().await;
+    // A logfire log line outside any span, and an inner HTTP call whose
+    // parent has not arrived: nothing to show.
+    let mut log = span(0xb1, 1, None, "starting {name}", 0, 0);
+    log.attributes.push(attr("logfire.span_type", "log"));
+    let call = span(0xb2, 5, Some(2), "GET /search", 3, 4);
+    let r = app.post_otlp("/v1/traces", &export(vec![log, call])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.get_json("/api/v1/executions").await["total"], 0);
+    // The HTTP call's node span arrives: now the run exists.
+    let node = span(0xb2, 2, Some(1), "run node Search", 1, 10);
+    let r = app.post_otlp("/v1/traces", &export(vec![node])).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list = app.get_json("/api/v1/executions").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["executions"][0]["execution_id"], trace_id(0xb2));
+}

@@ -134,7 +134,7 @@ async fn an_unknown_event_type_a_bad_timestamp_and_a_negative_duration_are_rejec
         post_batch(&app, json!({"events": [e]})).await,
         UNPROCESSABLE,
         "invalid_field",
-        &["events[0].duration_ms", ">= 0"],
+        &["events[0].duration_ms", "from 0 to"],
     )
     .await;
     assert_intact(&app).await;
@@ -343,4 +343,124 @@ async fn the_same_execution_id_with_different_content_is_a_409() {
     )
     .await;
     assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn durations_and_times_outside_the_calendar_are_refused_at_every_json_door() {
+    let app = app_with_data().await;
+    let mut e = event("x1", "A");
+    // A microsecond/millisecond mix-up: once it hung the run's page.
+    e["duration_ms"] = json!(1e16);
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].duration_ms", "ten years"],
+    )
+    .await;
+    // Year 10000 is not RFC 3339 at all; 1969 is, but before the range.
+    for (at, says) in [
+        ("10000-01-01T00:00:00Z", "invalid"),
+        ("1969-12-31T23:59:59Z", "from 1970 to 9999"),
+    ] {
+        let mut e = event("x1", "A");
+        e["timestamp"] = json!(at);
+        assert_error(
+            post_batch(&app, json!({"events": [e]})).await,
+            UNPROCESSABLE,
+            "invalid_field",
+            &["events[0].timestamp", says],
+        )
+        .await;
+        assert_error(
+            app.post(
+                "/api/v1/executions",
+                &json!({"graph_type": "g", "start_time": at}),
+            )
+            .await,
+            UNPROCESSABLE,
+            "invalid_field",
+            &["start_time", says],
+        )
+        .await;
+    }
+    // Counts that would overflow the run's totals.
+    let mut e = event("x1", "A");
+    e["metadata"] = json!({"tokens": 9.9e300});
+    assert_error(
+        post_batch(&app, json!({"events": [e]})).await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["events[0].metadata", "tokens must be a count"],
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/executions/keep/complete",
+            &json!({"status": "completed", "performance": {"total_tokens": u64::MAX}}),
+        )
+        .await,
+        UNPROCESSABLE,
+        "invalid_field",
+        &["performance.total_tokens", "at most"],
+    )
+    .await;
+    assert_intact(&app).await;
+}
+
+#[tokio::test]
+async fn a_run_at_the_edges_of_the_accepted_ranges_opens_compares_and_exports() {
+    let app = spawn_app().await;
+    for (id, start) in [
+        ("early", "1970-01-01T00:00:00Z"),
+        ("late", "9999-12-31T23:00:00Z"),
+    ] {
+        app.post(
+            "/api/v1/executions",
+            &json!({"execution_id": id, "graph_type": "edges", "start_time": start}),
+        )
+        .await
+        .error_for_status()
+        .expect("started");
+        // An ending event with no start, lasting the longest accepted duration.
+        let mut e = event("end1", "Slow");
+        e["event_type"] = json!("completed");
+        e["timestamp"] = json!(start);
+        e["duration_ms"] = json!(app::model::MAX_DURATION_MS);
+        e["metadata"] =
+            json!({"tokens": app::model::MAX_EVENT_COUNT, "llm_calls": app::model::MAX_EVENT_COUNT});
+        post_events(&app, id, json!({"events": [e]})).await;
+        app.post(
+            &format!("/api/v1/executions/{id}/complete"),
+            &json!({"status": "completed", "end_time": start}),
+        )
+        .await
+        .error_for_status()
+        .expect("completed");
+    }
+    for page in ["/executions/early", "/executions/late", "/compare?a=early&b=late"] {
+        let response = app.get(page).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        assert!(response.text().await.expect("body").contains("Slow"), "{page}");
+    }
+    let c = app.get_json("/api/v1/compare?a=early&b=late").await;
+    assert_eq!(c["aligned"].as_array().map(Vec::len), Some(1), "{c}");
+    for id in ["early", "late"] {
+        let r = app.get(&format!("/api/v1/executions/{id}/export")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let r = app
+            .get(&format!("/api/v1/executions/{id}/export?format=chrome"))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let stats = app.get_json("/api/v1/statistics").await;
+    assert_eq!(stats["executions"]["total"], 2);
+    assert_eq!(stats["total_llm_calls"], 2 * app::model::MAX_EVENT_COUNT);
+}
+
+async fn post_events(app: &TestApp, id: &str, body: Value) {
+    app.post(&format!("/api/v1/executions/{id}/events"), &body)
+        .await
+        .error_for_status()
+        .expect("stored");
 }
