@@ -36,3 +36,75 @@ impl TraceError {
         Self::NotFound(format!("execution {id:?}"))
     }
 }
+
+/// What a page learns when a server function fails: what happened and what
+/// the user can do, never internals (those are logged on the server).
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum PageError {
+    /// The run (or record) asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An argument is invalid: `field: what is wrong`.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request contradicts what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database is away; the page may try again.
+    #[error("the database cannot be reached right now; try again in a moment")]
+    Unavailable,
+    /// A bug or a corrupt row; the details are in the server's log.
+    #[error("something went wrong on the server; the details are in its log")]
+    Internal,
+    /// The call itself failed: the server could not be reached, or its
+    /// answer could not be read.
+    #[error("{0}")]
+    Call(String),
+}
+
+impl leptos::server_fn::error::FromServerFnError for PageError {
+    type Encoder = crate::answer_encoding::JsonText;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Self::Call(value.to_string())
+    }
+}
+
+impl From<TraceError> for PageError {
+    /// The page's view of a service error; `Unavailable` and `Internal`
+    /// keep their details for the log (see `server_fns::failed`).
+    fn from(error: TraceError) -> Self {
+        match error {
+            TraceError::NotFound(what) => Self::NotFound(what),
+            TraceError::Invalid { field, message } => Self::Invalid(format!("{field}: {message}")),
+            TraceError::Conflict(message) => Self::Conflict(message),
+            TraceError::Unavailable(_) => Self::Unavailable,
+            TraceError::Internal(_) => Self::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_told_what_it_can_act_on_and_never_internals() {
+        let page = |e: TraceError| PageError::from(e).to_string();
+        assert_eq!(
+            page(TraceError::execution_not_found("r1")),
+            "execution \"r1\" not found"
+        );
+        assert_eq!(
+            page(TraceError::Invalid {
+                field: "limit".into(),
+                message: "must be at most 1000".into()
+            }),
+            "limit: must be at most 1000"
+        );
+        let internal = page(TraceError::Internal("no such column: secret_sauce".into()));
+        assert!(!internal.contains("secret_sauce"), "{internal}");
+        let away = page(TraceError::Unavailable("connection refused at 10.0.0.7".into()));
+        assert!(!away.contains("10.0.0.7"), "{away}");
+    }
+}

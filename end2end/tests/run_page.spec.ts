@@ -146,9 +146,12 @@ test("a run downloads as a tracevis file and as a Chrome trace", async ({ page, 
 
 test("a run that does not exist, and a run with nothing in it yet, say so", async ({ page, request }) => {
   const response = await page.goto("/executions/no-such-run");
-  await expect(page.getByRole("alert")).toContainText("Could not load this run");
-  await expect(page.getByRole("alert")).toContainText("no-such-run");
+  await expect(page.getByRole("heading", { name: "Run not found" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Run not found" })).toContainText("no-such-run");
   expect(response?.status()).toBeLessThan(500);
+  await page.screenshot({ path: "test-results/run-not-found.png" });
+  await page.getByRole("link", { name: "Back to all runs" }).click();
+  await expect(page).toHaveURL(/\/$/);
 
   const id = `empty-${Date.now()}`;
   expect((await request.post("/api/v1/executions", { data: { execution_id: id, graph_type: "empty_graph" } })).status()).toBe(201);

@@ -70,7 +70,14 @@ impl TraceService {
         after_seq: i64,
         end: live::StreamEnd,
     ) -> Result<LiveSubscription, TraceError> {
-        live::subscribe(self.store.clone(), &self.hub, execution_id, after_seq, end).await
+        live::subscribe(
+            self.store.clone(),
+            &self.hub,
+            run_id(execution_id)?,
+            after_seq,
+            end,
+        )
+        .await
     }
 
     /// Subscribes to every run's status changes (the live run list).
@@ -243,7 +250,10 @@ impl TraceService {
                     .execution_id
             }
         };
-        let (trace_a, trace_b) = tokio::try_join!(self.store.load_trace(a, 0), self.store.load_trace(&b, 0))?;
+        let (trace_a, trace_b) = tokio::try_join!(
+            self.store.load_trace(run_id(a)?, 0),
+            self.store.load_trace(run_id(&b)?, 0)
+        )?;
         Ok(app::compare::compare(&trace_a, &trace_b))
     }
 
@@ -257,7 +267,11 @@ impl TraceService {
     ) -> Result<Vec<ExecutionSummary>, TraceError> {
         const CANDIDATES: usize = 20;
         // After `i64::MAX`: the summary alone, however long the run is.
-        let run = self.store.load_trace(execution_id, i64::MAX).await?.summary;
+        let run = self
+            .store
+            .load_trace(run_id(execution_id)?, i64::MAX)
+            .await?
+            .summary;
         let filter = ExecutionFilter {
             graph_type: Some(run.graph_type.clone()),
             end_time: search.is_none().then_some(run.start_time),
@@ -288,7 +302,7 @@ impl TraceService {
 
     /// The runs that replay `execution_id`, newest first.
     pub async fn list_replays(&self, execution_id: &str) -> Result<Vec<ExecutionSummary>, TraceError> {
-        self.store.list_replays(execution_id).await
+        self.store.list_replays(run_id(execution_id)?).await
     }
 
     /// Deletes every run that started before `cutoff`, `chunk` runs per
@@ -333,10 +347,19 @@ impl app::protocol::HistoryQueries for TraceService {
     }
 }
 
+/// `id` if it can name a stored run: an id outside the id rules (API.md)
+/// was never stored, so it is "not found" — checked here, before any
+/// database sees text it might refuse (PostgreSQL refuses NUL bytes).
+fn run_id(id: &str) -> Result<&str, TraceError> {
+    RecordId::parse(id)
+        .map(|_| id)
+        .map_err(|_| TraceError::execution_not_found(id))
+}
+
 #[async_trait]
 impl TraceVisualization for TraceService {
     async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError> {
-        self.store.load_trace(execution_id, 0).await
+        self.store.load_trace(run_id(execution_id)?, 0).await
     }
 
     async fn get_node_timeline(
@@ -344,7 +367,7 @@ impl TraceVisualization for TraceService {
         execution_id: &str,
         node_type: Option<&str>,
     ) -> Result<Vec<NodeEvent>, TraceError> {
-        let mut events = self.store.load_events(execution_id, node_type).await?;
+        let mut events = self.store.load_events(run_id(execution_id)?, node_type).await?;
         // Stored in seq order; the timeline is by time, seq breaking ties
         // (the sort is stable).
         events.sort_by_key(|e| e.timestamp);
@@ -352,11 +375,11 @@ impl TraceVisualization for TraceService {
     }
 
     async fn get_run_outline(&self, execution_id: &str) -> Result<app::model::RunOutline, TraceError> {
-        self.store.load_outline(execution_id).await
+        self.store.load_outline(run_id(execution_id)?).await
     }
 
     async fn get_node_events(&self, execution_id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError> {
-        self.store.load_events_at(execution_id, seqs).await
+        self.store.load_events_at(run_id(execution_id)?, seqs).await
     }
 
     async fn get_state_history(
@@ -364,7 +387,7 @@ impl TraceVisualization for TraceService {
         execution_id: &str,
         include_diffs: bool,
     ) -> Result<Vec<StateSnapshot>, TraceError> {
-        let mut snapshots = self.store.load_snapshots(execution_id).await?;
+        let mut snapshots = self.store.load_snapshots(run_id(execution_id)?).await?;
         if !include_diffs {
             snapshots.iter_mut().for_each(|s| s.diff = None);
         }
@@ -372,6 +395,7 @@ impl TraceVisualization for TraceService {
     }
 
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
+        filter.check()?;
         self.store.list_executions(filter).await
     }
 

@@ -11,8 +11,10 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Builds the router for `service`.
@@ -46,14 +48,46 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
-    api::router(service, max_body_bytes)
-        .merge(pages)
+    guarded(api::router(service, max_body_bytes).merge(pages))
         // Everything else (pages, server functions, API answers) is compressed
         // on the fly when the client asks, at the fastest level: a large
         // run's page shrinks several times over for a little CPU. Responses
         // already encoded (the precompressed assets) and tiny ones are left alone.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
+}
+
+/// The longest any HTTP request may take before it is answered `503`
+/// (WebSockets are not bounded: their upgrade is answered at once).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `router` with the guards every route has: a panic becomes a logged
+/// `500` for that request (never a dropped connection), and no request
+/// runs longer than [`REQUEST_TIMEOUT`].
+fn guarded(router: Router) -> Router {
+    router
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+}
+
+/// The answer to a request whose handler panicked: the API's error shape,
+/// the panic's message in the log only.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(serde_json::json!({"code": "internal", "error": "internal error; see the server log"})),
+    )
+        .into_response()
 }
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
@@ -82,5 +116,41 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_500_in_the_api_shape_and_the_server_keeps_answering() {
+        let router = guarded(
+            Router::new()
+                .route(
+                    "/boom",
+                    get(|| async {
+                        panic!("time arithmetic overflowed");
+                        #[allow(unreachable_code)]
+                        "never"
+                    }),
+                )
+                .route("/fine", get(|| async { "ok" })),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let client = reqwest::Client::new();
+        let r = client.get(format!("http://{addr}/boom")).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "internal");
+        assert!(
+            !body.to_string().contains("arithmetic"),
+            "internals stay in the log"
+        );
+        let r = client.get(format!("http://{addr}/fine")).send().await.unwrap();
+        assert_eq!(r.text().await.unwrap(), "ok");
     }
 }

@@ -145,6 +145,37 @@ pub struct ExecutionFilter {
     pub offset: u32,
 }
 
+impl ExecutionFilter {
+    /// The rules every door applies to a list request (REST, server
+    /// functions, the run-list socket): a page of 1..=`MAX_LIST_LIMIT` runs,
+    /// text filters no longer than an id or a label can be.
+    pub fn check(&self) -> Result<(), crate::error::TraceError> {
+        let invalid = |field: &str, message: String| crate::error::TraceError::Invalid {
+            field: field.to_owned(),
+            message,
+        };
+        if !(1..=MAX_LIST_LIMIT).contains(&self.limit) {
+            return Err(invalid(
+                "limit",
+                format!("expected an integer 1..={MAX_LIST_LIMIT}, got {}", self.limit),
+            ));
+        }
+        for (field, text) in [("graph_type", &self.graph_type), ("id", &self.id_contains)] {
+            let Some(text) = text else { continue };
+            if text.chars().count() > super::MAX_LABEL_LEN {
+                return Err(invalid(
+                    field,
+                    format!("at most {} characters", super::MAX_LABEL_LEN),
+                ));
+            }
+            if text.chars().any(char::is_control) {
+                return Err(invalid(field, "must not contain control characters".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How a run list is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -17,6 +17,7 @@ use crate::virtual_window::{visible_range, INITIAL_ROWS};
 
 /// Height of one row of the node events table (matches the stylesheet).
 const EVENT_ROW_PX: f64 = 33.0;
+use crate::error::PageError;
 use leptos::lazy;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -32,6 +33,13 @@ pub fn ExecutionPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match run.await {
                     Ok(run) => view! { <RunView run/> }.into_any(),
+                    Err(PageError::NotFound(_)) => view! {
+                        <section class="not-found" aria-labelledby="not-found-title">
+                            <h1 id="not-found-title">"Run not found"</h1>
+                            <p>"No run has the id " <code>{id()}</code> ". It may have been removed by retention, or the link is mistyped."</p>
+                            <p><a href="/">"Back to all runs"</a></p>
+                        </section>
+                    }.into_any(),
                     Err(e) => view! { <p role="alert">"Could not load this run: " {e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -355,7 +363,7 @@ where
 /// message. A memo, so a section is redrawn when that changes, not on every
 /// new value (a resource keeps its last value while it reloads).
 fn loading_state<T: 'static>(
-    resource: LocalResource<Result<T, ServerFnError>>,
+    resource: LocalResource<Result<T, crate::error::PageError>>,
 ) -> Memo<Option<Result<(), String>>> {
     Memo::new(move |_| {
         resource.with(|r| {
@@ -380,7 +388,7 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
         let structure = structure.get();
         async move {
             let layout = lay_out_graph(structure.clone()).await?;
-            Ok::<_, ServerFnError>((structure, layout))
+            Ok::<_, crate::error::PageError>((structure, layout))
         }
     });
     let graph: Signal<_> = Memo::new(move |_| {

@@ -392,3 +392,67 @@ async fn an_unknown_server_function_is_a_json_404_saying_why() {
         .unwrap()
         .starts_with("text/html"));
 }
+
+/// The pages' server functions follow the REST API's rules: hostile
+/// arguments are refused naming the field, a missing run is a "not found"
+/// (404, and the page says so), and nothing internal is shown.
+#[tokio::test]
+async fn server_functions_refuse_hostile_arguments_and_say_not_found() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    app.start("r1").await;
+    let call = |path: &'static str, form: String| {
+        let client = app.client.clone();
+        let url = app.url(path);
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let list = app::server_fns::ListExecutions::PATH;
+    let r = call(list, "filter[limit]=4294967295&filter[offset]=0".into()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("limit: expected an integer 1..=1000"), "{body}");
+    let r = call(list, "filter[limit]=0&filter[offset]=0".into()).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let long = "x".repeat(300);
+    let r = call(
+        list,
+        format!("filter[limit]=5&filter[offset]=0&filter[id_contains]={long}"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(
+        list,
+        "filter[limit]=5&filter[offset]=0&filter[id_contains]=%00".into(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = call(list, "filter[limit]=5&filter[offset]=0".into()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("r1"));
+
+    let outline = app::server_fns::GetRunOutline::PATH;
+    let r = call(outline, "execution_id=ghost".into()).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let error: app::error::PageError = r.json().await.unwrap();
+    assert_eq!(
+        error,
+        app::error::PageError::NotFound("execution \"ghost\"".into())
+    );
+    // Ids with characters no id has are simply not found, not an error page.
+    let r = call(outline, "execution_id=%00%27%3B--".into()).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The run page itself says so. (Its HTTP status stays 200: the page
+    // streams, and its head is sent before the run is looked up.)
+    let r = app.get("/executions/ghost").await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Run not found"), "{html}");
+}
