@@ -8,10 +8,10 @@ use crate::model::{ExecutionSummary, ExecutionTrace, JsonObject, StateSnapshot};
 use crate::timeline::trace_visits;
 use serde::{Deserialize, Serialize};
 
-/// Alignments larger than this many cells (steps of a × steps of b) fall back
-/// to aligning in order without the full dynamic programme, keeping memory
-/// and time bounded on huge runs.
-const MAX_ALIGNMENT_CELLS: usize = 20_000_000;
+/// How long the alignment of two huge, very different runs may search for
+/// the best alignment before settling for a good one (Myers' algorithm is
+/// O((n + m)·D), D the number of differing steps): compare stays bounded.
+const ALIGNMENT_DEADLINE: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// One node step of a run: a visit with its retries folded in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,10 +88,13 @@ pub struct Comparison {
 pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
     for visit in trace_visits(trace) {
+        // Events are in seq order: found by binary search, not a scan per visit.
         let outputs = visit
             .end_seq
-            .and_then(|s| trace.node_events.iter().find(|e| e.seq == s))
-            .map(|e| e.outputs.clone())
+            .and_then(|s| {
+                let at = trace.node_events.binary_search_by_key(&s, |e| e.seq).ok()?;
+                Some(trace.node_events[at].outputs.clone())
+            })
             .unwrap_or_default();
         let last_seq = visit.end_seq.or(visit.start_seq).unwrap_or(0);
         match steps.last_mut() {
@@ -126,37 +129,39 @@ pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
 /// Aligns two step sequences by node: a longest-common-subsequence
 /// alignment, so a loop taken twice in one run and three times in the other
 /// lines up its common iterations and shows the extra one as one-sided.
+/// Myers' diff (the `similar` crate, the algorithm of `git diff`): fast when
+/// runs mostly agree, and past `ALIGNMENT_DEADLINE` it settles for a
+/// correct, possibly longer, alignment instead of searching on.
 pub fn align(a: &[Step], b: &[Step]) -> Vec<(Option<usize>, Option<usize>)> {
-    let (n, m) = (a.len(), b.len());
-    if n.saturating_mul(m) > MAX_ALIGNMENT_CELLS {
-        return (0..n.max(m))
-            .map(|i| ((i < n).then_some(i), (i < m).then_some(i)))
-            .collect();
-    }
-    // lcs[i][j]: LCS length of a[i..] and b[j..], in one flat table.
-    let width = m + 1;
-    let mut lcs = vec![0u32; (n + 1) * width];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * width + j] = if a[i].node_id == b[j].node_id {
-                lcs[(i + 1) * width + j + 1] + 1
-            } else {
-                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, Vec::with_capacity(n.max(m)));
-    while i < n || j < m {
-        if i < n && j < m && a[i].node_id == b[j].node_id {
-            out.push((Some(i), Some(j)));
-            i += 1;
-            j += 1;
-        } else if j >= m || (i < n && lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
-            out.push((Some(i), None));
-            i += 1;
-        } else {
-            out.push((None, Some(j)));
-            j += 1;
+    use similar::{capture_diff_slices_deadline, Algorithm, DiffOp};
+    let ids_a: Vec<&str> = a.iter().map(|s| s.node_id.as_str()).collect();
+    let ids_b: Vec<&str> = b.iter().map(|s| s.node_id.as_str()).collect();
+    let deadline = std::time::Instant::now() + ALIGNMENT_DEADLINE;
+    let ops = capture_diff_slices_deadline(Algorithm::Myers, &ids_a, &ids_b, Some(deadline));
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    for op in ops {
+        match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => out.extend((0..len).map(|k| (Some(old_index + k), Some(new_index + k)))),
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => out.extend((old_index..old_index + old_len).map(|i| (Some(i), None))),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => out.extend((new_index..new_index + new_len).map(|j| (None, Some(j)))),
+            // Steps of different nodes never pair: a's, then b's.
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                out.extend((old_index..old_index + old_len).map(|i| (Some(i), None)));
+                out.extend((new_index..new_index + new_len).map(|j| (None, Some(j))));
+            }
         }
     }
     out
@@ -164,9 +169,11 @@ pub fn align(a: &[Step], b: &[Step]) -> Vec<(Option<usize>, Option<usize>)> {
 
 /// The state right after a step: the last snapshot stored before the next
 /// step began (a node's snapshot follows its ending event).
+/// Snapshots are in seq order: a binary search, not a scan per step.
 fn state_after<'s>(snapshots: &'s [StateSnapshot], next: Option<&Step>) -> Option<&'s JsonObject> {
     let bound = next.map_or(i64::MAX, |n| n.first_seq);
-    snapshots.iter().rfind(|s| s.seq < bound).map(|s| &s.state)
+    let before = snapshots.partition_point(|s| s.seq < bound);
+    before.checked_sub(1).map(|i| &snapshots[i].state)
 }
 
 /// Compares run `a` with run `b`.
@@ -399,5 +406,120 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["/n"]
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn step(index: usize, node: &str) -> Step {
+            Step {
+                index,
+                node_id: node.into(),
+                status: "completed".into(),
+                attempts: 1,
+                duration_ms: None,
+                outputs: JsonObject::new(),
+                offset_ms: 0.0,
+                first_seq: 0,
+                last_seq: 0,
+            }
+        }
+
+        fn steps_of(nodes: &[u8]) -> Vec<Step> {
+            nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| step(i, &format!("N{n}")))
+                .collect()
+        }
+
+        /// The textbook dynamic programme: the LCS length the alignment must reach.
+        fn lcs_len(a: &[u8], b: &[u8]) -> usize {
+            let mut t = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+            for i in (0..a.len()).rev() {
+                for j in (0..b.len()).rev() {
+                    t[i][j] = if a[i] == b[j] {
+                        t[i + 1][j + 1] + 1
+                    } else {
+                        t[i + 1][j].max(t[i][j + 1])
+                    };
+                }
+            }
+            t[0][0]
+        }
+
+        proptest! {
+            #[test]
+            fn the_alignment_keeps_both_orders_pairs_only_equal_nodes_and_is_a_longest_one(
+                a in proptest::collection::vec(0u8..4, 0..40),
+                b in proptest::collection::vec(0u8..4, 0..40),
+            ) {
+                let pairs = align(&steps_of(&a), &steps_of(&b));
+                let left: Vec<usize> = pairs.iter().filter_map(|p| p.0).collect();
+                let right: Vec<usize> = pairs.iter().filter_map(|p| p.1).collect();
+                prop_assert_eq!(left, (0..a.len()).collect::<Vec<_>>());
+                prop_assert_eq!(right, (0..b.len()).collect::<Vec<_>>());
+                let matched = pairs.iter().filter_map(|p| Some((p.0?, p.1?)));
+                let mut count = 0;
+                for (i, j) in matched {
+                    prop_assert_eq!(a[i], b[j]);
+                    count += 1;
+                }
+                prop_assert_eq!(count, lcs_len(&a, &b));
+            }
+        }
+
+        /// A run of arbitrary records, each within what ingest accepts:
+        /// any event type, node, attempt and order; times anywhere from 1970
+        /// to 9999; durations up to the maximum.
+        fn arbitrary_trace(id: &str, records: &[(u8, u8, i64, f64, i64)]) -> ExecutionTrace {
+            const KINDS: [&str; 4] = ["started", "completed", "failed", "cached"];
+            const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+            let events: Vec<serde_json::Value> = records
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, node, attempt, ms, at))| {
+                    let t = chrono::DateTime::from_timestamp(at.rem_euclid(LAST), 0).unwrap();
+                    serde_json::json!({"event_id": format!("e{i}"), "execution_id": id, "seq": i + 1,
+                        "node_id": format!("N{}", node % 3), "event_type": KINDS[usize::from(kind % 4)],
+                        "timestamp": t, "duration_ms": ms, "inputs": {}, "outputs": {},
+                        "error": null, "metadata": {"attempt": attempt, "tokens": attempt}})
+                })
+                .collect();
+            serde_json::from_value(serde_json::json!({
+                "execution_id": id, "graph_type": "g", "status": "completed", "start_time": "1970-01-01T00:00:00Z",
+                "end_time": "9999-12-31T23:59:59Z", "total_duration_ms": 2.5e14, "total_nodes": 0, "failed_nodes": 0,
+                "cached_nodes": 0, "total_llm_calls": 0, "total_tokens": null, "original_inputs": {},
+                "final_state": null, "metadata": {}, "graph": null, "is_replay": false,
+                "original_execution_id": null, "error": null, "last_seq": events.len(),
+                "node_events": events, "state_snapshots": []
+            }))
+            .unwrap()
+        }
+
+        fn record() -> impl Strategy<Value = (u8, u8, i64, f64, i64)> {
+            (
+                any::<u8>(),
+                any::<u8>(),
+                any::<i64>(),
+                0.0..=crate::model::MAX_DURATION_MS,
+                any::<i64>(),
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn any_accepted_records_give_a_timeline_and_a_compare_without_panicking(
+                a in proptest::collection::vec(record(), 0..30),
+                b in proptest::collection::vec(record(), 0..30),
+            ) {
+                let (a, b) = (arbitrary_trace("a", &a), arbitrary_trace("b", &b));
+                let visits = crate::timeline::trace_visits(&a);
+                prop_assert!(visits.len() <= a.node_events.len());
+                let c = compare(&a, &b);
+                prop_assert!(c.aligned.len() <= a.node_events.len() + b.node_events.len());
+            }
+        }
     }
 }

@@ -46,6 +46,9 @@ pub struct BenchArgs {
     /// Small runs (8 node events each) stored for the statistics figure.
     #[arg(long, default_value_t = 100_000)]
     stats_runs: u32,
+    /// Node events in each of the two runs compared for the compare figure.
+    #[arg(long, default_value_t = 100_000)]
+    compare_events: u32,
 }
 
 /// Runs the benchmark and prints its figures.
@@ -107,6 +110,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.producers
     );
 
+    let (a, b) = fill_compare_pair(&service, args.compare_events).await?;
+    let compare_latency = measure(5, &ids, &mut rng, |_| {
+        let http = http.clone();
+        let url = format!("http://{addr}/api/v1/compare?a={a}&b={b}");
+        async move {
+            let response = http.get(url).send().await?;
+            ensure!(response.status().is_success(), "status {}", response.status());
+            let body = response.bytes().await?;
+            ensure!(body.len() > 1_000, "short body");
+            Ok(())
+        }
+    })
+    .await?;
+    println!(
+        "GET /api/v1/compare of two {}-event runs (one extra loop iteration, one failure): {compare_latency}",
+        args.compare_events
+    );
+
     fill_small_runs(&service, args.stats_runs).await?;
     let stats_latency = measure(20, &ids, &mut rng, |_| {
         let http = http.clone();
@@ -134,6 +155,65 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .total;
     println!("GET /api/v1/statistics over all {total} runs: {stats_latency}");
     Ok(())
+}
+
+/// Two runs of `events` node events each (a planner loop over three
+/// nodes) for the compare figure: b takes one extra iteration early on and
+/// fails a node near the end, so the alignment has real work to do.
+async fn fill_compare_pair(service: &TraceService, events: u32) -> anyhow::Result<(String, String)> {
+    const LOOP: [&str; 3] = ["PlanNode", "SearchNode", "DraftNode"];
+    let visits = events / 2;
+    let mut ids = Vec::new();
+    for (name, extra_at, fail_at) in [("a", None, None), ("b", Some(10), Some(visits.saturating_sub(5)))] {
+        let id = format!("bench-compare-{name}-{}", uuid::Uuid::now_v7().simple());
+        let start = Utc::now() - ChronoDuration::hours(2);
+        service
+            .start_execution(serde_json::from_value(json!({
+                "execution_id": id, "graph_type": "bench-compare", "start_time": start,
+                "initial_state": {"step": 0}
+            }))?)
+            .await?;
+        let record_id = app::model::RecordId::parse(id.clone()).map_err(anyhow::Error::msg)?;
+        let mut nodes: Vec<&str> = (0..visits).map(|i| LOOP[i as usize % 3]).collect();
+        if let Some(at) = extra_at {
+            nodes.insert(at, "SearchNode");
+            nodes.truncate(visits as usize);
+        }
+        for (chunk_index, chunk) in nodes.chunks(500).enumerate() {
+            let mut records = Vec::new();
+            let mut snapshots = Vec::new();
+            for (k, node) in chunk.iter().enumerate() {
+                let i = chunk_index * 500 + k;
+                let at = start + ChronoDuration::milliseconds(i as i64 * 10);
+                let failed = fail_at == Some(i as u32);
+                records.push(json!({"node_id": node, "event_type": "started", "timestamp": at}));
+                records.push(
+                    json!({"node_id": node, "event_type": if failed { "failed" } else { "completed" },
+                    "timestamp": at + ChronoDuration::milliseconds(7), "duration_ms": 7.0,
+                    "outputs": {"i": i}}),
+                );
+                if i % 10 == 0 {
+                    snapshots.push(
+                        json!({"node_id": node, "timestamp": at + ChronoDuration::milliseconds(8),
+                        "state": {"step": i, "last": node}}),
+                    );
+                }
+            }
+            let batch: EventBatch =
+                serde_json::from_value(json!({"events": records, "snapshots": snapshots}))?;
+            service.append_batch(&record_id, batch).await?;
+        }
+        service
+            .complete_execution(
+                &record_id,
+                serde_json::from_value(json!({"status": "completed"}))?,
+            )
+            .await?;
+        ids.push(id);
+    }
+    let b = ids.pop().unwrap_or_default();
+    let a = ids.pop().unwrap_or_default();
+    Ok((a, b))
 }
 
 /// Stores small finished runs (4 nodes, 8 events) until `count` exist.

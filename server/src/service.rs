@@ -254,7 +254,10 @@ impl TraceService {
             self.store.load_trace(run_id(a)?, 0),
             self.store.load_trace(run_id(&b)?, 0)
         )?;
-        Ok(app::compare::compare(&trace_a, &trace_b))
+        // CPU work proportional to the runs: off the async workers.
+        tokio::task::spawn_blocking(move || app::compare::compare(&trace_a, &trace_b))
+            .await
+            .map_err(|e| TraceError::Internal(format!("compare: {e}")))
     }
 
     /// Runs of `execution_id`'s graph type to compare it with, newest first:
