@@ -85,6 +85,11 @@ impl TraceService {
         self.hub.subscribe_runs()
     }
 
+    /// Tells every live subscriber here to resync (see `LiveHub::resync_all`).
+    pub fn resync_subscribers(&self) -> usize {
+        self.hub.resync_all()
+    }
+
     /// Republishes what another instance stored (see `live::postgres_relay`):
     /// a run's new status, or its records `first..=last`.
     pub async fn relay(&self, is_status: bool, execution_id: &str, first: i64, last: i64) {

@@ -177,6 +177,19 @@ impl LiveHub {
         }
     }
 
+    /// Tells every subscriber to resync from its last `seq` (and drops it):
+    /// what this hub was told may have a gap, e.g. after the cross-instance
+    /// relay lost its connection. Subscribers catch up from the store.
+    pub fn resync_all(&self) -> usize {
+        let mut topics = self.topics.lock().expect("hub lock");
+        let mut told = 0;
+        for subscriber in topics.drain().flat_map(|(_, subscribers)| subscribers) {
+            subscriber.lagged.store(true, Ordering::SeqCst);
+            told += 1;
+        }
+        told
+    }
+
     fn remove(&self, topic: &Topic, id: u64) {
         let mut topics = self.topics.lock().expect("hub lock");
         if let Some(subscribers) = topics.get_mut(topic) {
@@ -248,6 +261,20 @@ mod tests {
         let receiver = hub.subscribe_runs();
         assert_eq!(hub.subscriber_count(), 1);
         drop(receiver);
+        assert_eq!(hub.subscriber_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn resync_all_tells_every_subscriber_of_every_topic_after_what_it_already_had() {
+        let hub = LiveHub::new();
+        let mut run = hub.subscribe_execution("r");
+        let mut list = hub.subscribe_runs();
+        hub.publish_records("r", &[event(1)], &[]);
+        assert_eq!(hub.resync_all(), 2);
+        assert_eq!(run.recv().await.unwrap().frame.seq(), Some(1));
+        assert_eq!(run.recv().await.unwrap().frame, LiveFrame::Resync);
+        assert!(run.recv().await.is_none());
+        assert_eq!(list.recv().await.unwrap().frame, LiveFrame::Resync);
         assert_eq!(hub.subscriber_count(), 0);
     }
 }

@@ -35,9 +35,18 @@ pub fn spawn_relay(url: String, service: TraceService) -> tokio::task::JoinHandl
 async fn listen(url: &str, service: &TraceService) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
-    info!("live relay listening on PostgreSQL channel {CHANNEL}");
+    // Whatever other instances stored before this LISTEN (at start, or
+    // while the connection was down) was never heard here: every
+    // subscriber on this instance catches up from the store.
+    let told = service.resync_subscribers();
+    info!("live relay listening on PostgreSQL channel {CHANNEL}; {told} subscribers told to resync");
     loop {
-        let notification = listener.recv().await?;
+        // `try_recv`, not `recv`: `recv` reconnects silently and loses the
+        // notifications sent meanwhile; `None` says the connection dropped.
+        let Some(notification) = listener.try_recv().await? else {
+            warn!("live relay's PostgreSQL connection dropped; reconnecting");
+            return Ok(());
+        };
         let mut parts = notification.payload().split(' ');
         let (Some(instance), Some(kind), Some(id), Some(first), Some(last)) = (
             parts.next(),

@@ -260,16 +260,24 @@ async fn the_live_run_list_announces_runs_that_start_and_finish() {
     assert_eq!(finished["execution"]["status"], "completed");
 }
 
-#[tokio::test]
-async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
-    let db = TestDatabase::postgres();
-    // Instance A is a separate tracevis process, as in a real deployment.
+/// A child process killed when the test ends, whether it passes or panics.
+struct Instance(std::process::Child);
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Instance A: a separate tracevis process on `db`, as in a real deployment.
+async fn spawn_instance(db: &TestDatabase) -> (Instance, TestApp) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut a_process = std::process::Command::new(env!("CARGO_BIN_EXE_tracevis"))
+    let process = std::process::Command::new(env!("CARGO_BIN_EXE_tracevis"))
         .args([
             "serve",
             "--addr",
@@ -282,15 +290,6 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
         .spawn()
         .unwrap();
     let a = TestApp::attach(format!("127.0.0.1:{port}").parse().unwrap());
-    let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
-    let relay = tracevis::live::spawn_relay(db.url.clone(), b_service.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b_addr = listener.local_addr().unwrap();
-    tokio::spawn(tracevis::web::serve(
-        listener,
-        tracevis::web::router(b_service, 1 << 20, "target/site"),
-    ));
-    let b = TestApp::attach(b_addr);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while a
         .client
@@ -304,8 +303,59 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
         assert!(std::time::Instant::now() < deadline, "instance A did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Give B's relay a moment to LISTEN before the first write.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    (Instance(process), a)
+}
+
+/// Instance B in this process, its relay connecting to PostgreSQL as
+/// `relay_name` (so a test can find and cut that connection).
+async fn spawn_relayed_instance(
+    db: &TestDatabase,
+    relay_name: &str,
+) -> (tokio::task::JoinHandle<()>, TestApp) {
+    let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let relay = tracevis::live::spawn_relay(
+        format!("{}&application_name={relay_name}", db.url),
+        b_service.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b_addr = listener.local_addr().unwrap();
+    tokio::spawn(tracevis::web::serve(
+        listener,
+        tracevis::web::router(b_service, 1 << 20, "target/site"),
+    ));
+    (relay, TestApp::attach(b_addr))
+}
+
+/// Waits until the relay named `relay_name` is LISTENing (a fresh backend
+/// whose last statement was the LISTEN); returns its backend pid.
+async fn listening_relay(relay_name: &str) -> i32 {
+    let admin = sqlx::PgPool::connect(&crate::helpers::postgres_admin_url())
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+        )
+        .bind(relay_name)
+        .fetch_optional(&admin)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the relay never listened");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
+    let db = TestDatabase::postgres();
+    let (_a_process, a) = spawn_instance(&db).await;
+    let relay_name = format!("relay_{}", uuid::Uuid::now_v7().simple());
+    let (relay, b) = spawn_relayed_instance(&db, &relay_name).await;
+    listening_relay(&relay_name).await;
 
     a.start("x").await;
     post_events(&a, "x", "first", 5).await;
@@ -319,8 +369,62 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
     assert_eq!(seqs(&frames), (1..=205).collect::<Vec<_>>());
     assert_eq!(frames.last().unwrap()["execution"]["status"], "completed");
     relay.abort();
-    a_process.kill().unwrap();
-    a_process.wait().unwrap();
+}
+
+/// The relay's connection is cut mid-stream: records stored meanwhile were
+/// never announced to instance B, so B tells its subscribers to resync, and
+/// a client that resumes from its last seq sees every record exactly once.
+#[tokio::test]
+async fn when_the_relay_loses_its_connection_subscribers_resync_and_miss_nothing() {
+    let db = TestDatabase::postgres();
+    let (_a_process, a) = spawn_instance(&db).await;
+    let relay_name = format!("relay_{}", uuid::Uuid::now_v7().simple());
+    let (relay, b) = spawn_relayed_instance(&db, &relay_name).await;
+    let first_backend = listening_relay(&relay_name).await;
+
+    a.start("cut").await;
+    let mut socket = connect(&b, "/api/v1/executions/cut/live").await;
+    for i in 0..5 {
+        post_events(&a, "cut", &format!("before{i}-"), 10).await;
+    }
+    let admin = sqlx::PgPool::connect(&crate::helpers::postgres_admin_url())
+        .await
+        .unwrap();
+    let cut: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(first_backend)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert!(cut);
+    // Stored while B hears nothing.
+    for i in 0..5 {
+        post_events(&a, "cut", &format!("during{i}-"), 10).await;
+    }
+    a.post("/api/v1/executions/cut/complete", &json!({"status": "completed"}))
+        .await;
+
+    // A client as the browser's: on `resync`, reconnect after the last seq.
+    let mut seen = Vec::new();
+    let mut resyncs = 0;
+    loop {
+        let frames = frames_until_close(&mut socket, Duration::from_secs(30)).await;
+        seen.extend(seqs(&frames));
+        if frames.iter().any(|f| f["execution"]["status"] == "completed") {
+            break;
+        }
+        assert_eq!(
+            frames.last().map(|f| f["type"].clone()),
+            Some(json!("resync")),
+            "the stream ends at the final status or with a resync"
+        );
+        resyncs += 1;
+        assert!(resyncs < 5, "resynced over and over");
+        let after = seen.last().copied().unwrap_or(0);
+        socket = connect(&b, &format!("/api/v1/executions/cut/live?after_seq={after}")).await;
+    }
+    assert_eq!(seen, (1..=100).collect::<Vec<_>>(), "every record once, in order");
+    assert!(resyncs >= 1, "the cut was noticed");
+    relay.abort();
 }
 
 #[tokio::test]
