@@ -8,6 +8,7 @@ mod executions;
 mod export;
 pub(crate) mod extract;
 mod health;
+mod live;
 mod otlp;
 mod statistics;
 
@@ -30,11 +31,8 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/executions/{execution_id}/replays", get(executions::replays))
         .route("/executions/{execution_id}/export", get(export::export))
         .route("/import", post(export::import))
-        .route(
-            "/executions/{execution_id}/live",
-            get(crate::live::execution_live),
-        )
-        .route("/live", get(crate::live::runs_live))
+        .route("/executions/{execution_id}/live", get(live::execution_live))
+        .route("/live", get(live::runs_live))
         .route("/compare", get(compare::compare))
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))

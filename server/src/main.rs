@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tracevis::config::Config;
 use tracevis::export::files;
 use tracevis::service::TraceService;
-use tracevis::{bench, bench_live, demo, live, retention, store, web};
+use tracevis::{bench, bench_live, demo, retention, store, web};
 use tracing::info;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -157,7 +157,7 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
         ),
     );
     if config.database_url.starts_with("postgres") {
-        live::spawn_relay(config.database_url.clone(), service.clone());
+        tracevis::service::relay::spawn_relay(config.database_url.clone(), service.clone());
     }
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -3,6 +3,7 @@
 //! store. Nothing else decides what a request means.
 
 pub mod otel;
+pub mod relay;
 mod statistics;
 
 use crate::export::document::{stored_record_ids, ImportDocument};

@@ -5,6 +5,7 @@
 mod batch_plan;
 mod filters;
 mod postgres;
+pub use postgres::{CHANNEL, INSTANCE_ID};
 mod sqlite;
 mod summary_row;
 pub(crate) mod time;

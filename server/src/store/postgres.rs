@@ -11,7 +11,6 @@ use super::time::{
     to_micros,
 };
 use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
-use crate::live::{notify_payload, CHANNEL};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::MAX_RUN_TOTAL;
@@ -426,7 +425,7 @@ impl HistoryStore for PostgresStore {
         // No payload columns: only the two metadata fields the outline keeps.
         let event_rows = sqlx::query(
             "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
-             (metadata::jsonb -> 'attempt')::text, (metadata::jsonb -> 'saved_ms')::text \
+             (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms \
              FROM node_events WHERE execution_id = $1 ORDER BY seq",
         )
         .bind(id)
@@ -447,16 +446,15 @@ impl HistoryStore for PostgresStore {
         let events = event_rows
             .iter()
             .map(|row| {
-                let kind: &str = row.get(2);
                 event_outline(
-                    row.get(0),
-                    row.get(1),
-                    kind,
-                    row.get(3),
-                    row.get(4),
-                    row.get(5),
-                    &json_or_null(row.get(6))?,
-                    &json_or_null(row.get(7))?,
+                    column(row, "seq")?,
+                    column(row, "node_id")?,
+                    column(row, "event_type")?,
+                    column(row, "timestamp")?,
+                    column(row, "duration_ms")?,
+                    column(row, "error")?,
+                    &json_or_null(column(row, "attempt")?)?,
+                    &json_or_null(column(row, "saved_ms")?)?,
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -681,6 +679,21 @@ impl HistoryStore for PostgresStore {
 
 /// Tells the other instances' live relays about a write; delivered only if
 /// the surrounding transaction commits.
+/// The channel on which every commit live subscribers care about is
+/// announced (see `service::relay`, which listens).
+pub const CHANNEL: &str = "tracevis_live";
+
+/// This process's id in the announcements, so a relay can skip what its
+/// own instance already published.
+pub static INSTANCE_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| uuid::Uuid::now_v7().simple().to_string());
+
+/// What changed, as a notification payload: `instance kind run first last`
+/// (kind `records` or `status`). Ids never contain spaces (API.md's safe set).
+fn notify_payload(kind: &str, execution_id: &str, first_seq: i64, last_seq: i64) -> String {
+    format!("{} {kind} {execution_id} {first_seq} {last_seq}", *INSTANCE_ID)
+}
+
 async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), TraceError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(CHANNEL)
@@ -782,25 +795,35 @@ async fn select_events(
     rows.iter().map(|row| decode_event(id, row)).collect()
 }
 
-/// The columns `decode_event` reads, in its order.
+/// Column `name` of `row`: read by name, and a missing or mistyped column is
+/// an internal error naming it — never a panic (`Row::get` panics).
+fn column<'r, T>(row: &'r PgRow, name: &str) -> Result<T, TraceError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(name)
+        .map_err(|e| TraceError::Internal(format!("stored column {name}: {e}")))
+}
+
+/// The columns `decode_event` reads.
 const EVENT_COLUMNS: &str =
     "seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata";
 
 fn decode_event(id: &str, row: &PgRow) -> Result<NodeEvent, TraceError> {
-    let event_type: &str = row.get(3);
+    let event_type: &str = column(row, "event_type")?;
     Ok(NodeEvent {
-        event_id: row.get(1),
+        event_id: column(row, "event_id")?,
         execution_id: id.to_owned(),
-        seq: row.get(0),
-        node_id: row.get(2),
+        seq: column(row, "seq")?,
+        node_id: column(row, "node_id")?,
         event_type: NodeEventType::parse(event_type)
             .ok_or_else(|| TraceError::Internal(format!("unknown stored event type {event_type:?}")))?,
-        timestamp: from_micros(row.get(4))?,
-        duration_ms: row.get(5),
-        inputs: json_column(row.get(6), "inputs")?,
-        outputs: json_column(row.get(7), "outputs")?,
-        error: row.get(8),
-        metadata: json_column(row.get(9), "metadata")?,
+        timestamp: from_micros(column(row, "timestamp")?)?,
+        duration_ms: column(row, "duration_ms")?,
+        inputs: json_column(column(row, "inputs")?, "inputs")?,
+        outputs: json_column(column(row, "outputs")?, "outputs")?,
+        error: column(row, "error")?,
+        metadata: json_column(column(row, "metadata")?, "metadata")?,
     })
 }
 
@@ -821,14 +844,13 @@ async fn select_snapshots(
     rows.iter()
         .map(|row| {
             Ok(StateSnapshot {
-                snapshot_id: row.get(1),
+                snapshot_id: column(row, "snapshot_id")?,
                 execution_id: id.to_owned(),
-                seq: row.get(0),
-                timestamp: from_micros(row.get(3))?,
-                node_id: row.get(2),
-                state: json_column(row.get(4), "state")?,
-                diff: row
-                    .get::<Option<&str>, _>(5)
+                seq: column(row, "seq")?,
+                timestamp: from_micros(column(row, "timestamp")?)?,
+                node_id: column(row, "node_id")?,
+                state: json_column(column(row, "state")?, "state")?,
+                diff: column::<Option<&str>>(row, "diff")?
                     .map(|t| json_column(t, "diff"))
                     .transpose()?,
             })

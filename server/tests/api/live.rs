@@ -313,7 +313,7 @@ async fn spawn_relayed_instance(
     relay_name: &str,
 ) -> (tokio::task::JoinHandle<()>, TestApp) {
     let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
-    let relay = tracevis::live::spawn_relay(
+    let relay = tracevis::service::relay::spawn_relay(
         format!("{}&application_name={relay_name}", db.url),
         b_service.clone(),
     );

@@ -4,20 +4,11 @@
 //! and republishes what other instances stored to its own subscribers,
 //! reading the records from the database. No broker besides PostgreSQL.
 
-use super::INSTANCE_ID;
 use crate::service::TraceService;
+use crate::store::{CHANNEL, INSTANCE_ID};
 use sqlx::postgres::PgListener;
 use std::time::Duration;
 use tracing::{info, warn};
-
-/// The notification channel.
-pub const CHANNEL: &str = "tracevis_live";
-
-/// What changed, as a notification payload: `instance kind run first last`
-/// (kind `records` or `status`). Ids never contain spaces (API.md's safe set).
-pub fn notify_payload(kind: &str, execution_id: &str, first_seq: i64, last_seq: i64) -> String {
-    format!("{} {kind} {execution_id} {first_seq} {last_seq}", *INSTANCE_ID)
-}
 
 /// Listens for other instances' writes on `url` and relays them, reconnecting
 /// whenever the connection drops, until the task is aborted.

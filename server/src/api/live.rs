@@ -2,9 +2,9 @@
 //! list. The socket is only transport: frames come from the subscription,
 //! which owns ordering; this module adds heartbeats and a send timeout.
 
-use super::StreamEnd;
 use crate::api::extract::{ApiQuery, ExecutionIdPath};
 use crate::api::AppError;
+use crate::live::StreamEnd;
 use crate::service::TraceService;
 use app::live::{LiveEnvelope, LiveFrame, LiveSubscription};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -65,7 +65,7 @@ pub async fn runs_live(ws: WebSocketUpgrade, State(service): State<TraceService>
 
 enum Source {
     Run(LiveSubscription, StreamEnd),
-    Runs(super::HubReceiver),
+    Runs(crate::live::HubReceiver),
 }
 
 impl Source {
