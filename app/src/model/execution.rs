@@ -82,6 +82,18 @@ pub struct ExecutionSummary {
 }
 
 impl ExecutionSummary {
+    /// This summary without its payloads (inputs, final state, metadata,
+    /// declared graph): what a run list row carries.
+    pub fn without_payloads(&self) -> Self {
+        Self {
+            original_inputs: JsonObject::new(),
+            final_state: None,
+            metadata: JsonObject::new(),
+            graph: None,
+            ..self.clone()
+        }
+    }
+
     /// Adds a newly stored event to the run's figures, as the store does on
     /// write — so a live page's header stays what a fresh load would show.
     pub fn count_event(&mut self, event: &NodeEvent) {
@@ -143,6 +155,10 @@ pub struct ExecutionFilter {
     pub limit: u32,
     /// Runs to skip.
     pub offset: u32,
+    /// Leave out the payload columns (inputs, final state, metadata, graph):
+    /// what a list shows, at a fraction of the bytes (`fields=list`).
+    #[serde(default)]
+    pub without_payloads: bool,
 }
 
 impl ExecutionFilter {
@@ -231,6 +247,7 @@ impl Default for ExecutionFilter {
             sort: ListSort::Newest,
             limit: DEFAULT_LIST_LIMIT,
             offset: 0,
+            without_payloads: false,
         }
     }
 }

@@ -51,6 +51,8 @@ fn filter_from_query(param: impl Fn(&str) -> Option<String>) -> ExecutionFilter 
             .unwrap_or_default(),
         limit: PAGE_SIZE,
         offset: text("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
+        // The list shows no payloads (the server function leaves them out anyway).
+        without_payloads: true,
     }
 }
 
@@ -336,6 +338,7 @@ mod tests {
             sort: ListSort::Slowest,
             start_time: Some(Utc.with_ymd_and_hms(2025, 10, 21, 10, 30, 0).unwrap()),
             limit: PAGE_SIZE,
+            without_payloads: true,
             ..ExecutionFilter::default()
         };
         let url = query_for(&filter, 100);

@@ -116,6 +116,7 @@ pub struct ListQuery {
     end_time: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
+    fields: Option<String>,
 }
 
 /// `GET /executions?graph_type=&status=&start_time=&end_time=&limit=&offset=`.
@@ -182,5 +183,15 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
         end_time: time_parameter("end_time", q.end_time)?,
         limit,
         offset: number_parameter("offset", q.offset, 0, u32::MAX)?,
+        without_payloads: match q.fields.as_deref().filter(|f| !f.is_empty()) {
+            None | Some("summary") => false,
+            Some("list") => true,
+            Some(other) => {
+                return Err(AppError::invalid_parameter(
+                    "fields",
+                    format!("expected summary or list, got {other:?}"),
+                ))
+            }
+        },
     })
 }

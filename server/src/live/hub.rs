@@ -125,7 +125,11 @@ impl LiveHub {
             execution: summary.clone(),
         })];
         self.offer(&Topic::Execution(summary.execution_id.clone()), &frame);
-        self.offer(&Topic::Runs, &frame);
+        // The run list shows no payloads: its frames carry none.
+        let row = [LiveEnvelope::new(LiveFrame::Status {
+            execution: summary.without_payloads(),
+        })];
+        self.offer(&Topic::Runs, &row);
     }
 
     fn subscribe(self: &Arc<Self>, topic: Topic) -> HubReceiver {

@@ -6,7 +6,7 @@
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of};
-use super::summary_row::{SummaryRow, SUMMARY_COLUMNS};
+use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
@@ -376,7 +376,8 @@ impl HistoryStore for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
-        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {SUMMARY_COLUMNS} FROM executions"));
+        let columns = list_columns(filter);
+        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM executions"));
         push_run_filter(&mut page, filter, "instr(execution_id, ");
         page.push(super::order_by(filter.sort))
             .push(" LIMIT ")

@@ -11,6 +11,22 @@ pub const SUMMARY_COLUMNS: &str = "execution_id, graph_type, status, start_time,
     total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
     original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, last_seq";
 
+/// `SUMMARY_COLUMNS` with the payload columns left empty: what a run list
+/// shows (`ExecutionFilter::without_payloads`).
+pub const LIST_COLUMNS: &str = "execution_id, graph_type, status, start_time, end_time, \
+    total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
+    '{}' AS original_inputs, NULL AS final_state, '{}' AS metadata, NULL AS graph, \
+    is_replay, original_execution_id, error, last_seq";
+
+/// The columns a list with `filter` reads.
+pub fn list_columns(filter: &app::model::ExecutionFilter) -> &'static str {
+    if filter.without_payloads {
+        LIST_COLUMNS
+    } else {
+        SUMMARY_COLUMNS
+    }
+}
+
 /// One `executions` row, as stored.
 #[derive(sqlx::FromRow)]
 pub struct SummaryRow {

@@ -550,3 +550,24 @@ async fn the_run_list_stream_outlives_a_finished_run_and_a_run_stream_can_follow
     }
     assert_eq!(late_nodes, ["started", "completed"]);
 }
+
+#[tokio::test]
+async fn the_live_run_list_carries_rows_without_payloads_and_a_run_stream_carries_them_all() {
+    let app = spawn_app().await;
+    let mut list = connect(&app, "/api/v1/live").await;
+    let r = app
+        .post(
+            "/api/v1/executions",
+            &json!({"execution_id": "payload", "graph_type": "g", "original_inputs": {"prompt": "secret sauce"},
+                    "metadata": {"team": "search"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let row = next_frame(&mut list).await;
+    assert_eq!(row["execution"]["execution_id"], "payload");
+    assert_eq!(row["execution"]["original_inputs"], json!({}));
+    assert_eq!(row["execution"]["metadata"], json!({}));
+    let mut run = connect(&app, "/api/v1/executions/payload/live").await;
+    let status = next_frame(&mut run).await;
+    assert_eq!(status["execution"]["original_inputs"]["prompt"], "secret sauce");
+}

@@ -456,3 +456,69 @@ async fn server_functions_refuse_hostile_arguments_and_say_not_found() {
     let html = r.text().await.unwrap();
     assert!(html.contains("Run not found"), "{html}");
 }
+
+/// A run list carries what it shows: the pages' list (server function) and
+/// `fields=list` leave the payloads in the database, however large they are.
+#[tokio::test]
+async fn a_run_list_leaves_the_payloads_out_when_it_only_shows_rows() {
+    use leptos::server_fn::ServerFn;
+    let app = spawn_app().await;
+    let prompt = "a long prompt ".repeat(10_000);
+    for i in 0..5 {
+        let r = app
+            .post(
+                "/api/v1/executions",
+                &json!({"execution_id": format!("heavy{i}"), "graph_type": "heavy",
+                        "original_inputs": {"prompt": prompt}, "metadata": {"team": "search"},
+                        "graph": {"nodes": [{"id": "A"}], "edges": []}}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let full = app
+        .get("/api/v1/executions?graph_type=heavy")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let list = app
+        .get("/api/v1/executions?graph_type=heavy&fields=list")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(rows["total"], 5);
+    assert_eq!(rows["executions"][0]["graph_type"], "heavy");
+    assert_eq!(rows["executions"][0]["original_inputs"], json!({}));
+    assert!(
+        full.contains("a long prompt"),
+        "the documented summary keeps them"
+    );
+    assert!(
+        list.len() * 100 < full.len(),
+        "{} vs {} bytes",
+        list.len(),
+        full.len()
+    );
+    assert_error(
+        app.get("/api/v1/executions?fields=everything").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        &["fields"],
+    )
+    .await;
+
+    let r = app
+        .client
+        .post(app.url(app::server_fns::ListExecutions::PATH))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("filter[graph_type]=heavy&filter[limit]=50&filter[offset]=0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("heavy4") && !page.contains("a long prompt"));
+    assert!(page.len() < 5 * 1_000, "{} bytes for 5 rows", page.len());
+}
