@@ -8,7 +8,7 @@ use std::ops::Range;
 /// not show blanks.
 const OVERSCAN: usize = 20;
 /// Rows a list's scroll box shows at most: the stylesheet caps the boxes at
-/// 28rem (22px rows) and 36rem (33px rows), about 20 rows at the default
+/// 28rem (24px rows) and 36rem (33px rows), about 20 rows at the default
 /// text size, with room here for larger text. Every rendered row is hydrated
 /// when a page opens, so this is kept close to what is seen.
 pub const INITIAL_ROWS: usize = 30;

@@ -152,7 +152,7 @@ pub fn Timeline(
 const MAX_ZOOM: f64 = 50.0;
 
 /// Height of one timeline row, in CSS pixels (matches the stylesheet).
-const ROW_PX: f64 = 22.0;
+const ROW_PX: f64 = 24.0;
 
 /// "SearchNode · attempt 2 · failed · 340 ms" — what a bar says in words.
 fn bar_label(visit: &NodeVisit) -> String {

@@ -122,7 +122,7 @@ fn ComparisonView(c: Comparison, defaulted: bool) -> impl IntoView {
         <div class="compare-heads">
             <RunHead label="Run a" run=c.a.clone()/>
             <RunHead label=if defaulted { "Run b (the previous run)" } else { "Run b" } run=c.b.clone()/>
-            <div class="facts"><div><dt>"Duration b − a"</dt><dd>{delta}</dd></div></div>
+            <dl class="facts"><div><dt>"Duration b − a"</dt><dd>{delta}</dd></div></dl>
         </div>
         {match divergence {
             Some(d) => view! {

@@ -1,0 +1,49 @@
+// Every page, in the light and the dark theme, checked by the axe-core
+// engine in the real browser: no serious or critical WCAG 2.2 A/AA violation.
+import AxeBuilder from "@axe-core/playwright";
+import { test, expect, APIRequestContext } from "./fixtures";
+
+async function postRun(request: APIRequestContext, id: string, nodes: [string, string][], status: string) {
+  await request.post("/api/v1/executions", {
+    data: { execution_id: id, graph_type: "a11y_graph", start_time: "2026-04-01T08:00:00Z", original_inputs: { topic: id } },
+  });
+  const events = nodes.flatMap(([node, outcome], i) => {
+    const t = `2026-04-01T08:00:${String(i * 2).padStart(2, "0")}Z`;
+    return [
+      { node_id: node, event_type: "started", timestamp: t },
+      { node_id: node, event_type: outcome, timestamp: t, duration_ms: 100 * (i + 1), outputs: { node }, error: outcome === "failed" ? "boom" : null },
+    ];
+  });
+  const snapshots = nodes.map(([node], i) => ({ node_id: node, timestamp: `2026-04-01T08:00:${String(i * 2 + 1).padStart(2, "0")}Z`, state: { step: i, last: node } }));
+  expect((await request.post(`/api/v1/executions/${id}/events`, { data: { events, snapshots } })).ok()).toBeTruthy();
+  await request.post(`/api/v1/executions/${id}/complete`, { data: { status, final_state: { ok: status === "completed" } } });
+}
+
+for (const theme of ["light", "dark"]) {
+  test(`every page has no serious or critical accessibility violation in the ${theme} theme`, async ({ page, request }) => {
+    const good = `a11y-good-${theme}-${Date.now()}`;
+    const bad = `a11y-bad-${theme}-${Date.now()}`;
+    await postRun(request, good, [["Plan", "completed"], ["Search", "cached"], ["Write", "completed"]], "completed");
+    await postRun(request, bad, [["Plan", "completed"], ["Search", "failed"]], "failed");
+    await page.addInitScript((t) => localStorage.setItem("tracevis-theme", t), theme);
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    const pages: [string, () => Promise<void>][] = [
+      ["/", async () => { await expect(page.getByRole("link", { name: good })).toBeVisible(); }],
+      [`/executions/${bad}`, async () => { await expect(page.getByRole("region", { name: "Timeline" })).toContainText("Search"); }],
+      [`/compare?a=${good}&b=${bad}`, async () => { await expect(page.getByRole("region", { name: "Aligned steps" })).toBeVisible(); }],
+      ["/stats", async () => { await expect(page.getByRole("heading", { level: 1 })).toBeVisible(); }],
+    ];
+    const found: string[] = [];
+    for (const [path, ready] of pages) {
+      await page.goto(path);
+      await ready();
+      await expect(page.locator("html")).toHaveAttribute("data-theme", theme);
+      const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+      for (const v of results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
+        found.push(`${path}: ${v.id} (${v.impact}, ${v.nodes.length} elements) e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " " + (n.failureSummary ?? "").split("\n").slice(1, 2).join("")).join(" | ")}`);
+      }
+    }
+    expect(found, found.join("\n")).toEqual([]);
+  });
+}
