@@ -16,7 +16,7 @@ async function postRun(request: APIRequestContext, id: string, nodes: [string, s
   });
   const snapshots = nodes.map(([node], i) => ({ node_id: node, timestamp: `2026-04-01T08:00:${String(i * 2 + 1).padStart(2, "0")}Z`, state: { step: i, last: node } }));
   expect((await request.post(`/api/v1/executions/${id}/events`, { data: { events, snapshots } })).ok()).toBeTruthy();
-  await request.post(`/api/v1/executions/${id}/complete`, { data: { status, final_state: { ok: status === "completed" } } });
+  await request.post(`/api/v1/executions/${id}/complete`, { data: { status, end_time: "2026-04-01T08:00:10Z", final_state: { ok: status === "completed" } } });
 }
 
 for (const theme of ["light", "dark"]) {
@@ -28,21 +28,37 @@ for (const theme of ["light", "dark"]) {
     await page.addInitScript((t) => localStorage.setItem("tracevis-theme", t), theme);
     await page.setViewportSize({ width: 1440, height: 900 });
 
-    const pages: [string, () => Promise<void>][] = [
-      ["/", async () => { await expect(page.getByRole("link", { name: good })).toBeVisible(); }],
-      [`/executions/${bad}`, async () => { await expect(page.getByRole("region", { name: "Timeline" })).toContainText("Search"); }],
+    // Each page once loaded, then in the state a user brings it to (a run
+    // picked for comparison, a visit's details open).
+    const timeline = page.getByRole("region", { name: "Timeline" });
+    const pages: [string, () => Promise<void>, (() => Promise<void>)?][] = [
+      ["/", async () => { await expect(page.getByRole("link", { name: good })).toBeVisible(); },
+        async () => { await page.getByRole("checkbox", { name: `Pick ${good} to compare` }).check(); }],
+      [`/executions/${bad}`, async () => { await expect(timeline).toContainText("Search"); },
+        async () => {
+          await timeline.getByRole("listitem").nth(1).getByRole("button").click();
+          await expect(page.getByRole("complementary", { name: "Node Search" })).toContainText("boom");
+        }],
       [`/compare?a=${good}&b=${bad}`, async () => { await expect(page.getByRole("region", { name: "Aligned steps" })).toBeVisible(); }],
       ["/stats", async () => { await expect(page.getByRole("heading", { level: 1 })).toBeVisible(); }],
     ];
     const found: string[] = [];
-    for (const [path, ready] of pages) {
+    const check = async (where: string) => {
+      const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+      for (const v of results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
+        found.push(`${where}: ${v.id} (${v.impact}, ${v.nodes.length} elements) e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " " + (n.failureSummary ?? "").split("\n").slice(1, 2).join("")).join(" | ")}`);
+      }
+    };
+    for (const [path, ready, interact] of pages) {
       await page.goto(path);
       await ready();
       await expect(page.locator("html")).toHaveAttribute("data-theme", theme);
-      const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
-      for (const v of results.violations.filter((v) => v.impact === "serious" || v.impact === "critical")) {
-        found.push(`${path}: ${v.id} (${v.impact}, ${v.nodes.length} elements) e.g. ${v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " " + (n.failureSummary ?? "").split("\n").slice(1, 2).join("")).join(" | ")}`);
+      await check(path);
+      if (interact) {
+        await interact();
+        await check(`${path} (after use)`);
       }
+      await page.screenshot({ path: `test-results/a11y-${theme}-${path.split("?")[0].split("/")[1] || "runs"}.png`, fullPage: true });
     }
     expect(found, found.join("\n")).toEqual([]);
   });
