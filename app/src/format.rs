@@ -14,9 +14,16 @@ pub fn duration_ms(ms: f64) -> String {
         format!("{ms:.0} ms")
     } else if ms < 60_000.0 {
         format!("{:.1} s", ms / 1_000.0)
-    } else {
+    } else if ms < 3_600_000.0 {
         let secs = (ms / 1_000.0).round() as i64;
         format!("{} m {:02} s", secs / 60, secs % 60)
+    } else if ms < 86_400_000.0 {
+        let mins = (ms / 60_000.0).round() as i64;
+        format!("{} h {:02} m", mins / 60, mins % 60)
+    } else {
+        // Days and hours: a run (or a producer's clock) can span weeks.
+        let hours = (ms / 3_600_000.0).round() as i64;
+        format!("{} d {} h", hours / 24, hours % 24)
     }
 }
 
@@ -88,6 +95,8 @@ mod tests {
         assert_eq!(duration_ms(850.0), "850 ms");
         assert_eq!(duration_ms(12_400.0), "12.4 s");
         assert_eq!(duration_ms(185_000.0), "3 m 05 s");
+        assert_eq!(duration_ms(3_600_000.0 * 2.0 + 5.0 * 60_000.0), "2 h 05 m");
+        assert_eq!(duration_ms(21_467_158_000.0), "248 d 11 h");
     }
 
     #[test]

@@ -70,6 +70,10 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/tracevis.css"/>
         <Title text="tracevis"/>
         <Router>
+            // The first stop for the keyboard: past the navigation to the page
+            // (`rel="external"`: the browser, not the router, follows it, and
+            // so moves the focus).
+            <a class="skip-link" href="#main" rel="external">"Skip to main content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">"tracevis"</A>
                 <nav aria-label="Main">
@@ -79,7 +83,7 @@ pub fn App() -> impl IntoView {
                 </nav>
                 <components::ThemePicker/>
             </header>
-            <main>
+            <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
                     <Route path=StaticSegment("") view={Lazy::<routes::RunListRoute>::new()}/>
                     <Route path=path!("/executions/:id") view={Lazy::<routes::RunRoute>::new()}/>

@@ -63,3 +63,16 @@ for (const theme of ["light", "dark"]) {
     expect(found, found.join("\n")).toEqual([]);
   });
 }
+
+test("the keyboard's first stop skips the navigation to the page", async ({ page }) => {
+  await page.goto("/stats");
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to main content" });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeVisible();
+  await page.keyboard.press("Enter");
+  await expect(page.locator("main")).toBeFocused();
+  await page.keyboard.press("Tab");
+  // The next stop is inside the page, not the navigation.
+  expect(await page.evaluate(() => !!document.activeElement?.closest("main"))).toBe(true);
+});

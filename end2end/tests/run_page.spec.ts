@@ -166,3 +166,21 @@ test("a run that does not exist, and a run with nothing in it yet, say so", asyn
   await expect(page.getByRole("status")).toHaveText("Finished");
   await expect(page.getByRole("region", { name: "Final state" })).toContainText("No final state was recorded.");
 });
+
+test("runs at the edges of the accepted ranges open, compare and export", async ({ page, request }) => {
+  const stamp = Date.now();
+  const ids: string[] = [];
+  for (const [name, start] of [["early", "1970-01-01T00:00:00Z"], ["late", "9999-12-31T23:00:00Z"]]) {
+    const id = `edge-${name}-${stamp}`;
+    ids.push(id);
+    expect((await request.post("/api/v1/executions", { data: { execution_id: id, graph_type: "edges", start_time: start } })).status()).toBe(201);
+    // An ending event with no start, lasting the longest accepted duration (ten years).
+    const events = [{ node_id: "SlowNode", event_type: "completed", timestamp: start, duration_ms: 315576000000, metadata: { tokens: 1e12 } }];
+    expect((await request.post(`/api/v1/executions/${id}/events`, { data: { events } })).ok()).toBeTruthy();
+    expect((await request.post(`/api/v1/executions/${id}/complete`, { data: { status: "completed", end_time: start } })).ok()).toBeTruthy();
+    await page.goto(`/executions/${id}`);
+    await expect(page.getByRole("region", { name: "Timeline" })).toContainText("SlowNode");
+  }
+  await page.goto(`/compare?a=${ids[0]}&b=${ids[1]}`);
+  await expect(page.getByRole("region", { name: "Aligned steps" })).toContainText("SlowNode");
+});

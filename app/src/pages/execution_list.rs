@@ -168,6 +168,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                                 let reloaded = list.executions.len();
                                 *shown = fresher_of(shown, list.executions);
                                 kept = shown.len() - reloaded;
+                                shown.truncate(PAGE_SIZE as usize);
                             });
                             total.set(list.total + kept as i64);
                         }
@@ -272,16 +273,35 @@ fn apply_status(
     execution: ExecutionSummary,
     shows_new_runs: bool,
 ) {
-    runs.update(
-        |runs| match runs.iter_mut().find(|r| r.execution_id == execution.execution_id) {
-            Some(run) => *run = execution,
-            None if shows_new_runs => {
-                runs.insert(0, execution);
-                total.update(|t| *t += 1);
-            }
-            None => {}
-        },
-    );
+    let mut added = false;
+    runs.update(|runs| added = put_status(runs, execution, shows_new_runs, PAGE_SIZE as usize));
+    if added {
+        total.update(|t| *t += 1);
+    }
+}
+
+/// `put_status` on plain rows: replaces the run if shown, else (on a list
+/// that shows new runs) adds it on top and lets the oldest row go to the
+/// next page, so a list left open all day keeps `window` rows. Returns
+/// whether the run was added.
+fn put_status(
+    runs: &mut Vec<ExecutionSummary>,
+    execution: ExecutionSummary,
+    shows_new_runs: bool,
+    window: usize,
+) -> bool {
+    match runs.iter_mut().find(|r| r.execution_id == execution.execution_id) {
+        Some(run) => {
+            *run = execution;
+            false
+        }
+        None if shows_new_runs => {
+            runs.insert(0, execution);
+            runs.truncate(window);
+            true
+        }
+        None => false,
+    }
 }
 
 #[component]
@@ -328,6 +348,34 @@ fn RunRow(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_live_list_keeps_one_page_of_rows_however_many_runs_start() {
+        let run = |i: usize| -> ExecutionSummary {
+            serde_json::from_value(serde_json::json!({
+                "execution_id": format!("r{i}"), "graph_type": "g", "status": "running",
+                "start_time": "2025-01-01T00:00:00Z", "end_time": null, "total_duration_ms": null,
+                "total_nodes": 0, "failed_nodes": 0, "cached_nodes": 0, "total_llm_calls": 0,
+                "total_tokens": null, "original_inputs": {}, "final_state": null, "metadata": {},
+                "graph": null, "is_replay": false, "original_execution_id": null, "error": null, "last_seq": 0
+            }))
+            .unwrap()
+        };
+        let mut rows = Vec::new();
+        for i in 0..10_000 {
+            assert!(put_status(&mut rows, run(i), true, 50));
+        }
+        assert_eq!(rows.len(), 50);
+        assert_eq!(rows[0].execution_id, "r9999", "the newest on top");
+        // A run already shown is updated in place, not added.
+        let mut done = run(9990);
+        done.status = ExecutionStatus::Completed;
+        assert!(!put_status(&mut rows, done, true, 50));
+        assert_eq!(rows[9].status, ExecutionStatus::Completed);
+        // A list that does not show new runs (a later page) never grows.
+        assert!(!put_status(&mut rows, run(20_000), false, 50));
+        assert_eq!(rows.len(), 50);
+    }
 
     #[test]
     fn a_filter_survives_the_round_trip_through_the_url() {
