@@ -16,16 +16,12 @@ use leptos::server_fn::codec::Json;
 #[cfg(feature = "ssr")]
 pub type SharedTraceService = std::sync::Arc<dyn crate::protocol::TraceVisualization>;
 
-/// A request a server function refuses: answered 422 with `message`, which
-/// names the field.
+/// A request a server function refuses: answered 422, naming `field`.
 #[cfg(feature = "ssr")]
-fn invalid(message: String) -> PageError {
+fn invalid(field: &str, message: String) -> PageError {
     failed(crate::error::TraceError::Invalid {
-        field: message.split_once(':').map_or("", |(f, _)| f).to_owned(),
-        message: message
-            .split_once(':')
-            .map_or(message.as_str(), |(_, m)| m.trim())
-            .to_owned(),
+        field: field.to_owned(),
+        message,
     })
 }
 
@@ -87,10 +83,13 @@ pub const MAX_NODE_EVENTS_PER_REQUEST: usize = 100;
 #[server(output = JsonAnswer)]
 pub async fn get_node_events(execution_id: String, seqs: Vec<i64>) -> Result<Vec<NodeEvent>, PageError> {
     if seqs.len() > MAX_NODE_EVENTS_PER_REQUEST {
-        return Err(invalid(format!(
-            "seqs: at most {MAX_NODE_EVENTS_PER_REQUEST} events per request, got {}",
-            seqs.len()
-        )));
+        return Err(invalid(
+            "seqs",
+            format!(
+                "at most {MAX_NODE_EVENTS_PER_REQUEST} events per request, got {}",
+                seqs.len()
+            ),
+        ));
     }
     service()?
         .get_node_events(&execution_id, &seqs)
@@ -149,11 +148,14 @@ pub async fn usual_node_durations(graph_type: String) -> Result<Vec<NodeTypeStat
 pub async fn lay_out_graph(structure: GraphStructure) -> Result<GraphLayout, PageError> {
     use crate::graph_layout::{lay_out, MAX_LAYOUT_EDGES, MAX_LAYOUT_NODES};
     if structure.nodes.len() > MAX_LAYOUT_NODES || structure.edges.len() > MAX_LAYOUT_EDGES {
-        return Err(invalid(format!(
-            "structure: at most {MAX_LAYOUT_NODES} nodes and {MAX_LAYOUT_EDGES} edges, got {} and {}",
-            structure.nodes.len(),
-            structure.edges.len()
-        )));
+        return Err(invalid(
+            "structure",
+            format!(
+                "at most {MAX_LAYOUT_NODES} nodes and {MAX_LAYOUT_EDGES} edges, got {} and {}",
+                structure.nodes.len(),
+                structure.edges.len()
+            ),
+        ));
     }
     // dagre is CPU work: off the async workers.
     tokio::task::spawn_blocking(move || lay_out(&structure))

@@ -125,11 +125,14 @@ impl LiveHub {
             execution: summary.clone(),
         })];
         self.offer(&Topic::Execution(summary.execution_id.clone()), &frame);
-        // The run list shows no payloads: its frames carry none.
-        let row = [LiveEnvelope::new(LiveFrame::Status {
-            execution: summary.without_payloads(),
-        })];
-        self.offer(&Topic::Runs, &row);
+        // The run list shows no payloads: its frames carry none (made only
+        // when someone follows the list).
+        if self.topics.lock().expect("hub lock").contains_key(&Topic::Runs) {
+            let row = [LiveEnvelope::new(LiveFrame::Status {
+                execution: summary.without_payloads(),
+            })];
+            self.offer(&Topic::Runs, &row);
+        }
     }
 
     fn subscribe(self: &Arc<Self>, topic: Topic) -> HubReceiver {

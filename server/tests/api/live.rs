@@ -306,12 +306,10 @@ async fn spawn_instance(db: &TestDatabase) -> (Instance, TestApp) {
     (Instance(process), a)
 }
 
-/// Instance B in this process, its relay connecting to PostgreSQL as
-/// `relay_name` (so a test can find and cut that connection).
-async fn spawn_relayed_instance(
-    db: &TestDatabase,
-    relay_name: &str,
-) -> (tokio::task::JoinHandle<()>, TestApp) {
+/// Instance B in this process, once its relay is LISTENing; with the relay's
+/// PostgreSQL backend pid (so a test can cut that connection).
+async fn spawn_relayed_instance(db: &TestDatabase) -> (tokio::task::JoinHandle<()>, TestApp, i32) {
+    let relay_name = &format!("relay_{}", uuid::Uuid::now_v7().simple());
     let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
     let relay = tracevis::service::relay::spawn_relay(
         format!("{}&application_name={relay_name}", db.url),
@@ -323,7 +321,8 @@ async fn spawn_relayed_instance(
         listener,
         tracevis::web::router(b_service, 1 << 20, "target/site"),
     ));
-    (relay, TestApp::attach(b_addr))
+    let backend = listening_relay(relay_name).await;
+    (relay, TestApp::attach(b_addr), backend)
 }
 
 /// Waits until the relay named `relay_name` is LISTENing (a fresh backend
@@ -353,9 +352,7 @@ async fn listening_relay(relay_name: &str) -> i32 {
 async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
     let db = TestDatabase::postgres();
     let (_a_process, a) = spawn_instance(&db).await;
-    let relay_name = format!("relay_{}", uuid::Uuid::now_v7().simple());
-    let (relay, b) = spawn_relayed_instance(&db, &relay_name).await;
-    listening_relay(&relay_name).await;
+    let (relay, b, _) = spawn_relayed_instance(&db).await;
 
     a.start("x").await;
     post_events(&a, "x", "first", 5).await;
@@ -378,9 +375,7 @@ async fn a_subscriber_on_one_instance_receives_what_another_instance_ingests() {
 async fn when_the_relay_loses_its_connection_subscribers_resync_and_miss_nothing() {
     let db = TestDatabase::postgres();
     let (_a_process, a) = spawn_instance(&db).await;
-    let relay_name = format!("relay_{}", uuid::Uuid::now_v7().simple());
-    let (relay, b) = spawn_relayed_instance(&db, &relay_name).await;
-    let first_backend = listening_relay(&relay_name).await;
+    let (relay, b, first_backend) = spawn_relayed_instance(&db).await;
 
     a.start("cut").await;
     let mut socket = connect(&b, "/api/v1/executions/cut/live").await;
