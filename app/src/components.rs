@@ -1,5 +1,6 @@
 //! View pieces shared by pages.
 
+mod account;
 mod connection_badge;
 mod graph_panel;
 mod json_tree;
@@ -10,6 +11,7 @@ mod theme_picker;
 mod time_charts;
 mod timeline;
 
+pub use account::Account;
 pub use connection_badge::{Connection, ConnectionBadge};
 pub use graph_panel::GraphPanel;
 pub use json_tree::JsonTree;

@@ -6,6 +6,7 @@
 // types) need more than the default 128 levels to compute its layout.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod answer_encoding;
 pub mod clock;
 pub mod compare;
@@ -50,7 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <script inner_html=components::THEME_BOOT></script>
+                <script nonce=leptos::nonce::use_nonce() inner_html=components::THEME_BOOT></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -82,6 +83,7 @@ pub fn App() -> impl IntoView {
                     <A href="/stats">"Metrics"</A>
                 </nav>
                 <components::ThemePicker/>
+                <components::Account/>
             </header>
             <main id="main" tabindex="-1">
                 <Routes fallback=|| view! { <p role="alert">"Page not found."</p> }>
@@ -89,6 +91,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/executions/:id") view={Lazy::<routes::RunRoute>::new()}/>
                     <Route path=StaticSegment("compare") view={Lazy::<routes::CompareRoute>::new()}/>
                     <Route path=StaticSegment("stats") view={Lazy::<routes::StatsRoute>::new()}/>
+                    <Route path=StaticSegment("login") view=pages::LoginPage/>
+                    <Route path=StaticSegment("access") view=pages::AccessPage/>
                 </Routes>
             </main>
         </Router>

@@ -18,7 +18,7 @@ pub type SharedTraceService = std::sync::Arc<dyn crate::protocol::TraceVisualiza
 
 /// A request a server function refuses: answered 422, naming `field`.
 #[cfg(feature = "ssr")]
-fn invalid(field: &str, message: String) -> PageError {
+pub(crate) fn invalid(field: &str, message: String) -> PageError {
     failed(crate::error::TraceError::Invalid {
         field: field.to_owned(),
         message,
@@ -28,7 +28,7 @@ fn invalid(field: &str, message: String) -> PageError {
 /// A service error as the page receives it: the HTTP status of the REST
 /// API's mapping, internals logged here and never sent.
 #[cfg(feature = "ssr")]
-fn failed(error: crate::error::TraceError) -> PageError {
+pub(crate) fn failed(error: crate::error::TraceError) -> PageError {
     use crate::error::TraceError;
     use leptos::server_fn::http_export::StatusCode;
     let status = match &error {
@@ -174,4 +174,21 @@ fn history() -> Result<SharedHistoryQueries, PageError> {
             "history queries missing from context".into(),
         ))
     })
+}
+
+/// Who a page is shown to: the signed-in person's name (none for a token
+/// or when sign-in is off), whether they may manage access, and whether
+/// this server asks for sign-in at all. The server puts it in the context
+/// of every page request.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Viewer {
+    pub name: Option<String>,
+    pub admin: bool,
+    pub sign_in_required: bool,
+}
+
+/// The `Viewer` of this request.
+#[server(output = JsonAnswer)]
+pub async fn current_viewer() -> Result<Viewer, PageError> {
+    Ok(use_context::<Viewer>().unwrap_or_default())
 }

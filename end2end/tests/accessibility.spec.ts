@@ -41,6 +41,13 @@ for (const theme of ["light", "dark"]) {
         }],
       [`/compare?a=${good}&b=${bad}`, async () => { await expect(page.getByRole("region", { name: "Aligned steps" })).toBeVisible(); }],
       ["/stats", async () => { await expect(page.getByRole("heading", { level: 1 })).toBeVisible(); }],
+      ["/access", async () => { await expect(page.getByRole("heading", { name: "API tokens" })).toBeVisible(); },
+        async () => {
+          const form = page.getByRole("form", { name: "New token" });
+          await form.getByLabel("Name").fill(`a11y-${theme}-${Date.now()}`);
+          await form.getByRole("button", { name: "Create token" }).click();
+          await expect(page.getByRole("button", { name: "Copy" })).toBeVisible();
+        }],
     ];
     const found: string[] = [];
     const check = async (where: string) => {

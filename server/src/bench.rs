@@ -49,6 +49,46 @@ pub struct BenchArgs {
     /// Node events in each of the two runs compared for the compare figure.
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
+    /// `required`: every HTTP request carries an admin token and passes the
+    /// access gate's check, as on a team's server (compare with `off`).
+    #[arg(long, value_enum, default_value = "off")]
+    auth: crate::access::AuthMode,
+}
+
+/// Makes an admin token for the benchmark's requests and prints what checking
+/// it costs once cached (the cost every authenticated request pays).
+async fn bench_token(
+    gate: &crate::access::Gate,
+    access_store: &crate::access::AccessStore,
+) -> anyhow::Result<String> {
+    use crate::access::gate::Credential;
+    let (token, display) = crate::access::new_token(crate::access::Scope::Admin);
+    let name = format!("bench-{}", uuid::Uuid::now_v7().simple());
+    access_store
+        .create_token(
+            &name,
+            crate::access::Scope::Admin,
+            &crate::access::hash_secret(&token),
+            &display,
+            Utc::now(),
+        )
+        .await?;
+    let credential = Credential::Token(token.clone());
+    let mut samples = Vec::with_capacity(10_000);
+    for _ in 0..10_000 {
+        let started = Instant::now();
+        ensure!(gate.identify(&credential).await?.is_some(), "bench token refused");
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    let us =
+        |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)].as_secs_f64() * 1e6;
+    println!(
+        "token check per request (cached, re-read from the store once a second): p50 {:.1} µs, p99 {:.1} µs",
+        us(0.5),
+        us(0.99)
+    );
+    Ok(token)
 }
 
 /// Runs the benchmark and prints its figures.
@@ -58,7 +98,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         format!("sqlite://{}", path.display())
     });
     println!("tracevis bench — database {}", crate::config::redact_url(&url));
-    let service = TraceService::new(store::open(&url).await?);
+    let (history, access_store) = store::open_with_access(&url).await?;
+    let service = TraceService::new(history);
     let mut rng = StdRng::seed_from_u64(42);
 
     let ids = fill(&service, &args, &mut rng).await?;
@@ -79,9 +120,33 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = web::router(service.clone(), 64 * 1024 * 1024, "target/site");
+    let required = args.auth == crate::access::AuthMode::Required;
+    let gate = crate::access::Gate::new(
+        crate::access::GateSettings {
+            required,
+            ..crate::access::GateSettings::default()
+        },
+        access_store.clone(),
+    );
+    let mut headers = reqwest::header::HeaderMap::new();
+    if required {
+        let token = bench_token(&gate, &access_store).await?;
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().context("token header")?,
+        );
+    }
+    println!(
+        "access: {}",
+        if required {
+            "sign-in required, every request carries an admin token"
+        } else {
+            "off"
+        }
+    );
+    let router = web::router(service.clone(), gate, 64 * 1024 * 1024, "target/site");
     tokio::spawn(web::serve(listener, router));
-    let http = reqwest::Client::new();
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
     let http_latency = measure(args.samples, &ids, &mut rng, |id| {
         let http = http.clone();
         async move {

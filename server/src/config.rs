@@ -30,6 +30,22 @@ pub struct Config {
     /// spans, still waiting for its run span, is marked failed
     /// (`TRACEVIS_OTLP_QUIET_SECS`).
     pub otlp_quiet_secs: u64,
+    /// Whether requests need credentials (`TRACEVIS_AUTH`: auto, required, off).
+    pub auth: crate::access::AuthMode,
+    /// An admin token that needs no database row (`TRACEVIS_ADMIN_TOKEN`,
+    /// at least 32 characters); only removing the variable revokes it.
+    pub admin_token: Option<String>,
+    /// Comma-separated origins (`https://host[:port]`) besides tracevis's own
+    /// that may open its WebSockets and send signed-in writes
+    /// (`TRACEVIS_TRUSTED_ORIGINS`).
+    pub trusted_origins: String,
+    /// Comma-separated host names accepted besides localhost when tracevis
+    /// listens on loopback without sign-in (`TRACEVIS_ALLOWED_HOSTS`).
+    pub allowed_hosts: String,
+    /// The address people reach tracevis at, when it differs from the
+    /// listen address (`TRACEVIS_PUBLIC_URL`, e.g. behind a TLS proxy):
+    /// an `https://` URL marks the session cookie `Secure`.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -42,6 +58,11 @@ impl Default for Config {
             retention_days: None,
             retention_interval_secs: 600,
             otlp_quiet_secs: 1800,
+            auth: crate::access::AuthMode::Auto,
+            admin_token: None,
+            trusted_origins: String::new(),
+            allowed_hosts: String::new(),
+            public_url: None,
         }
     }
 }
@@ -78,6 +99,41 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+impl Config {
+    /// The access gate's settings for this configuration; an error names
+    /// what is wrong (an admin token too short to be safe).
+    pub fn gate_settings(&self) -> anyhow::Result<crate::access::GateSettings> {
+        if let Some(token) = &self.admin_token {
+            if token.chars().count() < 32 {
+                anyhow::bail!("TRACEVIS_ADMIN_TOKEN must have at least 32 characters");
+            }
+        }
+        let (required, _) = self.auth.resolve(self.addr);
+        let list = |text: &str| -> Vec<String> {
+            text.split(',')
+                .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let mut trusted_origins = list(&self.trusted_origins);
+        if let Some(url) = &self.public_url {
+            trusted_origins.push(url.trim_end_matches('/').to_ascii_lowercase());
+        }
+        Ok(crate::access::GateSettings {
+            required,
+            loopback_guard: !required && self.auth == crate::access::AuthMode::Auto,
+            admin_token: self.admin_token.clone(),
+            trusted_origins,
+            allowed_hosts: list(&self.allowed_hosts),
+            secure_cookies: self
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
+            ..crate::access::GateSettings::default()
+        })
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -88,6 +144,11 @@ impl fmt::Debug for Config {
             .field("retention_days", &self.retention_days)
             .field("retention_interval_secs", &self.retention_interval_secs)
             .field("otlp_quiet_secs", &self.otlp_quiet_secs)
+            .field("auth", &self.auth)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
+            .field("trusted_origins", &self.trusted_origins)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

@@ -38,11 +38,14 @@ pub struct DemoArgs {
     /// Random seed (same seed, same runs).
     #[arg(long)]
     seed: Option<u64>,
+    /// An `ingest` (or `admin`) token, for a server that requires sign-in.
+    #[arg(long, env = "TRACEVIS_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// Runs the demo producer.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.url);
+    let client = Client::new(&args.url, args.token.as_deref());
     let mut rng = StdRng::seed_from_u64(args.seed.unwrap_or_else(rand::random));
     post_history(&client, &mut rng, args.runs, args.spacing_minutes).await?;
     if args.live {
@@ -57,8 +60,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// When the store holds no runs, posts demo runs to this server in the
-/// background, so a newcomer's first start shows a populated dashboard.
-pub fn seed_if_empty(service: TraceService, addr: SocketAddr) {
+/// background, so a newcomer's first start shows a populated dashboard;
+/// `token` is the credential to post with when sign-in is required.
+pub fn seed_if_empty(service: TraceService, addr: SocketAddr, token: Option<String>) {
     tokio::spawn(async move {
         let probe = ExecutionFilter {
             limit: 1,
@@ -66,7 +70,7 @@ pub fn seed_if_empty(service: TraceService, addr: SocketAddr) {
         };
         match service.list_executions(&probe).await {
             Ok(list) if list.total == 0 => {
-                let client = Client::new(&format!("http://{addr}"));
+                let client = Client::new(&format!("http://{addr}"), token.as_deref());
                 let mut rng = StdRng::seed_from_u64(7);
                 // A day and a half of history, so the metrics have a shape.
                 match post_history(&client, &mut rng, SEED_RUNS, 25).await {
@@ -116,22 +120,25 @@ async fn play_live(client: &Client, plan: &RunPlan) -> anyhow::Result<()> {
 struct Client {
     http: reqwest::Client,
     base: String,
+    token: Option<String>,
 }
 
 impl Client {
-    fn new(base: &str) -> Self {
+    fn new(base: &str, token: Option<&str>) -> Self {
         Self {
             http: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_owned(),
+            token: token.map(str::to_owned),
         }
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
-        let response = self
-            .http
-            .post(&url)
-            .json(body)
+        let mut request = self.http.post(&url).json(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("cannot reach {url}"))?;

@@ -6,6 +6,7 @@
 // types) need more than the default 128 levels to compute its layout.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod api;
 pub mod bench;
 pub mod bench_live;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tracevis::config::Config;
 use tracevis::export::files;
 use tracevis::service::TraceService;
-use tracevis::{bench, bench_live, demo, retention, store, web};
+use tracevis::{access, bench, bench_live, demo, retention, store, web};
 use tracing::info;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
@@ -37,6 +37,24 @@ enum Command {
         /// When the database holds no runs yet, fill it with demo runs.
         #[arg(long, env = "TRACEVIS_SEED_DEMO")]
         seed_demo: bool,
+        /// Whether requests need credentials [env: TRACEVIS_AUTH] [default: auto:
+        /// required unless listening on loopback only].
+        #[arg(long, value_enum)]
+        auth: Option<tracevis::access::AuthMode>,
+    },
+    /// Manage API tokens (for producers and tools) on the configured database.
+    Token {
+        #[command(subcommand)]
+        command: access::cli::TokenCommand,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Manage the people who sign in to the dashboard.
+    User {
+        #[command(subcommand)]
+        command: access::cli::UserCommand,
+        #[command(flatten)]
+        db: DatabaseArgs,
     },
     /// Load exported runs (`tracevis export` / the run page's download) into
     /// the database.
@@ -73,18 +91,26 @@ enum Command {
 #[derive(clap::Args)]
 struct DatabaseArgs {
     /// Database URL [env: DATABASE_URL] [default: sqlite://tracevis.db].
-    #[arg(long)]
+    // global: also accepted after a subcommand (`tracevis token create … --database-url …`).
+    #[arg(long, global = true)]
     database_url: Option<String>,
     /// Optional TOML configuration file.
-    #[arg(long, env = "TRACEVIS_CONFIG", default_value = "tracevis.toml")]
+    #[arg(long, env = "TRACEVIS_CONFIG", default_value = "tracevis.toml", global = true)]
     config: PathBuf,
 }
 
 impl DatabaseArgs {
-    async fn open_service(self) -> anyhow::Result<TraceService> {
+    fn url(self) -> anyhow::Result<String> {
         let config = Config::load(&self.config)?;
-        let url = self.database_url.unwrap_or(config.database_url);
-        Ok(TraceService::new(store::open(&url).await?))
+        Ok(self.database_url.unwrap_or(config.database_url))
+    }
+
+    async fn open_service(self) -> anyhow::Result<TraceService> {
+        Ok(TraceService::new(store::open(&self.url()?).await?))
+    }
+
+    async fn open_access(self) -> anyhow::Result<access::AccessStore> {
+        Ok(store::open_with_access(&self.url()?).await?.1)
     }
 }
 
@@ -102,8 +128,12 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // `export -o -` writes the file to standard output: keep logs off it.
-    let log_writer = if matches!(cli.command, Command::Export { .. }) {
+    // `export -o -` writes the file to standard output, `token create` the
+    // token: keep logs off it.
+    let log_writer = if matches!(
+        cli.command,
+        Command::Export { .. } | Command::Token { .. } | Command::User { .. }
+    ) {
         BoxMakeWriter::new(std::io::stderr)
     } else {
         BoxMakeWriter::new(std::io::stdout)
@@ -120,8 +150,12 @@ async fn run() -> anyhow::Result<()> {
             database_url,
             config,
             seed_demo,
+            auth,
         } => {
             let mut config = Config::load(&config)?;
+            if let Some(auth) = auth {
+                config.auth = auth;
+            }
             if let Some(addr) = addr {
                 config.addr = addr;
             }
@@ -137,6 +171,8 @@ async fn run() -> anyhow::Result<()> {
             output,
             db,
         } => files::export_file(&db.open_service().await?, &execution_id, format, &output).await,
+        Command::Token { command, db } => access::cli::token(&db.open_access().await?, command).await,
+        Command::User { command, db } => access::cli::user(&db.open_access().await?, command).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchLive(args) => bench_live::run(args).await,
@@ -145,7 +181,8 @@ async fn run() -> anyhow::Result<()> {
 
 async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     info!(?config, "starting tracevis");
-    let store = store::open(&config.database_url).await?;
+    let mut gate_settings = config.gate_settings()?;
+    let (store, access_store) = store::open_with_access(&config.database_url).await?;
     let quiet_after = std::time::Duration::from_secs(config.otlp_quiet_secs.max(1));
     let service = TraceService::new(store).with_quiet_after(quiet_after);
     // Checked often enough that a run is failed within a tenth of its quiet time.
@@ -164,7 +201,17 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
     if seed_demo {
-        demo::seed_if_empty(service.clone(), addr);
+        // Seeding posts through this server's own API; when sign-in is
+        // required it needs a credential: the admin token if set, else one
+        // made for this process only (never stored or shown).
+        let token = gate_settings.admin_token.clone().or_else(|| {
+            gate_settings.required.then(|| {
+                let token = access::new_token(access::Scope::Admin).0;
+                gate_settings.admin_token = Some(token.clone());
+                token
+            })
+        });
+        demo::seed_if_empty(service.clone(), addr, token);
     }
     if let Some(days) = config.retention_days {
         let max_age = std::time::Duration::try_from_secs_f64(days * 86_400.0)
@@ -179,7 +226,22 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
             config.retention_interval_secs
         );
     }
+    let (required, why) = config.auth.resolve(config.addr);
+    if required {
+        info!("sign-in required: {why}");
+        if config.admin_token.is_none()
+            && access_store.list_tokens().await?.is_empty()
+            && access_store.list_users().await?.is_empty()
+        {
+            tracing::warn!(
+                "no tokens and no people yet: create the first admin with `tracevis user add NAME --role admin` and producer tokens with `tracevis token create --name NAME --scope ingest`"
+            );
+        }
+    } else {
+        info!("sign-in not required: {why}");
+    }
     info!("tracevis listening on http://{addr}");
-    let router = web::router(service, config.max_body_bytes, &config.site_root);
+    let gate = access::Gate::new(gate_settings, access_store);
+    let router = web::router(service, gate, config.max_body_bytes, &config.site_root);
     web::serve(listener, router).await
 }

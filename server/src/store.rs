@@ -20,11 +20,19 @@ use std::sync::Arc;
 
 /// Opens (creating if needed) and migrates the store a database URL names.
 pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
+    Ok(open_with_access(database_url).await?.0)
+}
+
+/// `open`, plus the access rows (tokens, people, sessions) on the same database.
+pub async fn open_with_access(
+    database_url: &str,
+) -> anyhow::Result<(Arc<dyn HistoryStore>, crate::access::AccessStore)> {
     if database_url.starts_with("sqlite:") {
         let store = SqliteStore::open(database_url)
             .await
             .with_context(|| format!("cannot open SQLite database {database_url}"))?;
-        Ok(Arc::new(store))
+        let access = crate::access::AccessStore::sqlite(store.pool());
+        Ok((Arc::new(store), access))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         let store = PostgresStore::open(database_url).await.with_context(|| {
             format!(
@@ -32,7 +40,8 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
                 crate::config::redact_url(database_url)
             )
         })?;
-        Ok(Arc::new(store))
+        let access = crate::access::AccessStore::postgres(store.pool());
+        Ok((Arc::new(store), access))
     } else {
         bail!(
             "unsupported database URL {:?}: expected sqlite://… or postgres://…",

@@ -1,6 +1,7 @@
 //! Assembles the whole HTTP application — the JSON API, the Leptos pages and
 //! server functions, static files — and serves it until shutdown.
 
+use crate::access::{self, login, Gate, Identity};
 use crate::api;
 use crate::service::TraceService;
 use app::server_fns::{SharedHistoryQueries, SharedTraceService};
@@ -17,8 +18,8 @@ use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Builds the router for `service`.
-pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> Router {
+/// Builds the router for `service`, every route behind `gate`.
+pub fn router(service: TraceService, gate: Gate, max_body_bytes: usize, site_root: &str) -> Router {
     let options = LeptosOptions::builder()
         .output_name("tracevis")
         .site_root(site_root)
@@ -37,9 +38,16 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         .leptos_routes_with_context(
             &options,
             routes,
-            move || {
-                provide_context(shared.clone());
-                provide_context(history.clone());
+            {
+                let gate = gate.clone();
+                let admin: app::access::SharedAccessAdmin = Arc::new(gate.clone());
+                move || {
+                    provide_context(admin.clone());
+                    provide_context(shared.clone());
+                    provide_context(history.clone());
+                    provide_context(viewer_of_request(&gate));
+                    set_content_security_policy();
+                }
             },
             {
                 let options = options.clone();
@@ -48,13 +56,61 @@ pub fn router(service: TraceService, max_body_bytes: usize, site_root: &str) -> 
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options);
-    guarded(api::router(service, max_body_bytes).merge(pages))
+    let sign_in = Router::new()
+        .route("/login", axum::routing::post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
+        .with_state(gate.clone());
+    let app = api::router(service, max_body_bytes)
+        .merge(sign_in)
+        .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(gate, access::gate::check))
+        .layer(axum::middleware::from_fn(access::headers::add));
+    guarded(app)
         // Everything else (pages, server functions, API answers) is compressed
         // on the fly when the client asks, at the fastest level: a large
         // run's page shrinks several times over for a little CPU. Responses
         // already encoded (the precompressed assets) and tiny ones are left alone.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Who the page is shown to, for the top bar and the sign-in page: read
+/// from the `Identity` the gate put on the request.
+fn viewer_of_request(gate: &Gate) -> app::server_fns::Viewer {
+    let identity = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Identity>().cloned());
+    let (name, admin) = match identity {
+        Some(Identity::Person { name, role }) => (Some(name), role == access::Role::Admin),
+        Some(other) => (None, other.scope() == access::Scope::Admin),
+        None => (None, false),
+    };
+    app::server_fns::Viewer {
+        name,
+        admin,
+        sign_in_required: gate.required(),
+    }
+}
+
+/// Puts the page's Content-Security-Policy, with the nonce leptos_axum made
+/// for this request, on the response.
+fn set_content_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    let host = use_context::<axum::http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    });
+    let policy = access::headers::content_security_policy(&nonce, host.as_deref());
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// The longest any HTTP request may take before it is answered `503`
@@ -92,9 +148,14 @@ fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respons
 
 /// Serves `router` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: TcpListener, router: Router) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // The client's address reaches handlers (ConnectInfo): sign-in attempts
+    // and refused credentials are rate-limited per address.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -17,6 +17,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        // Declared JSON only: a browser may send text/plain or a form to any
+        // site without asking first, so accepting those would let any web
+        // page a team member opens write runs through their browser.
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json_media_type(declared) {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("the body must be declared Content-Type: application/json, not {declared:?}"),
+            ));
+        }
         // `Bytes` honours DefaultBodyLimit: a declared length over the limit is
         // refused before reading, a streamed body as soon as it passes it.
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
@@ -32,6 +47,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
         })?;
         parse_json(&body).map(ValidJson)
     }
+}
+
+/// `application/json` or `application/…+json`, with any parameters.
+fn is_json_media_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses `body` as `T`. Syntax errors (and nesting deeper than serde_json's

@@ -2,6 +2,7 @@
 //! list. The socket is only transport: frames come from the subscription,
 //! which owns ordering; this module adds heartbeats and a send timeout.
 
+use crate::access::gate::{Recheck, WS_PROTOCOL};
 use crate::api::extract::{ApiQuery, ExecutionIdPath};
 use crate::api::AppError;
 use crate::live::StreamEnd;
@@ -10,13 +11,15 @@ use app::live::{LiveEnvelope, LiveFrame, LiveSubscription};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use axum::Extension;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Pings keep idle connections open through proxies that drop quiet ones.
-const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Pings keep idle connections open through proxies that drop quiet ones;
+/// at each, a socket's credential is checked again.
+pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// A client that takes longer than this to accept one frame is cut off
 /// (its queue in the hub has long overflowed by then).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,6 +35,7 @@ pub struct LiveQuery {
 /// `GET /api/v1/executions/{id}/live?after_seq=N`.
 pub async fn execution_live(
     ws: WebSocketUpgrade,
+    recheck: Option<Extension<Recheck>>,
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
     ApiQuery(q): ApiQuery<LiveQuery>,
@@ -54,13 +58,25 @@ pub async fn execution_live(
     };
     // Subscribing before the upgrade turns an unknown run into a plain 404.
     let subscription = service.follow_execution(id.as_str(), after_seq, end).await?;
-    Ok(ws.on_upgrade(move |socket| pump(socket, Source::Run(subscription, end))))
+    let recheck = recheck.map(|Extension(r)| r);
+    Ok(upgrade(ws).on_upgrade(move |socket| pump(socket, Source::Run(subscription, end), recheck)))
 }
 
 /// `GET /api/v1/live`: a status frame whenever any run starts or finishes.
-pub async fn runs_live(ws: WebSocketUpgrade, State(service): State<TraceService>) -> Response {
+pub async fn runs_live(
+    ws: WebSocketUpgrade,
+    recheck: Option<Extension<Recheck>>,
+    State(service): State<TraceService>,
+) -> Response {
     let receiver = service.subscribe_runs();
-    ws.on_upgrade(move |socket| pump(socket, Source::Runs(receiver)))
+    let recheck = recheck.map(|Extension(r)| r);
+    upgrade(ws).on_upgrade(move |socket| pump(socket, Source::Runs(receiver), recheck))
+}
+
+/// A browser client that sent its token as a subprotocol (`bearer.…`) must
+/// get a protocol it asked for back, or the browser fails the connection.
+fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.protocols([WS_PROTOCOL])
 }
 
 enum Source {
@@ -91,7 +107,10 @@ impl Source {
     }
 }
 
-async fn pump(socket: WebSocket, mut source: Source) {
+/// Streams `source` to `socket`. With `recheck` (sign-in is required), the
+/// credential is checked again at every heartbeat: a revoked token or a
+/// removed person's socket is closed within one heartbeat.
+async fn pump(socket: WebSocket, mut source: Source, recheck: Option<Recheck>) {
     let (mut sink, mut incoming) = socket.split();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -132,6 +151,16 @@ async fn pump(socket: WebSocket, mut source: Source) {
                 Some(Ok(_)) => {}
             },
             _ = heartbeat.tick() => {
+                if let Some(recheck) = &recheck {
+                    if !recheck.still_valid().await {
+                        let close = Message::Close(Some(CloseFrame {
+                            code: axum::extract::ws::close_code::POLICY,
+                            reason: "credential revoked".into(),
+                        }));
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+                        return;
+                    }
+                }
                 let ping = Message::Ping(Vec::new().into());
                 if !matches!(tokio::time::timeout(SEND_TIMEOUT, sink.send(ping)).await, Ok(Ok(()))) {
                     return;

@@ -37,6 +37,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// The connection pool, shared with the access rows (`access::AccessStore`).
+    pub(crate) fn pool(&self) -> PgPool {
+        self.pool.clone()
+    }
+
     /// Connects to `url` and applies the embedded migrations (under
     /// PostgreSQL's advisory lock, so instances starting together are safe).
     pub async fn open(url: &str) -> anyhow::Result<Self> {

@@ -46,6 +46,11 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// The connection pool, shared with the access rows (`access::AccessStore`).
+    pub(crate) fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
     /// Opens `url` (creating the file if missing), enables WAL and applies the
     /// embedded migrations.
     pub async fn open(url: &str) -> anyhow::Result<Self> {

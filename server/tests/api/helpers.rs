@@ -7,6 +7,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tempfile::TempDir;
+use tracevis::access::{Gate, GateSettings};
 use tracevis::service::TraceService;
 use tracevis::{store, web};
 
@@ -113,14 +114,30 @@ pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
     }
 }
 
-/// Serves a new tracevis instance over `url`; returns its address.
+/// Serves a new tracevis instance over `url`, as it runs by default on
+/// loopback (no sign-in, foreign hosts refused); returns its address.
 pub async fn serve_on(url: &str, max_body_bytes: usize) -> SocketAddr {
-    let service = TraceService::new(store::open(url).await.expect("store opens"));
+    let settings = GateSettings {
+        loopback_guard: true,
+        ..GateSettings::default()
+    };
+    serve_with_gate(url, max_body_bytes, settings).await
+}
+
+/// Serves a new tracevis instance over `url` behind a gate with `settings`.
+pub async fn serve_with_gate(url: &str, max_body_bytes: usize, settings: GateSettings) -> SocketAddr {
+    let (history, access) = store::open_with_access(url).await.expect("store opens");
+    let service = TraceService::new(history);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(
         listener,
-        web::router(service, max_body_bytes, "target/site"),
+        web::router(
+            service,
+            Gate::new(settings, access),
+            max_body_bytes,
+            "target/site",
+        ),
     ));
     addr
 }

@@ -310,7 +310,8 @@ async fn spawn_instance(db: &TestDatabase) -> (Instance, TestApp) {
 /// PostgreSQL backend pid (so a test can cut that connection).
 async fn spawn_relayed_instance(db: &TestDatabase) -> (tokio::task::JoinHandle<()>, TestApp, i32) {
     let relay_name = &format!("relay_{}", uuid::Uuid::now_v7().simple());
-    let b_service = tracevis::service::TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let (history, access) = tracevis::store::open_with_access(&db.url).await.unwrap();
+    let b_service = tracevis::service::TraceService::new(history);
     let relay = tracevis::service::relay::spawn_relay(
         format!("{}&application_name={relay_name}", db.url),
         b_service.clone(),
@@ -319,7 +320,12 @@ async fn spawn_relayed_instance(db: &TestDatabase) -> (tokio::task::JoinHandle<(
     let b_addr = listener.local_addr().unwrap();
     tokio::spawn(tracevis::web::serve(
         listener,
-        tracevis::web::router(b_service, 1 << 20, "target/site"),
+        tracevis::web::router(
+            b_service,
+            tracevis::access::Gate::new(tracevis::access::GateSettings::default(), access),
+            1 << 20,
+            "target/site",
+        ),
     ));
     let backend = listening_relay(relay_name).await;
     (relay, TestApp::attach(b_addr), backend)

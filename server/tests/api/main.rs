@@ -1,6 +1,7 @@
 //! API tests against a real tracevis server on port 0 with a fresh database,
 //! plus the store story test. One test binary, so it links once.
 
+mod access;
 mod compare;
 mod durability;
 mod export;

@@ -1,0 +1,28 @@
+//! The top bar's account area: who is signed in, and a sign-out button (a
+//! form POST, so signing out cannot be triggered by a link from elsewhere).
+
+use crate::server_fns::current_viewer;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn Account() -> impl IntoView {
+    let viewer = OnceResource::new(current_viewer());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let viewer = viewer.await.unwrap_or_default();
+                let admin = viewer.admin && viewer.sign_in_required;
+                viewer.name.map(|name| view! {
+                    <div class="account">
+                        {admin.then(|| view! { <A href="/access">"Access"</A> })}
+                        <span>"Signed in as " <strong>{name}</strong></span>
+                        <form method="post" action="/logout">
+                            <button type="submit">"Sign out"</button>
+                        </form>
+                    </div>
+                })
+            })}
+        </Transition>
+    }
+}
