@@ -13,6 +13,8 @@ mod otlp;
 mod statistics;
 
 pub use error::AppError;
+/// How often a live socket is pinged and its credential checked again.
+pub use live::HEARTBEAT as LIVE_HEARTBEAT;
 
 use crate::service::TraceService;
 use axum::extract::{DefaultBodyLimit, State};

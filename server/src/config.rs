@@ -80,23 +80,36 @@ impl Config {
     }
 }
 
-/// The database URL with any password replaced, safe for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// The database URL with any password replaced, safe for logs: the
+/// `user:password@` part and `password=`-like query parameters (a URL
+/// parser, not pattern matching, so every spelling the drivers accept is
+/// caught). Something that does not parse as a URL is not echoed at all.
+pub fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "(a database URL that does not parse)".to_owned();
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
     }
+    let secret = |key: &str| {
+        let key = key.to_ascii_lowercase();
+        key.contains("password") || key == "pass" || key == "passwd"
+    };
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 impl Config {
@@ -161,6 +174,7 @@ mod tests {
     fn a_database_password_never_reaches_the_debug_output() {
         let config = Config {
             database_url: "postgres://tracevis:s3cret@db:5432/tracevis".into(),
+            admin_token: Some("s3cret-admin-token-of-at-least-32-chars".into()),
             ..Config::default()
         };
         let shown = format!("{config:?}");
@@ -169,6 +183,15 @@ mod tests {
             shown.contains("postgres://tracevis:***@db:5432/tracevis"),
             "{shown}"
         );
+        for url in [
+            "postgres://db/tracevis?user=tv&password=s3cret",
+            "postgres://db/tracevis?sslpassword=s3cret&sslmode=require",
+            "postgresql://tv:s3cret@db/tracevis?application_name=x",
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains("s3cret") && shown.contains("***"), "{shown}");
+        }
+        assert_eq!(redact_url("sqlite://tracevis.db"), "sqlite://tracevis.db");
     }
 
     #[test]

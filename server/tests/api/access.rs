@@ -166,6 +166,16 @@ async fn every_door_lets_in_exactly_the_scopes_api_md_names() {
     app.person("ada", Role::Admin, "admin-password").await;
     let viewer_cookie = app.sign_in("vera", "viewer-password").await.unwrap();
     let admin_cookie = app.sign_in("ada", "admin-password").await.unwrap();
+    let long_ago = Utc::now() - chrono::Duration::days(30);
+    app.access
+        .create_session(
+            &hash_secret("expired-session"),
+            "ada",
+            long_ago,
+            long_ago + chrono::Duration::days(7),
+        )
+        .await
+        .unwrap();
 
     let credentials: Vec<(&str, Credential, Option<&str>)> = vec![
         ("none", Credential::None, None),
@@ -421,6 +431,36 @@ async fn a_browser_client_sends_its_token_as_a_websocket_subprotocol() {
 
     let refused = tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", app.addr)).await;
     assert_eq!(http_status(refused), Some(StatusCode::UNAUTHORIZED.as_u16()));
+}
+
+#[tokio::test]
+async fn a_revoked_tokens_open_socket_is_closed_at_the_next_heartbeat() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = secured().await;
+    let read = app.token("watcher", Scope::Read).await;
+    let mut request = format!("ws://{}/api/v1/live", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        HeaderValue::from_str(&format!("Bearer {read}")).unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("upgrade");
+    assert!(app.access.revoke_token("watcher", Utc::now()).await.unwrap());
+    let heartbeat = tracevis::api::LIVE_HEARTBEAT;
+    let closed = tokio::time::timeout(heartbeat + Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+    .expect("the socket of a revoked token is closed within a heartbeat");
+    assert_eq!(closed, Some(1008), "closed as a policy violation");
 }
 
 fn http_status<T>(result: Result<T, tokio_tungstenite::tungstenite::Error>) -> Option<u16> {
