@@ -46,6 +46,16 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// A write transaction that takes SQLite's write lock at its start
+    /// (`BEGIN IMMEDIATE`), waiting up to the busy timeout for it. A
+    /// deferred transaction that reads first and then writes fails at once
+    /// (SQLITE_BUSY) if any other connection — the access rows' writes, or
+    /// the `tracevis token`/`user` commands in another process — committed
+    /// in between; the in-process lock alone cannot prevent that.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, TraceError> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)
+    }
+
     /// The connection pool, shared with the access rows (`access::AccessStore`).
     pub(crate) fn pool(&self) -> SqlitePool {
         self.pool.clone()
@@ -87,7 +97,7 @@ impl HistoryStore for SqliteStore {
         request: &str,
     ) -> Result<CreateOutcome, TraceError> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<String> =
             sqlx::query_scalar("SELECT create_request FROM executions WHERE execution_id = ?")
                 .bind(id.as_str())
@@ -148,7 +158,7 @@ impl HistoryStore for SqliteStore {
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = ?",
         )
@@ -236,7 +246,7 @@ impl HistoryStore for SqliteStore {
         completion: &Completion,
     ) -> Result<ExecutionSummary, TraceError> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write().await?;
         let current = select_summary(&mut tx, id.as_str()).await?;
         if current.status != ExecutionStatus::Running {
             return Err(TraceError::Conflict(format!(
@@ -281,7 +291,7 @@ impl HistoryStore for SqliteStore {
         quiet_deadline: Option<DateTime<Utc>>,
     ) -> Result<(), TraceError> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = ?",
         )
@@ -648,7 +658,7 @@ impl HistoryStore for SqliteStore {
     #[instrument(skip_all)]
     async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
         let _writing = self.writer.lock().await;
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.begin_write().await?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT execution_id FROM executions WHERE start_time < ? ORDER BY start_time LIMIT ?",
         )
