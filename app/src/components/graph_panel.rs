@@ -1,14 +1,58 @@
-//! The graph view: nodes coloured by their latest outcome with visit counts,
-//! edges labelled with how often the run took them, loops drawn as loops.
-//! Derived from the run's records, so it updates live with them.
+//! The graph view: nodes coloured by their latest outcome — and marked with
+//! a symbol, so colour is never the only sign — with visit counts, edges
+//! labelled with how often the run took them, loops drawn as loops. Derived
+//! from the run's records, so it updates live with them. A node opens its
+//! latest visit (click, or the arrow keys on the focused graph), and a list
+//! under the drawing says the same in words for screen readers.
 
 use crate::format;
 use crate::graph_view::GraphView;
 use leptos::prelude::*;
 
+/// The symbol that tells a node's outcome besides its colour.
+pub fn outcome_symbol(outcome: &str) -> &'static str {
+    match outcome {
+        "completed" => "✓",
+        "failed" => "✗",
+        "cached" => "⚡",
+        "running" => "▶",
+        _ => "○",
+    }
+}
+
 /// Draws `graph` as SVG (text is set as text, never parsed as markup).
+/// `selected` is the node whose visit is open; `on_node` opens a node's
+/// latest visit.
 #[component]
-pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
+pub fn GraphPanel(
+    graph: Signal<GraphView>,
+    #[prop(into)] selected: Signal<Option<String>>,
+    on_node: Callback<String>,
+) -> impl IntoView {
+    // ←/→ (and ↑/↓) move to the previous or next node in reading order
+    // (top to bottom, then left to right), as ↑/↓ do in the timeline.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let step: isize = match ev.key().as_str() {
+            "ArrowDown" | "ArrowRight" | "j" => 1,
+            "ArrowUp" | "ArrowLeft" | "k" => -1,
+            _ => return,
+        };
+        ev.prevent_default();
+        let order = graph.with_untracked(|g| {
+            let mut nodes: Vec<(f64, f64, String)> =
+                g.nodes.iter().map(|n| (n.y, n.x, n.id.clone())).collect();
+            nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+            nodes.into_iter().map(|(_, _, id)| id).collect::<Vec<_>>()
+        });
+        let here = selected.with_untracked(|s| s.as_ref().and_then(|id| order.iter().position(|n| n == id)));
+        let next = match here {
+            None => 0,
+            Some(i) => i.saturating_add_signed(step).min(order.len().saturating_sub(1)),
+        };
+        if let Some(id) = order.get(next) {
+            on_node.run(id.clone());
+        }
+    };
     move || {
         let g = graph.get();
         if g.nodes.is_empty() {
@@ -59,11 +103,19 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
                 // A retry in progress (or the last one) says which attempt it is.
                 let attempt = if n.attempt > 1 { format!(" (attempt {})", n.attempt) } else { String::new() };
                 let title = format!("{}: {}, {outcome}{attempt}", n.id, format::count(n.visits, "visit", "visits"));
+                let id = n.id.clone();
+                let is_selected = {
+                    let id = id.clone();
+                    move || selected.with(|s| s.as_deref() == Some(id.as_str()))
+                };
+                let visited = n.visits > 0;
                 view! {
-                    <g class=format!("gnode gnode-{outcome}")>
+                    <g class=format!("gnode gnode-{outcome}") class:gnode-selected=is_selected
+                        on:click=move |_| if visited { on_node.run(id.clone()) }>
                         <title>{title}</title>
                         <rect x=n.x - n.width / 2.0 y=n.y - n.height / 2.0 width=n.width height=n.height rx="6"/>
                         <text x=n.x y=n.y + 1.0 text-anchor="middle" dominant-baseline="middle">{n.id.clone()}</text>
+                        <text class="outcome-symbol" x=n.x - n.width / 2.0 + 2.0 y=n.y - n.height / 2.0 - 4.0>{outcome_symbol(outcome)}</text>
                         {(n.visits > 1).then(|| view! {
                             <text class="visit-count" x=n.x + n.width / 2.0 - 4.0 y=n.y - n.height / 2.0 - 4.0 text-anchor="end">
                                 {format!("{}×", n.visits)}
@@ -78,9 +130,36 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
             format::count(g.nodes.len(), "node", "nodes"),
             format::count(g.edges.len(), "edge", "edges")
         );
+        // The same in words: one line per node, in reading order.
+        let mut in_order: Vec<_> = g.nodes.iter().collect();
+        in_order.sort_by(|a, b| a.y.total_cmp(&b.y).then(a.x.total_cmp(&b.x)));
+        let described = in_order
+            .iter()
+            .map(|n| {
+                let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("not visited");
+                let attempt = if n.attempt > 1 {
+                    format!(", attempt {}", n.attempt)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{}: {}, {outcome}{attempt}",
+                    n.id,
+                    format::count(n.visits, "visit", "visits")
+                )
+            })
+            .map(|line| view! { <li>{line}</li> })
+            .collect_view();
         view! {
             <p class="muted">{caption}</p>
-            <div class="graph-scroll">
+            <ul class="graph-legend" aria-label="Legend">
+                {["completed", "failed", "cached", "running", "unvisited"].map(|o| view! {
+                    <li><span class=format!("legend-swatch gnode-{o}") aria-hidden="true">{outcome_symbol(o)}</span>
+                        {if o == "unvisited" { "not visited" } else { o }}</li>
+                })}
+            </ul>
+            <div class="graph-scroll" tabindex="0" on:keydown=on_key
+                aria-label="Graph: ←/→ move between nodes and open each one's latest visit" aria-describedby="graph-nodes-list">
                 <svg class="graph" role="img" aria-label=label viewBox=format!("0 0 {:.0} {:.0}", g.width, g.height)
                     width=format!("{:.0}", g.width) height=format!("{:.0}", g.height)>
                     <defs>
@@ -92,6 +171,7 @@ pub fn GraphPanel(graph: Signal<GraphView>) -> impl IntoView {
                     {nodes}
                 </svg>
             </div>
+            <ul id="graph-nodes-list" class="visually-hidden">{described}</ul>
         }
         .into_any()
     }

@@ -38,12 +38,13 @@ pub fn StateHistoryPanel(
         <Show when=move || { count() > 0 } fallback=|| view! { <p class="empty">"This run has no state snapshots."</p> }>
             <div class="scrubber">
                 <button on:click=move |_| on_step.run(step.get().saturating_sub(1)) disabled=move || { step.get() == 0 }>"← Previous"</button>
-                <input type="range" min="0" aria-label="State step"
+                <input type="range" min="0" aria-label="State step" aria-describedby="state-keys"
                     prop:max=move || count().saturating_sub(1).to_string()
                     prop:value=move || step.get().to_string()
                     on:input=move |ev| on_step.run(event_target_value(&ev).parse().unwrap_or(0))/>
                 <button on:click=move |_| on_step.run((step.get() + 1).min(count().saturating_sub(1)))
                     disabled=move || { step.get() + 1 >= count() }>"Next →"</button>
+                <span class="muted keys" id="state-keys">"←/→ step through the states · Home/End: first/last"</span>
                 <span class="step-label" aria-live="polite">{move || current().map(|s| format!(
                     "Step {} of {} — after {} at {}", step.get() + 1, count(), s.node_id, format::timestamp(&s.timestamp)
                 ))}</span>

@@ -52,7 +52,7 @@ pub fn AccessPage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class="error-text">{e.to_string()}</p> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="empty">"No tokens yet."</p> }.into_any(),
                         Ok(list) => view! {
-                            <table aria-label="API tokens">
+                            <div class="table-scroll"><table aria-label="API tokens">
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Scope"</th><th scope="col">"Token"</th>
                                     <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
@@ -79,7 +79,7 @@ pub fn AccessPage() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                     }
                 })}
@@ -107,7 +107,7 @@ pub fn AccessPage() -> impl IntoView {
                         Err(e) => view! { <p role="alert" class="error-text">{e.to_string()}</p> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="empty">"Nobody yet."</p> }.into_any(),
                         Ok(list) => view! {
-                            <table aria-label="People">
+                            <div class="table-scroll"><table aria-label="People">
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
                                 </tr></thead>
@@ -129,7 +129,7 @@ pub fn AccessPage() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                     }
                 })}

@@ -135,23 +135,25 @@ fn ComparisonView(c: Comparison, defaulted: bool) -> impl IntoView {
         }}
         <section aria-labelledby="aligned-heading">
             <h2 id="aligned-heading">"Aligned steps"</h2>
-            <table class="aligned">
-                <thead>
-                    <tr>
-                        <th scope="col" class="num">"#"</th>
-                        <th scope="col">"Node"</th>
-                        <th scope="col">"Run a"</th>
-                        <th scope="col">"Run b"</th>
-                        <th scope="col" class="num">"Δ duration"</th>
-                        <th scope="col" class="shared-axis-head">
-                            "Time from start (shared axis, 0–" {format::duration_ms(axis_ms)} ")"
-                            <span class="legend"><span class="axis-bar bar-a"></span>" a "<span class="axis-bar bar-b"></span>" b"</span>
-                        </th>
-                        <th scope="col">"State differences after it"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <div class="table-scroll" tabindex="0" role="group" aria-label="Aligned steps, scrolls sideways when narrow">
+                <table class="aligned">
+                    <thead>
+                        <tr>
+                            <th scope="col" class="num">"#"</th>
+                            <th scope="col">"Node"</th>
+                            <th scope="col">"Run a"</th>
+                            <th scope="col">"Run b"</th>
+                            <th scope="col" class="num">"Δ duration"</th>
+                            <th scope="col" class="shared-axis-head">
+                                "Time from start (shared axis, 0–" {format::duration_ms(axis_ms)} ")"
+                                <span class="legend"><span class="axis-bar bar-a"></span>" a "<span class="axis-bar bar-b"></span>" b"</span>
+                            </th>
+                            <th scope="col">"State differences after it"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
         </section>
         <section aria-labelledby="inputs-diff-heading">
             <h2 id="inputs-diff-heading">"Inputs, a → b"</h2>

@@ -4,8 +4,8 @@
 
 use crate::clock::{run_duration, use_clock};
 use crate::components::{
-    usual_durations, Connection, ConnectionBadge, GraphPanel, JsonTree, NodeDetails, StateHistoryPanel,
-    StatusBadge, Timeline,
+    usual_durations, Connection, ConnectionBadge, GraphPanel, JsonTree, LiveAnnouncer, NodeDetails,
+    StateHistoryPanel, StatusBadge, Timeline,
 };
 use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
@@ -207,6 +207,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
             <h1>{move || summary.get().execution_id}</h1>
             {move || view! { <StatusBadge status=summary.get().status.as_str()/> }}
             <ConnectionBadge connection/>
+            <LiveAnnouncer count=Signal::derive(move || all_visits.with(Vec::len)) one="node visit" many="node visits"/>
             <nav class="run-actions" aria-label="Run actions">
                 <a class="compare-link" href=move || format!("/compare?a={}", summary.get().execution_id)>"Compare with…"</a>
                 <a href=move || format!("/api/v1/executions/{}/export", summary.get().execution_id) download>"Download JSON"</a>
@@ -280,7 +281,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </div>
         <section aria-labelledby="graph-heading">
             <h2 id="graph-heading">"Graph"</h2>
-            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits)/>
+            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits, selected, on_select)/>
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
@@ -377,7 +378,24 @@ fn loading_state<T: 'static>(
 /// outcomes follow the visits; the layout is asked of the server again only
 /// when the structure (nodes, edges) changes.
 #[lazy]
-fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) -> AnyView {
+fn graph_section(
+    trace: RwSignal<RunOutline>,
+    all_visits: Memo<Vec<NodeVisit>>,
+    selected: Memo<Option<usize>>,
+    on_select: Callback<usize>,
+) -> AnyView {
+    // The graph shows nodes; a node stands for its latest visit.
+    let selected_node = Signal::derive(move || {
+        selected
+            .get()
+            .and_then(|i| all_visits.with(|v| v.get(i).map(|x| x.node_id.clone())))
+    });
+    let on_node = Callback::new(move |id: String| {
+        let latest = all_visits.with_untracked(|v| v.iter().rev().find(|x| x.node_id == id).map(|x| x.index));
+        if let Some(index) = latest {
+            on_select.run(index);
+        }
+    });
     let tallied = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
         all_visits.with(|v| tally(declared.as_ref(), v))
@@ -410,7 +428,7 @@ fn graph_section(trace: RwSignal<RunOutline>, all_visits: Memo<Vec<NodeVisit>>) 
     let state = loading_state(layout);
     (move || match state.get() {
         None => view! { <p class="muted">"Laying out the graph…"</p> }.into_any(),
-        Some(Ok(())) => view! { <GraphPanel graph/> }.into_any(),
+        Some(Ok(())) => view! { <GraphPanel graph selected=selected_node on_node/> }.into_any(),
         Some(Err(e)) => view! { <p role="alert">"Could not lay out the graph: " {e}</p> }.into_any(),
     })
     .into_any()

@@ -2,7 +2,7 @@
 //! back button works); runs that start or finish appear without a reload.
 
 use crate::clock::{run_duration, use_clock};
-use crate::components::{Connection, ConnectionBadge, StatusBadge};
+use crate::components::{Connection, ConnectionBadge, LiveAnnouncer, StatusBadge};
 use crate::format;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListSort};
 use crate::server_fns::list_executions;
@@ -195,6 +195,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     None => view! { <span class="muted" aria-disabled="true">"Compare picked runs"</span> }.into_any(),
                 }}
                 <ConnectionBadge connection/>
+                <LiveAnnouncer count=Signal::derive(move || usize::try_from(total.get()).unwrap_or(0)) one="run" many="runs"/>
             </div>
         </div>
         <Show
@@ -204,25 +205,27 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     <code>"tracevis demo"</code> "."</p>
             }
         >
-            <table class="runs">
-                <thead>
-                    <tr>
-                        <th scope="col"><span class="visually-hidden">"Pick to compare"</span></th>
-                        <th scope="col">"Run"</th>
-                        <th scope="col">"Graph"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Started (UTC)"</th>
-                        <th scope="col" class="num">"Duration"</th>
-                        <th scope="col" class="num">"Nodes"</th>
-                        <th scope="col" class="num">"Failed"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For each=move || runs.get() key=|run| (run.execution_id.clone(), run.status, run.last_seq) let:run>
-                        <RunRow run now picked/>
-                    </For>
-                </tbody>
-            </table>
+            <div class="table-scroll">
+                <table class="runs">
+                    <thead>
+                        <tr>
+                            <th scope="col"><span class="visually-hidden">"Pick to compare"</span></th>
+                            <th scope="col">"Run"</th>
+                            <th scope="col">"Graph"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Started (UTC)"</th>
+                            <th scope="col" class="num">"Duration"</th>
+                            <th scope="col" class="num">"Nodes"</th>
+                            <th scope="col" class="num">"Failed"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        <For each=move || runs.get() key=|run| (run.execution_id.clone(), run.status, run.last_seq) let:run>
+                            <RunRow run now picked/>
+                        </For>
+                    </tbody>
+                </table>
+            </div>
         </Show>
         <nav class="pager" aria-label="Pages">
             {previous.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
