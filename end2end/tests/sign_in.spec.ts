@@ -24,9 +24,13 @@ test("a team member signs in, sees the runs and signs out", async ({ page }) => 
     expect(response!.headers()["content-security-policy"]).toMatch(/script-src 'self' 'nonce-[\w-]{16,}' 'wasm-unsafe-eval'/);
     await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
 
-    const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]).analyze();
-    expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical")).toEqual([]);
-    await page.screenshot({ path: "test-results/sign-in.png" });
+    for (const theme of ["light", "dark"]) {
+      await page.getByLabel("Theme").selectOption(theme);
+      await expect(page.locator("html")).toHaveAttribute("data-theme", theme);
+      const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]).analyze();
+      expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical"), theme).toEqual([]);
+      await page.screenshot({ path: `test-results/a11y-${theme}-sign-in.png` });
+    }
 
     await page.getByLabel("Name").fill("vera");
     await page.getByLabel("Password").fill("not-her-password");

@@ -63,7 +63,7 @@ pub fn RunsOverTime(
         .collect_view();
     view! {
         <figure class="chart">
-            <figcaption>"Runs per " {bucket_name(bucket_hours)} " (failed in red), up to " {max as i64}</figcaption>
+            <figcaption>"Runs per " {bucket_name(bucket_hours)} " (failed: hatched, red), up to " {max as i64}</figcaption>
             <div class="bars" role="group" aria-label="Runs over time">{bars}</div>
             <AxisLabels timeline=timeline.clone() bucket_hours/>
         </figure>
@@ -116,7 +116,7 @@ pub fn DurationOverTime(
     view! {
         <figure class="chart">
             <figcaption>"Run duration per " {bucket_name(bucket_hours)} ": "
-                <span class="key key-p50">"p50"</span> " " <span class="key key-p95">"p95"</span> " "
+                <span class="key key-p50">"p50 (dotted)"</span> " " <span class="key key-p95">"p95 (solid, with points)"</span> " "
                 <span class="key key-p99">"p99 (dashed)"</span> ", up to " {format::duration_ms(max)}</figcaption>
             <div class="plot" role="group" aria-label="Run duration over time">
                 <svg viewBox="0 0 100 100" preserveAspectRatio="none" aria-hidden="true">

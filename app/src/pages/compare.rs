@@ -146,7 +146,7 @@ fn ComparisonView(c: Comparison, defaulted: bool) -> impl IntoView {
                             <th scope="col" class="num">"Δ duration"</th>
                             <th scope="col" class="shared-axis-head">
                                 "Time from start (shared axis, 0–" {format::duration_ms(axis_ms)} ")"
-                                <span class="legend"><span class="axis-bar bar-a"></span>" a "<span class="axis-bar bar-b"></span>" b"</span>
+                                <span class="legend"><span class="axis-bar bar-a"></span>" a (upper) "<span class="axis-bar bar-b"></span>" b (lower, striped)"</span>
                             </th>
                             <th scope="col">"State differences after it"</th>
                         </tr>
