@@ -90,7 +90,14 @@ for (const [width, height, what] of [[640, 360, "200 % zoom of 1280×720"], [128
       await page.goto(path);
       await ready();
       const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
-      if (scroll > client) wide.push(`${path}: ${scroll}px of content in ${client}px`);
+      if (scroll > client) {
+        // Say what sticks out (innermost first), to know what to fix.
+        const culprits = await page.evaluate((client) => [...document.querySelectorAll("body *")]
+          .filter((el) => el.getBoundingClientRect().right > client + 1)
+          .reverse().slice(0, 3)
+          .map((el) => `${el.tagName.toLowerCase()}.${el.getAttribute("class") ?? ""}`).join(", "), client);
+        wide.push(`${path}: ${scroll}px of content in ${client}px (${culprits})`);
+      }
       if (width === 640) {
         await page.screenshot({ path: `test-results/zoom-${path.split("?")[0].split("/")[1] || "runs"}.png`, fullPage: true });
       }

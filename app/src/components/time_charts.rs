@@ -183,10 +183,12 @@ pub fn NodeHeatmap(
         })
         .collect_view();
     view! {
-        <table class="heatmap" aria-label="Node type p95 duration over time">
-            <thead><tr><th scope="col">"Node type"</th>{head}</tr></thead>
-            <tbody>{body}</tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="heatmap" aria-label="Node type p95 duration over time">
+                <thead><tr><th scope="col">"Node type"</th>{head}</tr></thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
         <p class="muted">"Darker is slower, relative to each node type's own slowest "
             {bucket_name(bucket_hours)} ". Hover a cell for its p95; select it for the runs."</p>
     }

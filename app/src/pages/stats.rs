@@ -87,14 +87,16 @@ pub fn StatsPage() -> impl IntoView {
                             </section>
                             <section aria-labelledby="node-types-heading">
                                 <h2 id="node-types-heading">"Node types, slowest p95 first"</h2>
-                                <table class="runs">
-                                    <thead><tr>
-                                        <th scope="col">"Node type"</th><th scope="col" class="num">"Visits"</th>
-                                        <th scope="col" class="num">"Failure rate"</th><th scope="col" class="num">"Cache hits"</th>
-                                        <th scope="col" class="num">"p50"</th><th scope="col" class="num">"p95"</th>
-                                    </tr></thead>
-                                    <tbody>{node_rows}</tbody>
-                                </table>
+                                <div class="table-scroll">
+                                    <table class="runs">
+                                        <thead><tr>
+                                            <th scope="col">"Node type"</th><th scope="col" class="num">"Visits"</th>
+                                            <th scope="col" class="num">"Failure rate"</th><th scope="col" class="num">"Cache hits"</th>
+                                            <th scope="col" class="num">"p50"</th><th scope="col" class="num">"p95"</th>
+                                        </tr></thead>
+                                        <tbody>{node_rows}</tbody>
+                                    </table>
+                                </div>
                             </section>
                         }.into_any()
                     }
