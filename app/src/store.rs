@@ -171,7 +171,19 @@ pub trait HistoryStore: Send + Sync + 'static {
 
     /// A run with its records after `after_seq` (0 for all); snapshots carry
     /// their stored diffs.
-    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError>;
+    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
+        self.load_trace_range(id, after_seq, i64::MAX).await
+    }
+
+    /// A run with its records whose `seq` is in `after_seq + 1 ..= until_seq`
+    /// (a page of them: a live stream's backlog is read this way, so a
+    /// subscriber never holds a whole long run in memory).
+    async fn load_trace_range(
+        &self,
+        id: &str,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<ExecutionTrace, TraceError>;
 
     /// A run as its page first needs it: the summary and its records'
     /// outlines, without reading their payloads.

@@ -8,4 +8,4 @@ mod hub;
 mod subscription;
 
 pub use hub::{HubReceiver, LiveHub};
-pub use subscription::{subscribe, StreamEnd};
+pub use subscription::{subscribe, StreamEnd, BACKLOG_PAGE};

@@ -7,6 +7,11 @@
 //! run published by different tasks, or relayed from another instance), so
 //! they wait in a small buffer until the `seq` before them has been sent; a
 //! gap that does not fill within `GAP_WAIT` is read from the store.
+//!
+//! The store is read a page of `BACKLOG_PAGE` records at a time, each page
+//! sent before the next is read, so a subscriber to a long run holds one
+//! page, not the run: a thousand subscribers joining a 100,000-event run
+//! cost a thousand pages of memory.
 
 use super::hub::{HubReceiver, LiveHub};
 use app::error::TraceError;
@@ -23,6 +28,8 @@ use tokio::time::Instant;
 const GAP_WAIT: Duration = Duration::from_millis(250);
 /// Frames between the joiner and the socket writer.
 const OUT_CAPACITY: usize = 256;
+/// Records read from the store at a time (see the module documentation).
+pub const BACKLOG_PAGE: i64 = 1_000;
 
 /// Where a run's stream ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +52,9 @@ pub async fn subscribe(
     end: StreamEnd,
 ) -> Result<LiveSubscription, TraceError> {
     let live = hub.subscribe_execution(id);
-    let backlog = store.load_trace(id, after_seq).await?;
+    // The first page here: an unknown run is an error before the upgrade.
+    let until = after_seq.max(0).saturating_add(BACKLOG_PAGE);
+    let backlog = store.load_trace_range(id, after_seq, until).await?;
     let (out, subscription) = mpsc::channel(OUT_CAPACITY);
     let joiner = Joiner {
         store,
@@ -57,7 +66,7 @@ pub async fn subscribe(
         end,
         out,
     };
-    tokio::spawn(joiner.run(backlog, live));
+    tokio::spawn(joiner.run(backlog, until, live));
     Ok(subscription)
 }
 
@@ -78,10 +87,19 @@ struct Joiner {
 }
 
 impl Joiner {
-    async fn run(mut self, backlog: ExecutionTrace, mut live: HubReceiver) {
-        self.absorb(backlog);
+    async fn run(mut self, first_page: ExecutionTrace, until: i64, mut live: HubReceiver) {
+        let more = first_page.summary.last_seq > until;
+        self.absorb(first_page);
         if !self.flush().await {
             return;
+        }
+        if more {
+            match self.catch_up().await {
+                Ok(true) => {}
+                Ok(false) | Err(TraceError::NotFound(_)) => return,
+                // The database may be away; the gap wait tries again.
+                Err(_) => self.gap_deadline = Some(Instant::now() + GAP_WAIT),
+            }
         }
         loop {
             let deadline = self.gap_deadline;
@@ -100,9 +118,9 @@ impl Joiner {
                 () = sleep_until_deadline(deadline), if deadline.is_some() => {
                     // Cleared first, so the next wait starts from now.
                     self.gap_deadline = None;
-                    match self.store.load_trace(&self.id, self.next - 1).await {
-                        Ok(trace) => self.absorb(trace),
-                        Err(TraceError::NotFound(_)) => return,
+                    match self.catch_up().await {
+                        Ok(true) => {}
+                        Ok(false) | Err(TraceError::NotFound(_)) => return,
                         // The database may be away; try again after the next wait.
                         Err(_) => self.gap_deadline = Some(Instant::now() + GAP_WAIT),
                     }
@@ -110,6 +128,26 @@ impl Joiner {
             }
             if !self.flush().await {
                 return;
+            }
+        }
+    }
+
+    /// Reads the store from `next` on, a page at a time, sending each page
+    /// before reading the next; `Ok(false)` when the stream is over.
+    async fn catch_up(&mut self) -> Result<bool, TraceError> {
+        loop {
+            let from = self.next - 1;
+            let until = from.saturating_add(BACKLOG_PAGE);
+            let page = self.store.load_trace_range(&self.id, from, until).await?;
+            let more = page.summary.last_seq > until;
+            self.absorb(page);
+            if !self.flush().await {
+                return Ok(false);
+            }
+            // Stop when caught up, or when the page did not move the stream
+            // on (a missing `seq` is then waited for, not spun on).
+            if !more || self.next - 1 <= from {
+                return Ok(true);
             }
         }
     }

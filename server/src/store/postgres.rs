@@ -411,11 +411,16 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
+    async fn load_trace_range(
+        &self,
+        id: &str,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<ExecutionTrace, TraceError> {
         let mut tx = self.read_snapshot().await?;
         let summary = select_summary(&mut tx, id, false).await?;
-        let node_events = select_events(&mut tx, id, None, after_seq).await?;
-        let state_snapshots = select_snapshots(&mut tx, id, after_seq).await?;
+        let node_events = select_events(&mut tx, id, None, after_seq, until_seq).await?;
+        let state_snapshots = select_snapshots(&mut tx, id, after_seq, until_seq).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(ExecutionTrace {
             summary,
@@ -476,7 +481,7 @@ impl HistoryStore for PostgresStore {
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
-        select_events(&mut conn, id, node_id, 0).await
+        select_events(&mut conn, id, node_id, 0, i64::MAX).await
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
@@ -498,7 +503,7 @@ impl HistoryStore for PostgresStore {
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
-        select_snapshots(&mut conn, id, 0).await
+        select_snapshots(&mut conn, id, 0, i64::MAX).await
     }
 
     #[instrument(skip_all)]
@@ -787,14 +792,16 @@ async fn select_events(
     id: &str,
     node_id: Option<&str>,
     after_seq: i64,
+    until_seq: i64,
 ) -> Result<Vec<NodeEvent>, TraceError> {
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM node_events \
-         WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 ORDER BY seq"
+         WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 AND seq <= $4 ORDER BY seq"
     ))
     .bind(id)
     .bind(node_id)
     .bind(after_seq)
+    .bind(until_seq)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;
@@ -837,13 +844,15 @@ async fn select_snapshots(
     conn: &mut PgConnection,
     id: &str,
     after_seq: i64,
+    until_seq: i64,
 ) -> Result<Vec<StateSnapshot>, TraceError> {
     let rows = sqlx::query(
         "SELECT seq, snapshot_id, node_id, timestamp, state, diff FROM state_snapshots \
-         WHERE execution_id = $1 AND seq > $2 ORDER BY seq",
+         WHERE execution_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
     )
     .bind(id)
     .bind(after_seq)
+    .bind(until_seq)
     .fetch_all(conn)
     .await
     .map_err(db_error)?;

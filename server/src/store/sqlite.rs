@@ -412,13 +412,18 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn load_trace(&self, id: &str, after_seq: i64) -> Result<ExecutionTrace, TraceError> {
+    async fn load_trace_range(
+        &self,
+        id: &str,
+        after_seq: i64,
+        until_seq: i64,
+    ) -> Result<ExecutionTrace, TraceError> {
         // One read transaction: the summary's counts match the records returned
         // even while the run is being written.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let summary = select_summary(&mut tx, id).await?;
-        let node_events = select_events(&mut tx, id, None, after_seq).await?;
-        let state_snapshots = select_snapshots(&mut tx, id, after_seq).await?;
+        let node_events = select_events(&mut tx, id, None, after_seq, until_seq).await?;
+        let state_snapshots = select_snapshots(&mut tx, id, after_seq, until_seq).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(ExecutionTrace {
             summary,
@@ -481,7 +486,7 @@ impl HistoryStore for SqliteStore {
     async fn load_events(&self, id: &str, node_id: Option<&str>) -> Result<Vec<NodeEvent>, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         ensure_exists(&mut tx, id).await?;
-        let events = select_events(&mut tx, id, node_id, 0).await?;
+        let events = select_events(&mut tx, id, node_id, 0, i64::MAX).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(events)
     }
@@ -515,7 +520,7 @@ impl HistoryStore for SqliteStore {
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         ensure_exists(&mut tx, id).await?;
-        let snapshots = select_snapshots(&mut tx, id, 0).await?;
+        let snapshots = select_snapshots(&mut tx, id, 0, i64::MAX).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(snapshots)
     }
@@ -785,15 +790,18 @@ async fn select_events(
     id: &str,
     node_id: Option<&str>,
     after_seq: i64,
+    until_seq: i64,
 ) -> Result<Vec<NodeEvent>, TraceError> {
     // sqlx hands SQLite rows over one by one through a channel, which cost
     // more than everything else in a 1,000-event read; SQLite packs the rows
     // into one JSON array instead, which serde_json parses in a single pass.
     let packed: String = sqlx::query_scalar(&format!(
-        "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq > ? AND (? IS NULL OR node_id = ?)"
+        "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq > ? AND seq <= ? \
+         AND (? IS NULL OR node_id = ?)"
     ))
     .bind(id)
     .bind(after_seq)
+    .bind(until_seq)
     .bind(node_id)
     .bind(node_id)
     .fetch_one(conn)
@@ -849,14 +857,16 @@ async fn select_snapshots(
     conn: &mut SqliteConnection,
     id: &str,
     after_seq: i64,
+    until_seq: i64,
 ) -> Result<Vec<StateSnapshot>, TraceError> {
     // Packed into one JSON array for the reason given in `select_events`.
     let packed: String = sqlx::query_scalar(
         "SELECT json_group_array(json_array(seq, snapshot_id, node_id, timestamp, json(state), json(diff)) \
-         ORDER BY seq) FROM state_snapshots WHERE execution_id = ? AND seq > ?",
+         ORDER BY seq) FROM state_snapshots WHERE execution_id = ? AND seq > ? AND seq <= ?",
     )
     .bind(id)
     .bind(after_seq)
+    .bind(until_seq)
     .fetch_one(conn)
     .await
     .map_err(db_error)?;

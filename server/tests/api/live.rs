@@ -99,6 +99,34 @@ async fn a_subscriber_gets_the_backlog_then_live_records_then_the_final_status()
 }
 
 #[tokio::test]
+async fn a_run_longer_than_a_backlog_page_streams_whole_in_order_then_live() {
+    // The backlog is read a page at a time (BACKLOG_PAGE records): a run of
+    // two and a half pages, joined from the start and from mid-page.
+    let page = tracevis::live::BACKLOG_PAGE as usize;
+    let app = spawn_app().await;
+    app.start("long").await;
+    for batch in 0..5 {
+        post_events(&app, "long", &format!("b{batch}-"), page / 2).await;
+    }
+    let mut stored = (page / 2 * 5) as i64;
+    for after in [0, page as i64 / 3] {
+        let mut socket = connect(&app, &format!("/api/v1/executions/long/live?after_seq={after}")).await;
+        let mut frames = Vec::new();
+        while seqs(&frames).last() != Some(&stored) {
+            frames.push(next_frame(&mut socket).await);
+        }
+        assert_eq!(seqs(&frames), ((after + 1)..=stored).collect::<Vec<_>>());
+        post_events(&app, "long", &format!("live{after}-"), 2).await;
+        let mut live = Vec::new();
+        while seqs(&live).len() < 2 {
+            live.push(next_frame(&mut socket).await);
+        }
+        assert_eq!(seqs(&live), [stored + 1, stored + 2]);
+        stored += 2;
+    }
+}
+
+#[tokio::test]
 async fn resuming_after_a_seq_sends_only_what_came_later() {
     let app = spawn_app().await;
     app.start("r").await;
