@@ -59,8 +59,9 @@ fn service() -> Result<SharedTraceService, PageError> {
     })
 }
 
-/// One page of runs for the run list.
-#[server(output = JsonAnswer)]
+/// One page of runs for the run list. JSON input: the filter's metadata
+/// pairs do not survive form encoding.
+#[server(input = Json, output = JsonAnswer)]
 pub async fn list_executions(filter: ExecutionFilter) -> Result<ExecutionList, PageError> {
     // The list shows none of the payloads: they stay in the database.
     let filter = ExecutionFilter {
@@ -124,8 +125,8 @@ pub async fn comparison_candidates(
         .map_err(failed)
 }
 
-/// Statistics across the runs `filter` selects.
-#[server(output = JsonAnswer)]
+/// Statistics across the runs `filter` selects (JSON input, as for the list).
+#[server(input = Json, output = JsonAnswer)]
 pub async fn run_statistics(filter: StatisticsFilter) -> Result<Statistics, PageError> {
     history()?.statistics(filter).await.map_err(failed)
 }

@@ -124,3 +124,27 @@ test("the theme can be chosen and is remembered", async ({ page }) => {
   await expect(page.locator("html")).not.toHaveAttribute("data-theme", /.+/);
   expect(await background()).toBe("rgb(15, 18, 22)");
 });
+
+test("a metadata filter slices the run list and stays in the URL", async ({ page, request }) => {
+  const stamp = Date.now();
+  for (const environment of ["prod", "staging"]) {
+    const r = await request.post("/api/v1/executions", {
+      data: { execution_id: `meta-${environment}-${stamp}`, graph_type: `meta_graph_${stamp}`, metadata: { environment } },
+    });
+    expect(r.status()).toBe(201);
+  }
+  await page.goto(`/?graph_type=meta_graph_${stamp}`);
+  await expect(page.getByRole("link", { name: `meta-staging-${stamp}` })).toBeVisible();
+  const form = page.getByRole("form", { name: "Filter runs" });
+  await form.getByLabel("Metadata").fill("environment=prod");
+  await form.getByRole("button", { name: "Apply" }).click();
+  await expect(page.getByRole("link", { name: `meta-prod-${stamp}` })).toBeVisible();
+  await expect(page.getByRole("link", { name: `meta-staging-${stamp}` })).toHaveCount(0);
+  // The filter shows as a chip a person can untick, and the URL keeps it.
+  await expect(page.getByRole("checkbox", { name: "environment = prod" })).toBeChecked();
+  expect(new URL(page.url()).searchParams.get("meta")).toBe("environment=prod");
+  // The API's own spelling works in the page's URL too.
+  await page.goto(`/?graph_type=meta_graph_${stamp}&meta.environment=staging`);
+  await expect(page.getByRole("link", { name: `meta-staging-${stamp}` })).toBeVisible();
+  await expect(page.getByRole("link", { name: `meta-prod-${stamp}` })).toHaveCount(0);
+});

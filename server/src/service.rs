@@ -217,6 +217,7 @@ impl TraceService {
 
     /// Counts, rates and percentiles across the runs `filter` selects.
     pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
+        app::model::check_metadata_filters(&filter.metadata)?;
         let (inputs, series) = tokio::try_join!(
             self.store.load_statistics(&filter),
             self.store.load_time_series(&filter)
@@ -238,6 +239,7 @@ impl TraceService {
         &self,
         filter: StatisticsFilter,
     ) -> Result<Vec<NodeTypeStatistics>, TraceError> {
+        app::model::check_metadata_filters(&filter.metadata)?;
         let inputs = self.store.load_statistics(&filter).await?;
         Ok(statistics::assemble(filter, inputs).node_types)
     }

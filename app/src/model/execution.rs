@@ -159,6 +159,53 @@ pub struct ExecutionFilter {
     /// what a list shows, at a fraction of the bytes (`fields=list`).
     #[serde(default)]
     pub without_payloads: bool,
+    /// Only runs whose `metadata.KEY` equals VALUE, for every pair
+    /// (`meta.KEY=VALUE`; string comparison).
+    #[serde(default)]
+    pub metadata: Vec<(String, String)>,
+}
+
+/// Most `meta.KEY=VALUE` filters one request may carry.
+pub const MAX_METADATA_FILTERS: usize = 8;
+
+/// The rules for `meta.KEY=VALUE` filters, the same at every door: at most
+/// `MAX_METADATA_FILTERS`, keys of 1..=128 characters without quotes,
+/// backslashes or control characters (they become a JSON path), values
+/// as long as a label may be.
+pub fn check_metadata_filters(pairs: &[(String, String)]) -> Result<(), crate::error::TraceError> {
+    let invalid = |field: String, message: String| crate::error::TraceError::Invalid { field, message };
+    if pairs.len() > MAX_METADATA_FILTERS {
+        return Err(invalid(
+            "meta".into(),
+            format!(
+                "at most {MAX_METADATA_FILTERS} metadata filters, got {}",
+                pairs.len()
+            ),
+        ));
+    }
+    for (key, value) in pairs {
+        let field = format!("meta.{key}");
+        if key.is_empty()
+            || key.chars().count() > 128
+            || key.chars().any(|c| c == '"' || c == '\\' || c.is_control())
+        {
+            return Err(invalid(
+                field,
+                "a metadata key has 1-128 characters, without quotes, backslashes or control characters"
+                    .into(),
+            ));
+        }
+        if value.chars().count() > super::MAX_LABEL_LEN || value.chars().any(char::is_control) {
+            return Err(invalid(
+                field,
+                format!(
+                    "a value has at most {} characters and no control characters",
+                    super::MAX_LABEL_LEN
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl ExecutionFilter {
@@ -188,7 +235,7 @@ impl ExecutionFilter {
                 return Err(invalid(field, "must not contain control characters".into()));
             }
         }
-        Ok(())
+        check_metadata_filters(&self.metadata)
     }
 }
 
@@ -248,6 +295,7 @@ impl Default for ExecutionFilter {
             limit: DEFAULT_LIST_LIMIT,
             offset: 0,
             without_payloads: false,
+            metadata: Vec::new(),
         }
     }
 }

@@ -12,6 +12,12 @@ pub struct StatisticsFilter {
     pub start_time: Option<DateTime<Utc>>,
     /// Only runs that started at or before this time.
     pub end_time: Option<DateTime<Utc>>,
+    /// Only runs whose `metadata.KEY` equals VALUE, for every pair. The
+    /// run figures honour it; the per-node-type figures come from hourly
+    /// aggregates that do not know run metadata, so with this filter they
+    /// are left out (`node_types_left_out`).
+    #[serde(default)]
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Run counts by status.
@@ -66,6 +72,10 @@ pub struct Statistics {
     pub duration_ms: DurationPercentiles,
     /// Per node type, slowest p95 first.
     pub node_types: Vec<NodeTypeStatistics>,
+    /// True when a metadata filter left the node-type figures (and the heat
+    /// map) out: they are kept per hour and graph type, not per run.
+    #[serde(default)]
+    pub node_types_left_out: bool,
     /// Cache hits over node visits; `None` with no visits.
     pub cache_hit_rate: Option<f64>,
     /// LLM calls across the runs.

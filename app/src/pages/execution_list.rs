@@ -19,11 +19,20 @@ const PAGE_SIZE: u32 = 50;
 #[component]
 pub fn ExecutionListPage() -> impl IntoView {
     let query = use_query_map();
-    let filter = Memo::new(move |_| query.with(|q| filter_from_query(|name| q.get(name))));
+    let filter = Memo::new(move |_| {
+        query.with(|q| {
+            let pairs: Vec<(String, String)> = q
+                .latest_values()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            filter_from_query(|name| q.get(name), &pairs)
+        })
+    });
     let runs = Resource::new(move || filter.get(), list_executions);
     view! {
         <h1>"Runs"</h1>
-        <FilterForm filter=filter.get_untracked()/>
+        // Drawn again when the URL's filter changes: its chips follow it.
+        {move || view! { <FilterForm filter=filter.get()/> }}
         <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
@@ -36,8 +45,24 @@ pub fn ExecutionListPage() -> impl IntoView {
     }
 }
 
+/// The metadata filters among a URL's query parameters: `meta.KEY=VALUE`
+/// (as in the API), or `meta=KEY=VALUE` as the filter form sends it.
+fn metadata_from_query(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| match k.strip_prefix("meta.") {
+            Some(key) => Some((key.to_owned(), v.clone())),
+            None if k == "meta" => v
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())),
+            None => None,
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
 /// The list filter a URL's query parameters describe (invalid values are ignored).
-fn filter_from_query(param: impl Fn(&str) -> Option<String>) -> ExecutionFilter {
+fn filter_from_query(param: impl Fn(&str) -> Option<String>, pairs: &[(String, String)]) -> ExecutionFilter {
     let text = |name: &str| param(name).filter(|v| !v.trim().is_empty());
     let time = |name: &str| text(name).and_then(|v| format::parse_local_input(&v));
     ExecutionFilter {
@@ -53,6 +78,7 @@ fn filter_from_query(param: impl Fn(&str) -> Option<String>) -> ExecutionFilter 
         offset: text("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
         // The list shows no payloads (the server function leaves them out anyway).
         without_payloads: true,
+        metadata: metadata_from_query(pairs),
     }
 }
 
@@ -76,6 +102,14 @@ fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
     }
     if filter.sort != ListSort::Newest {
         pairs.push(("sort", filter.sort.as_param().into()));
+    }
+    let meta: Vec<(String, String)> = filter
+        .metadata
+        .iter()
+        .map(|(k, v)| (format!("meta.{k}"), v.clone()))
+        .collect();
+    for (k, v) in &meta {
+        pairs.push((k.as_str(), v.clone()));
     }
     if offset > 0 {
         pairs.push(("offset", offset.to_string()));
@@ -107,6 +141,17 @@ fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
                     <option value="duration" selected=filter.sort == ListSort::Slowest>"Slowest first"</option>
                 </select>
             </label>
+            <label>"Metadata" <input type="text" name="meta" placeholder="key=value"/></label>
+            {filter.metadata.iter().map(|(k, v)| {
+                // The chip keeps the filter on the next submit, and removes it when unticked.
+                let pair = format!("{k}={v}");
+                view! {
+                    <label class="chip">
+                        <input type="checkbox" name="meta" value=pair.clone() checked/>
+                        {format!("{k} = {v}")}
+                    </label>
+                }
+            }).collect_view()}
             <button type="submit">"Apply"</button>
             <a href="/" class="reset">"Clear"</a>
         </Form>
@@ -122,7 +167,9 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     let (offset, limit) = (filter.offset, filter.limit);
     let previous = (offset > 0).then(|| query_for(&filter, offset.saturating_sub(limit)));
     // New runs join the list only where they would be: first page, newest first.
-    let shows_new_runs = offset == 0 && filter.sort == ListSort::Newest;
+    // New runs arrive without their metadata (the live list carries what a
+    // row shows), so a list filtered by metadata does not take them in live.
+    let shows_new_runs = offset == 0 && filter.sort == ListSort::Newest && filter.metadata.is_empty();
     let live_filter = filter.clone();
     let next = move || (i64::from(offset + limit) < total.get()).then(|| query_for(&filter, offset + limit));
     // Two runs picked for comparison, in the order they were picked.
@@ -390,6 +437,7 @@ mod tests {
             start_time: Some(Utc.with_ymd_and_hms(2025, 10, 21, 10, 30, 0).unwrap()),
             limit: PAGE_SIZE,
             without_payloads: true,
+            metadata: vec![("deployment.environment".into(), "prod & co".into())],
             ..ExecutionFilter::default()
         };
         let url = query_for(&filter, 100);
@@ -408,7 +456,8 @@ mod tests {
                 )
             })
             .collect();
-        let back = filter_from_query(|name| params.get(name).cloned());
+        let pairs: Vec<(String, String)> = params.clone().into_iter().collect();
+        let back = filter_from_query(|name| params.get(name).cloned(), &pairs);
         assert_eq!(
             back,
             ExecutionFilter {

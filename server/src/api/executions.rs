@@ -1,6 +1,6 @@
 //! `/api/v1/executions…` handlers: parse, call `TraceService`, answer.
 
-use super::extract::{ApiQuery, ExecutionIdPath, ValidJson};
+use super::extract::{ApiQuery, ExecutionIdPath, MetaFilters, ValidJson};
 use super::AppError;
 use crate::service::TraceService;
 use app::model::{
@@ -123,8 +123,12 @@ pub struct ListQuery {
 pub async fn list(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<ListQuery>,
+    MetaFilters(metadata): MetaFilters,
 ) -> Result<Json<ExecutionList>, AppError> {
-    let filter = filter_from_query(q)?;
+    let filter = ExecutionFilter {
+        metadata,
+        ..filter_from_query(q)?
+    };
     Ok(Json(service.list_executions(&filter).await?))
 }
 
@@ -175,6 +179,7 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
         })?,
     };
     Ok(ExecutionFilter {
+        metadata: Vec::new(),
         graph_type: q.graph_type.filter(|g| !g.is_empty()),
         id_contains: q.id.filter(|i| !i.is_empty()),
         sort,

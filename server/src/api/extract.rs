@@ -135,3 +135,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.body_text()))
     }
 }
+
+/// The `meta.KEY=VALUE` pairs of the query string (API.md: repeatable, all
+/// must hold), checked with the rules every door applies.
+pub struct MetaFilters(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MetaFilters {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("meta.")
+                        .map(|key| (key.to_owned(), v.into_owned()))
+                })
+                .collect();
+        app::model::check_metadata_filters(&pairs).map_err(|e| match e {
+            app::error::TraceError::Invalid { field, message } => {
+                AppError::invalid_parameter(&field, message)
+            }
+            other => AppError::from(other),
+        })?;
+        Ok(MetaFilters(pairs))
+    }
+}

@@ -1,7 +1,7 @@
 //! `/api/v1/statistics…` handlers.
 
 use super::executions::{number_parameter, time_parameter};
-use super::extract::ApiQuery;
+use super::extract::{ApiQuery, MetaFilters};
 use super::AppError;
 use crate::service::TraceService;
 use app::model::{ExecutionSummary, Statistics, StatisticsFilter};
@@ -20,11 +20,13 @@ pub struct StatisticsQuery {
 pub async fn overview(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<StatisticsQuery>,
+    MetaFilters(metadata): MetaFilters,
 ) -> Result<Json<Statistics>, AppError> {
     let filter = StatisticsFilter {
         graph_type: q.graph_type.filter(|g| !g.is_empty()),
         start_time: time_parameter("start_time", q.start_time)?,
         end_time: time_parameter("end_time", q.end_time)?,
+        metadata,
     };
     Ok(Json(service.statistics(filter).await?))
 }

@@ -69,6 +69,7 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
             .then_with(|| a.node_id.cmp(&b.node_id))
     });
     Statistics {
+        node_types_left_out: !filter.metadata.is_empty(),
         filter,
         executions,
         duration_ms,

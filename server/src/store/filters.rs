@@ -5,13 +5,36 @@ use super::time::{hour_of, to_micros};
 use app::model::{ExecutionFilter, StatisticsFilter};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-/// Appends `WHERE …` for `f`. `contains` opens the backend's substring test
-/// (`instr(execution_id, ` on SQLite, `strpos(execution_id, ` on PostgreSQL),
-/// closed here with `) > 0`.
-pub fn push_run_filter<'a, DB>(q: &mut QueryBuilder<'a, DB>, f: &'a ExecutionFilter, contains: &str)
+/// How a backend spells the two tests the run filter needs.
+pub struct Dialect {
+    /// Opens the substring test on the run id, closed here with `) > 0`.
+    pub contains: &'static str,
+    /// Opens the text of a metadata field given as a bound JSON key (see
+    /// `metadata_key`), closed here with `)`.
+    pub metadata_text: &'static str,
+    /// Whether the bound key is a JSON path (`$."key"`, SQLite) or the key
+    /// itself (PostgreSQL's `->>`).
+    pub key_as_path: bool,
+}
+
+pub const SQLITE: Dialect = Dialect {
+    contains: "instr(execution_id, ",
+    metadata_text: "CAST(json_extract(metadata, ",
+    key_as_path: true,
+};
+
+pub const POSTGRES: Dialect = Dialect {
+    contains: "strpos(execution_id, ",
+    metadata_text: "(metadata::jsonb ->> ",
+    key_as_path: false,
+};
+
+/// Appends `WHERE …` for `f` in the backend's `dialect`.
+pub fn push_run_filter<'a, DB>(q: &mut QueryBuilder<'a, DB>, f: &'a ExecutionFilter, dialect: &Dialect)
 where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
     q.push(" WHERE 1 = 1");
@@ -29,9 +52,24 @@ where
     }
     if let Some(id) = &f.id_contains {
         q.push(" AND ")
-            .push(contains)
+            .push(dialect.contains)
             .push_bind(id.as_str())
             .push(") > 0");
+    }
+    for (key, value) in &f.metadata {
+        // Keys are checked at the edge (no quotes or backslashes), so the
+        // quoted path names exactly that key, dots included.
+        let key = if dialect.key_as_path {
+            format!("$.\"{key}\"")
+        } else {
+            key.clone()
+        };
+        q.push(" AND ")
+            .push(dialect.metadata_text)
+            .push_bind(key)
+            .push(if dialect.key_as_path { ") AS TEXT)" } else { ")" })
+            .push(" = ")
+            .push_bind(value.as_str());
     }
 }
 
@@ -41,6 +79,7 @@ pub fn runs_of(f: &StatisticsFilter) -> ExecutionFilter {
         graph_type: f.graph_type.clone(),
         start_time: f.start_time,
         end_time: f.end_time,
+        metadata: f.metadata.clone(),
         ..ExecutionFilter::default()
     }
 }
@@ -53,6 +92,12 @@ where
     i64: Encode<'a, DB> + Type<DB>,
 {
     q.push(" WHERE 1 = 1");
+    if !f.metadata.is_empty() {
+        // The hourly aggregates do not know run metadata: with a metadata
+        // filter they cannot answer, and say nothing rather than something
+        // about other runs (`Statistics::node_types_left_out`).
+        q.push(" AND 1 = 0");
+    }
     if let Some(graph_type) = &f.graph_type {
         q.push(" AND graph_type = ").push_bind(graph_type.as_str());
     }

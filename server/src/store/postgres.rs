@@ -4,7 +4,7 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
-use super::filters::{push_hour_filter, push_run_filter, runs_of};
+use super::filters::{push_hour_filter, push_run_filter, runs_of, POSTGRES};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
@@ -384,7 +384,7 @@ impl HistoryStore for PostgresStore {
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM executions");
-        push_run_filter(&mut count, filter, "strpos(execution_id, ");
+        push_run_filter(&mut count, filter, &POSTGRES);
         let total: i64 = count
             .build_query_scalar()
             .fetch_one(&self.pool)
@@ -392,7 +392,7 @@ impl HistoryStore for PostgresStore {
             .map_err(db_error)?;
         let columns = list_columns(filter);
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {columns} FROM executions"));
-        push_run_filter(&mut page, filter, "strpos(execution_id, ");
+        push_run_filter(&mut page, filter, &POSTGRES);
         page.push(super::order_by(filter.sort))
             .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
@@ -519,7 +519,7 @@ impl HistoryStore for PostgresStore {
              COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::FLOAT8, \
              COALESCE(SUM(total_tokens), 0)::FLOAT8 FROM executions",
         );
-        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
+        push_run_filter(&mut q, &runs, &POSTGRES);
         q.push(" GROUP BY status");
         // Sums over runs as floats: exact below 2^53, and never an overflow.
         let rows: Vec<(String, i64, i64, i64, f64, f64)> =
@@ -542,7 +542,7 @@ impl HistoryStore for PostgresStore {
             "SELECT COALESCE(array_agg(start_time), '{}'), COALESCE(array_agg(total_duration_ms), '{}') \
              FROM executions",
         );
-        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
+        push_run_filter(&mut q, &runs, &POSTGRES);
         q.push(" AND total_duration_ms IS NOT NULL");
         let (run_starts, run_durations_ms): (Vec<i64>, Vec<f64>) =
             q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
@@ -574,7 +574,7 @@ impl HistoryStore for PostgresStore {
         let runs = runs_of(filter);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut q = QueryBuilder::<Postgres>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
-        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
+        push_run_filter(&mut q, &runs, &POSTGRES);
         let range: (Option<i64>, Option<i64>) =
             q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
         let (Some(first), Some(last)) = range else {
@@ -586,7 +586,7 @@ impl HistoryStore for PostgresStore {
         let mut q = QueryBuilder::<Postgres>::new(format!(
             "SELECT {start}, status, COUNT(*)::BIGINT FROM executions"
         ));
-        push_run_filter(&mut q, &runs, "strpos(execution_id, ");
+        push_run_filter(&mut q, &runs, &POSTGRES);
         q.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
         let runs_per_bucket = rows

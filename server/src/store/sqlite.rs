@@ -5,7 +5,7 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
-use super::filters::{push_hour_filter, push_run_filter, runs_of};
+use super::filters::{push_hour_filter, push_run_filter, runs_of, SQLITE};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
@@ -385,7 +385,7 @@ impl HistoryStore for SqliteStore {
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM executions");
-        push_run_filter(&mut count, filter, "instr(execution_id, ");
+        push_run_filter(&mut count, filter, &SQLITE);
         let total: i64 = count
             .build_query_scalar()
             .fetch_one(&self.pool)
@@ -393,7 +393,7 @@ impl HistoryStore for SqliteStore {
             .map_err(db_error)?;
         let columns = list_columns(filter);
         let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {columns} FROM executions"));
-        push_run_filter(&mut page, filter, "instr(execution_id, ");
+        push_run_filter(&mut page, filter, &SQLITE);
         page.push(super::order_by(filter.sort))
             .push(" LIMIT ")
             .push_bind(i64::from(filter.limit))
@@ -533,7 +533,7 @@ impl HistoryStore for SqliteStore {
             "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
              TOTAL(total_llm_calls), TOTAL(total_tokens) FROM executions",
         );
-        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        push_run_filter(&mut q, &runs, &SQLITE);
         q.push(" GROUP BY status");
         // Sums over runs as floats: exact below 2^53, and never an overflow.
         let rows: Vec<(String, i64, i64, i64, f64, f64)> =
@@ -556,7 +556,7 @@ impl HistoryStore for SqliteStore {
         let mut q = QueryBuilder::<Sqlite>::new(
             "SELECT json_group_array(start_time), json_group_array(total_duration_ms) FROM executions",
         );
-        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        push_run_filter(&mut q, &runs, &SQLITE);
         q.push(" AND total_duration_ms IS NOT NULL");
         let (starts, durations): (String, String) =
             q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
@@ -589,7 +589,7 @@ impl HistoryStore for SqliteStore {
         let runs = runs_of(filter);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut q = QueryBuilder::<Sqlite>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
-        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        push_run_filter(&mut q, &runs, &SQLITE);
         let range: (Option<i64>, Option<i64>) =
             q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
         let (Some(first), Some(last)) = range else {
@@ -599,7 +599,7 @@ impl HistoryStore for SqliteStore {
         let start = start_bucket_sql(width);
 
         let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {start}, status, COUNT(*) FROM executions"));
-        push_run_filter(&mut q, &runs, "instr(execution_id, ");
+        push_run_filter(&mut q, &runs, &SQLITE);
         q.push(" GROUP BY 1, 2");
         let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
         let runs_per_bucket = rows

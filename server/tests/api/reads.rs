@@ -518,3 +518,75 @@ async fn a_run_list_leaves_the_payloads_out_when_it_only_shows_rows() {
     assert!(page.contains("heavy4") && !page.contains("a long prompt"));
     assert!(page.len() < 5 * 1_000, "{} bytes for 5 rows", page.len());
 }
+
+#[tokio::test]
+async fn metadata_filters_slice_the_run_list_and_the_statistics() {
+    let app = spawn_app().await;
+    for (id, metadata) in [
+        ("prod-old", json!({"environment": "prod", "version": "1.4.2"})),
+        ("staging", json!({"environment": "staging", "version": "1.4.2"})),
+        (
+            "prod-new",
+            json!({"environment": "prod", "version": 2, "deployment.environment": "eu"}),
+        ),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/executions",
+                &json!({"execution_id": id, "graph_type": "g", "start_time": "2025-10-21T10:00:00Z", "metadata": metadata}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let ids = |list: &serde_json::Value| {
+        let mut ids: Vec<String> = list["executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["execution_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let list = app.get_json("/api/v1/executions?meta.environment=prod").await;
+    assert_eq!(ids(&list), ["prod-new", "prod-old"]);
+    assert_eq!(list["total"], 2);
+    // Repeatable, all must hold; values compare as text (a number too);
+    // a key with a dot is one key.
+    let list = app
+        .get_json("/api/v1/executions?meta.environment=prod&meta.version=1.4.2")
+        .await;
+    assert_eq!(ids(&list), ["prod-old"]);
+    assert_eq!(
+        ids(&app.get_json("/api/v1/executions?meta.version=2").await),
+        ["prod-new"]
+    );
+    assert_eq!(
+        ids(&app
+            .get_json("/api/v1/executions?meta.deployment.environment=eu")
+            .await),
+        ["prod-new"]
+    );
+    assert_eq!(
+        ids(&app.get_json("/api/v1/executions?meta.environment=dev").await),
+        Vec::<String>::new()
+    );
+
+    let stats = app.get_json("/api/v1/statistics?meta.environment=prod").await;
+    assert_eq!(stats["executions"]["total"], 2);
+    assert_eq!(
+        stats["node_types_left_out"], true,
+        "node figures cannot honour a metadata filter"
+    );
+    let stats = app.get_json("/api/v1/statistics").await;
+    assert_eq!(stats["executions"]["total"], 3);
+    assert_eq!(stats["node_types_left_out"], false);
+
+    let r = app.get("/api/v1/executions?meta.a%22b=1").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().starts_with("meta.a\"b:"),
+        "{body}"
+    );
+}
