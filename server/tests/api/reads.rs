@@ -414,27 +414,34 @@ async fn server_functions_refuse_hostile_arguments_and_say_not_found() {
                 .expect("request")
         }
     };
-    let list = app::server_fns::ListExecutions::PATH;
-    let r = call(list, "filter[limit]=4294967295&filter[offset]=0".into()).await;
+    // The list takes JSON (its filter's metadata pairs need it).
+    let list = |filter: Value| {
+        let client = app.client.clone();
+        let url = app.url(app::server_fns::ListExecutions::PATH);
+        async move {
+            client
+                .post(url)
+                .json(&json!({ "filter": filter }))
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let r = list(json!({"limit": 4294967295u64, "offset": 0})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = r.text().await.unwrap();
     assert!(body.contains("limit: expected an integer 1..=1000"), "{body}");
-    let r = call(list, "filter[limit]=0&filter[offset]=0".into()).await;
+    let r = list(json!({"limit": 0, "offset": 0})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let long = "x".repeat(300);
-    let r = call(
-        list,
-        format!("filter[limit]=5&filter[offset]=0&filter[id_contains]={long}"),
-    )
-    .await;
+    let r = list(json!({"limit": 5, "offset": 0, "id_contains": long})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = call(
-        list,
-        "filter[limit]=5&filter[offset]=0&filter[id_contains]=%00".into(),
-    )
-    .await;
+    let r = list(json!({"limit": 5, "offset": 0, "id_contains": "\u{0}"})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let r = call(list, "filter[limit]=5&filter[offset]=0".into()).await;
+    let r = list(json!({"limit": 5, "offset": 0, "metadata": [["a\"b", "1"]]})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("meta.a"));
+    let r = list(json!({"limit": 5, "offset": 0})).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("r1"));
 
@@ -508,8 +515,7 @@ async fn a_run_list_leaves_the_payloads_out_when_it_only_shows_rows() {
     let r = app
         .client
         .post(app.url(app::server_fns::ListExecutions::PATH))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("filter[graph_type]=heavy&filter[limit]=50&filter[offset]=0")
+        .json(&json!({"filter": {"graph_type": "heavy", "limit": 50, "offset": 0}}))
         .send()
         .await
         .unwrap();
