@@ -19,13 +19,14 @@ const PAGE_SIZE: u32 = 50;
 #[component]
 pub fn ExecutionListPage() -> impl IntoView {
     let query = use_query_map();
+    // Every value of every parameter: one `meta` per metadata chip.
     let filter = Memo::new(move |_| {
         query.with(|q| {
             let pairs: Vec<(String, String)> = q
-                .latest_values()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_owned()))
                 .collect();
-            filter_from_query(|name| q.get(name), &pairs)
+            filter_from_query(&pairs)
         })
     });
     let runs = Resource::new(move || filter.get(), list_executions);
@@ -61,9 +62,17 @@ fn metadata_from_query(pairs: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The list filter a URL's query parameters describe (invalid values are ignored).
-fn filter_from_query(param: impl Fn(&str) -> Option<String>, pairs: &[(String, String)]) -> ExecutionFilter {
-    let text = |name: &str| param(name).filter(|v| !v.trim().is_empty());
+/// The list filter a URL's query parameters describe (invalid values are
+/// ignored; of a parameter given twice, the last counts).
+fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
+    let text = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    };
     let time = |name: &str| text(name).and_then(|v| format::parse_local_input(&v));
     ExecutionFilter {
         graph_type: text("graph_type"),
@@ -428,6 +437,28 @@ mod tests {
     }
 
     #[test]
+    fn every_metadata_chip_of_a_submitted_form_is_kept() {
+        let pairs = |list: &[(&str, &str)]| {
+            list.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let filter = filter_from_query(&pairs(&[
+            ("meta", "env=prod"),
+            ("meta", "version=2"),
+            ("meta.team", "search"),
+        ]));
+        assert_eq!(
+            filter.metadata,
+            [
+                ("env".into(), "prod".into()),
+                ("version".into(), "2".into()),
+                ("team".into(), "search".into())
+            ]
+        );
+    }
+
+    #[test]
     fn a_filter_survives_the_round_trip_through_the_url() {
         let filter = ExecutionFilter {
             graph_type: Some("forward mode".into()),
@@ -456,8 +487,7 @@ mod tests {
                 )
             })
             .collect();
-        let pairs: Vec<(String, String)> = params.clone().into_iter().collect();
-        let back = filter_from_query(|name| params.get(name).cloned(), &pairs);
+        let back = filter_from_query(&params.into_iter().collect::<Vec<_>>());
         assert_eq!(
             back,
             ExecutionFilter {
