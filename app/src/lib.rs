@@ -67,6 +67,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context::<server_fns::ViewerResource>(OnceResource::new(server_fns::current_viewer()));
     view! {
         <Stylesheet id="leptos" href="/pkg/tracevis.css"/>
         <Title text="tracevis"/>

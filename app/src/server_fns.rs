@@ -193,3 +193,12 @@ pub struct Viewer {
 pub async fn current_viewer() -> Result<Viewer, PageError> {
     Ok(use_context::<Viewer>().unwrap_or_default())
 }
+
+/// Who the page is shown to, asked once per page load (the app provides it;
+/// the top bar and the sign-in page read it).
+pub type ViewerResource = OnceResource<Result<Viewer, PageError>>;
+
+/// The app's `ViewerResource`.
+pub fn use_viewer() -> ViewerResource {
+    expect_context::<ViewerResource>()
+}

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod gate;
 pub mod headers;
 pub mod login;
+pub mod manage;
 mod secret;
 mod store;
 

@@ -1,13 +1,13 @@
 //! The top bar's account area: who is signed in, and a sign-out button (a
 //! form POST, so signing out cannot be triggered by a link from elsewhere).
 
-use crate::server_fns::current_viewer;
+use crate::server_fns::use_viewer;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 #[component]
 pub fn Account() -> impl IntoView {
-    let viewer = OnceResource::new(current_viewer());
+    let viewer = use_viewer();
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

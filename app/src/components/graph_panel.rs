@@ -6,7 +6,7 @@
 //! under the drawing says the same in words for screen readers.
 
 use crate::format;
-use crate::graph_view::GraphView;
+use crate::graph_view::{GraphView, PlacedNode};
 use leptos::prelude::*;
 
 /// The symbol that tells a node's outcome besides its colour.
@@ -18,6 +18,29 @@ pub fn outcome_symbol(outcome: &str) -> &'static str {
         "running" => "▶",
         _ => "○",
     }
+}
+
+/// The graph's nodes in reading order: top to bottom, then left to right.
+fn reading_order(g: &GraphView) -> Vec<&PlacedNode> {
+    let mut nodes: Vec<&PlacedNode> = g.nodes.iter().collect();
+    nodes.sort_by(|a, b| a.y.total_cmp(&b.y).then(a.x.total_cmp(&b.x)));
+    nodes
+}
+
+/// A node in words, for its tooltip and the list under the drawing:
+/// "SearchNode: 2 visits, failed, attempt 2".
+fn describe(n: &PlacedNode) -> String {
+    let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("not visited");
+    let attempt = if n.attempt > 1 {
+        format!(", attempt {}", n.attempt)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}: {}, {outcome}{attempt}",
+        n.id,
+        format::count(n.visits, "visit", "visits")
+    )
 }
 
 /// Draws `graph` as SVG (text is set as text, never parsed as markup).
@@ -38,12 +61,8 @@ pub fn GraphPanel(
             _ => return,
         };
         ev.prevent_default();
-        let order = graph.with_untracked(|g| {
-            let mut nodes: Vec<(f64, f64, String)> =
-                g.nodes.iter().map(|n| (n.y, n.x, n.id.clone())).collect();
-            nodes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-            nodes.into_iter().map(|(_, _, id)| id).collect::<Vec<_>>()
-        });
+        let order: Vec<String> =
+            graph.with_untracked(|g| reading_order(g).into_iter().map(|n| n.id.clone()).collect());
         let here = selected.with_untracked(|s| s.as_ref().and_then(|id| order.iter().position(|n| n == id)));
         let next = match here {
             None => 0,
@@ -100,9 +119,7 @@ pub fn GraphPanel(
             .iter()
             .map(|n| {
                 let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("unvisited");
-                // A retry in progress (or the last one) says which attempt it is.
-                let attempt = if n.attempt > 1 { format!(" (attempt {})", n.attempt) } else { String::new() };
-                let title = format!("{}: {}, {outcome}{attempt}", n.id, format::count(n.visits, "visit", "visits"));
+                let title = describe(n);
                 let id = n.id.clone();
                 let is_selected = {
                     let id = id.clone();
@@ -131,24 +148,9 @@ pub fn GraphPanel(
             format::count(g.edges.len(), "edge", "edges")
         );
         // The same in words: one line per node, in reading order.
-        let mut in_order: Vec<_> = g.nodes.iter().collect();
-        in_order.sort_by(|a, b| a.y.total_cmp(&b.y).then(a.x.total_cmp(&b.x)));
-        let described = in_order
-            .iter()
-            .map(|n| {
-                let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("not visited");
-                let attempt = if n.attempt > 1 {
-                    format!(", attempt {}", n.attempt)
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{}: {}, {outcome}{attempt}",
-                    n.id,
-                    format::count(n.visits, "visit", "visits")
-                )
-            })
-            .map(|line| view! { <li>{line}</li> })
+        let described = reading_order(&g)
+            .into_iter()
+            .map(|n| view! { <li>{describe(n)}</li> })
             .collect_view();
         view! {
             <p class="muted">{caption}</p>

@@ -2,7 +2,7 @@
 //! (a plain form, so it works before the page's WASM has loaded), which
 //! sends the person back to `next` — the page they were going to.
 
-use crate::server_fns::current_viewer;
+use crate::server_fns::use_viewer;
 use crate::url_state::query_param;
 use leptos::prelude::*;
 
@@ -10,7 +10,7 @@ use leptos::prelude::*;
 pub fn LoginPage() -> impl IntoView {
     let next = query_param("next");
     let failed = query_param("failed");
-    let viewer = OnceResource::new(current_viewer());
+    let viewer = use_viewer();
     view! {
         <section class="login">
             <h1>"Sign in"</h1>

@@ -9,6 +9,7 @@ SQLite database; tests read back through its JSON API.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -97,19 +98,17 @@ class Api:
         return self.trace(runs[0]["execution_id"])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory) -> str:
-    if os.environ.get("TRACEVIS_TEST_URL"):  # an already running server (development only)
-        yield os.environ["TRACEVIS_TEST_URL"]
-        return
+@contextlib.contextmanager
+def running_server(tmp: Path, database_url: str, *extra_args: str):
+    """A tracevis server on a free port over ``database_url``; yields its URL
+    once ``/healthz`` answers, stops it afterwards."""
     binary = find_server_binary()
-    tmp = tmp_path_factory.mktemp("tracevis-server")
     port = free_port()
     log = open(tmp / "server.log", "wb")
     env = dict(os.environ)
     env.setdefault("RUST_LOG", "warn")
     proc = subprocess.Popen(
-        [str(binary), "serve", "--addr", f"127.0.0.1:{port}", "--database-url", f"sqlite://{tmp}/t.db"],
+        [str(binary), "serve", "--addr", f"127.0.0.1:{port}", "--database-url", database_url, *extra_args],
         cwd=tmp,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -137,6 +136,16 @@ def server(tmp_path_factory) -> str:
             proc.kill()
             proc.wait(5)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> str:
+    if os.environ.get("TRACEVIS_TEST_URL"):  # an already running server (development only)
+        yield os.environ["TRACEVIS_TEST_URL"]
+        return
+    tmp = tmp_path_factory.mktemp("tracevis-server")
+    with running_server(tmp, f"sqlite://{tmp}/t.db") as url:
+        yield url
 
 
 @pytest.fixture

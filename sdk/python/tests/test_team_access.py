@@ -13,7 +13,7 @@ import pytest
 
 import tracevis
 
-from conftest import find_server_binary, free_port, wait_until
+from conftest import find_server_binary, running_server
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,6 @@ def team_server(tmp_path_factory):
     binary = find_server_binary()
     tmp = tmp_path_factory.mktemp("tracevis-team")
     db = f"sqlite://{tmp}/team.db"
-    port = free_port()
 
     def cli(*args: str) -> str:
         done = subprocess.run(
@@ -33,27 +32,8 @@ def team_server(tmp_path_factory):
 
     ingest = cli("token", "create", "--name", "sdk-producer", "--scope", "ingest")
     read = cli("token", "create", "--name", "sdk-reader", "--scope", "read")
-    log = open(tmp / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--addr", f"127.0.0.1:{port}", "--database-url", db, "--auth", "required"],
-        cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                return r.status == 200
-        except (OSError, urllib.error.URLError):
-            return False
-
-    try:
-        wait_until(healthy, timeout=60, interval=0.1, what="the team server's /healthz")
+    with running_server(tmp, db, "--auth", "required") as url:
         yield url, ingest, read
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def get(url: str, token: str | None) -> tuple[int, dict]:

@@ -1,12 +1,9 @@
 //! The Access page's operations (`app::access::AccessAdmin`) on the gate's
-//! access rows, with the same rules as the CLI (`cli::check_name`, …).
+//! access rows, through `manage` like the CLI.
 
-use super::cli::{check_name, check_password, generated_password};
-use super::secret::{hash_password, hash_secret, new_token};
-use super::{Gate, Role, Scope};
+use super::{manage, Gate, Role, Scope};
 use app::access::{AccessAdmin, PersonView, TokenView};
 use app::error::TraceError;
-use chrono::Utc;
 
 fn invalid(field: &str, message: String) -> TraceError {
     TraceError::Invalid {
@@ -35,26 +32,20 @@ impl AccessAdmin for Gate {
     }
 
     async fn create_token(&self, name: &str, scope: &str) -> Result<String, TraceError> {
-        check_name("token", name).map_err(|m| invalid("name", m))?;
         let scope = Scope::parse(scope)
             .ok_or_else(|| invalid("scope", format!("expected ingest, read or admin, got {scope:?}")))?;
-        let (token, shown) = new_token(scope);
-        self.store()
-            .create_token(name, scope, &hash_secret(&token), &shown, Utc::now())
-            .await?;
+        let (token, row) = manage::create_token(self.store(), name, scope).await?;
         tracing::info!(
             token = name,
             scope = scope.as_str(),
-            prefix = shown.as_str(),
+            prefix = row.display.as_str(),
             "token created on the Access page"
         );
         Ok(token)
     }
 
     async fn revoke_token(&self, name: &str) -> Result<(), TraceError> {
-        if !self.store().revoke_token(name, Utc::now()).await? {
-            return Err(TraceError::NotFound(format!("active token {name:?}")));
-        }
+        manage::revoke_token(self.store(), name).await?;
         // This instance stops accepting it now; others within a second.
         self.forget_tokens();
         tracing::info!(token = name, "token revoked on the Access page");
@@ -81,20 +72,9 @@ impl AccessAdmin for Gate {
         role: &str,
         password: Option<&str>,
     ) -> Result<Option<String>, TraceError> {
-        check_name("person's", name).map_err(|m| invalid("name", m))?;
         let role = Role::parse(role)
             .ok_or_else(|| invalid("role", format!("expected viewer or admin, got {role:?}")))?;
-        if let Some(password) = password {
-            check_password(password).map_err(|m| invalid("password", m))?;
-        }
-        let generated = password.is_none().then(generated_password);
-        let password = password.map_or_else(|| generated.clone().unwrap_or_default(), str::to_owned);
-        // argon2 is deliberately slow: off the async workers.
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| TraceError::Internal(e.to_string()))?
-            .map_err(|e| TraceError::Internal(e.to_string()))?;
-        self.store().add_user(name, role, &hash, Utc::now()).await?;
+        let generated = manage::add_person(self.store(), name, role, password.map(str::to_owned)).await?;
         tracing::info!(
             person = name,
             role = role.as_str(),
@@ -104,9 +84,7 @@ impl AccessAdmin for Gate {
     }
 
     async fn remove_person(&self, name: &str) -> Result<(), TraceError> {
-        if !self.store().remove_user(name).await? {
-            return Err(TraceError::NotFound(format!("person {name:?}")));
-        }
+        manage::remove_person(self.store(), name).await?;
         tracing::info!(person = name, "person removed on the Access page");
         Ok(())
     }

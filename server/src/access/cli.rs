@@ -4,9 +4,9 @@
 //! the change within a second (they look tokens up again that often, and
 //! sessions on every request).
 
-use super::secret::{hash_password, hash_secret, new_token, random_secret};
+use super::manage;
 use super::{AccessStore, Role, Scope};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use chrono::Utc;
 use std::io::{IsTerminal, Read, Write};
 
@@ -45,50 +45,14 @@ pub enum UserCommand {
     List,
 }
 
-/// Checks a token's or a person's name: 1–64 characters, letters, digits
-/// and `.` `_` `-` `@` (it appears in lists, logs and the command line).
-pub fn check_name(what: &str, name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} name {name:?}: use 1-64 letters, digits, '.', '_', '-' or '@'"
-        ))
-    }
-}
-
-/// Checks a new password's length.
-pub fn check_password(password: &str) -> Result<(), String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    Ok(())
-}
-
-/// A generated password (20 random base64url characters, about 120 bits).
-pub fn generated_password() -> String {
-    random_secret()[..20].to_owned()
-}
-
-/// The smallest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-
 pub async fn token(store: &AccessStore, command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, scope } => {
-            check_name("token", &name).map_err(anyhow::Error::msg)?;
-            let (token, display) = new_token(scope);
-            store
-                .create_token(&name, scope, &hash_secret(&token), &display, Utc::now())
-                .await?;
-            eprintln!("created {scope} token {name:?} ({display}); it is shown only now");
+            let (token, row) = manage::create_token(store, &name, scope).await?;
+            eprintln!(
+                "created {scope} token {name:?} ({}); it is shown only now",
+                row.display
+            );
             println!("{token}");
         }
         TokenCommand::List => {
@@ -118,55 +82,57 @@ pub async fn token(store: &AccessStore, command: TokenCommand) -> anyhow::Result
             }
         }
         TokenCommand::Revoke { name } => {
-            if !store.revoke_token(&name, Utc::now()).await? {
-                bail!("no active token named {name:?} (see `tracevis token list`)");
-            }
+            manage::revoke_token(store, &name)
+                .await
+                .context("see `tracevis token list`")?;
             eprintln!("revoked token {name:?}");
         }
     }
     Ok(())
 }
 
-/// A password from standard input, or a generated one (printed once).
-fn password_from_stdin() -> anyhow::Result<String> {
+/// A password from standard input; `None` (generate one) when standard
+/// input is a terminal or empty.
+fn password_from_stdin() -> anyhow::Result<Option<String>> {
     let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        let mut text = String::new();
-        stdin
-            .lock()
-            .read_to_string(&mut text)
-            .context("reading the password from standard input")?;
-        let password = text.trim_end_matches(['\r', '\n']).to_owned();
-        if !password.is_empty() {
-            check_password(&password).map_err(anyhow::Error::msg)?;
-            return Ok(password);
-        }
+    if stdin.is_terminal() {
+        return Ok(None);
     }
-    let password = generated_password();
-    eprintln!("generated password (shown only now):");
-    println!("{password}");
-    Ok(password)
+    let mut text = String::new();
+    stdin
+        .lock()
+        .read_to_string(&mut text)
+        .context("reading the password from standard input")?;
+    let password = text.trim_end_matches(['\r', '\n']);
+    Ok((!password.is_empty()).then(|| password.to_owned()))
+}
+
+/// Prints a generated password, once.
+fn show_generated(password: Option<String>) {
+    if let Some(password) = password {
+        eprintln!("generated password (shown only now):");
+        println!("{password}");
+    }
 }
 
 pub async fn user(store: &AccessStore, command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::Add { name, role } => {
-            check_name("person's", &name).map_err(anyhow::Error::msg)?;
-            let hash = hash_password(&password_from_stdin()?)?;
-            store.add_user(&name, role, &hash, Utc::now()).await?;
+            let generated = manage::add_person(store, &name, role, password_from_stdin()?).await?;
+            show_generated(generated);
             eprintln!("added {} {name:?}", role.as_str());
         }
         UserCommand::Passwd { name } => {
-            let hash = hash_password(&password_from_stdin()?)?;
-            if !store.set_password(&name, &hash).await? {
-                bail!("no person named {name:?} (see `tracevis user list`)");
-            }
+            let generated = manage::set_password(store, &name, password_from_stdin()?)
+                .await
+                .context("see `tracevis user list`")?;
+            show_generated(generated);
             eprintln!("password of {name:?} changed; their sessions are ended");
         }
         UserCommand::Remove { name } => {
-            if !store.remove_user(&name).await? {
-                bail!("no person named {name:?} (see `tracevis user list`)");
-            }
+            manage::remove_person(store, &name)
+                .await
+                .context("see `tracevis user list`")?;
             eprintln!("removed {name:?}; their sessions are ended");
         }
         UserCommand::List => {
@@ -184,18 +150,4 @@ pub async fn user(store: &AccessStore, command: UserCommand) -> anyhow::Result<(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_short_plain_words() {
-        assert!(check_name("token", "ci-producer.2026").is_ok());
-        assert!(check_name("token", "ana@example.com").is_ok());
-        assert!(check_name("token", "").is_err());
-        assert!(check_name("token", "two words").is_err());
-        assert!(check_name("token", &"x".repeat(65)).is_err());
-    }
 }

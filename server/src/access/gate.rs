@@ -128,7 +128,6 @@ struct Inner {
 
 #[derive(Clone)]
 struct Cached {
-    id: String,
     name: String,
     scope: Scope,
     checked: Instant,
@@ -254,7 +253,6 @@ impl Gate {
         self.0.tokens.lock().expect("token cache").insert(
             hash,
             Cached {
-                id: row.id,
                 name: row.name,
                 scope: row.scope,
                 checked: now,
@@ -267,12 +265,6 @@ impl Gate {
     /// Forgets every cached token (after a revocation in this process).
     pub fn forget_tokens(&self) {
         self.0.tokens.lock().expect("token cache").clear();
-    }
-
-    /// The id of the cached token named `name`, if any (tests and logs).
-    pub fn cached_token_id(&self, name: &str) -> Option<String> {
-        let cache = self.0.tokens.lock().expect("token cache");
-        cache.values().find(|c| c.name == name).map(|c| c.id.clone())
     }
 
     fn origin_is_ours(&self, origin: &str, headers: &HeaderMap) -> bool {

@@ -69,10 +69,10 @@ pub async fn sign_in(
     // answer's timing does not tell which names exist.
     let hash = stored
         .as_ref()
-        .map_or(super::secret::DUMMY_PASSWORD_HASH.as_str(), |(_, h)| h.as_str());
+        .map_or(super::secret::DUMMY_PASSWORD_HASH.as_str(), |(_, h)| h.as_str())
+        .to_owned();
     let password = form.password.clone();
-    let hash_owned = hash.to_owned();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash_owned))
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
     if !matches || stored.is_none() {
