@@ -70,6 +70,40 @@ pub struct StoredBatch {
     pub snapshots: Vec<StateSnapshot>,
 }
 
+/// An LLM call (an OpenTelemetry LLM span) and the node visit it belongs
+/// to. Spans are exported as they end, so an LLM call usually arrives before
+/// (or with) its node's span, sometimes in an earlier request: the store
+/// keeps each call's span id, so a call counts once for its visit and its
+/// run however often and in whatever order its spans come.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LlmCall {
+    /// The LLM span's id.
+    pub span_id: String,
+    /// Its input + output tokens, when given.
+    pub tokens: Option<i64>,
+    /// Its model, when given.
+    pub model: Option<String>,
+    /// Where it belongs.
+    pub place: LlmPlace,
+}
+
+/// The event metadata key of a span-born LangGraph node visit's task
+/// namespace (`langgraph_checkpoint_ns`), which `HistoryStore::langgraph_tasks`
+/// looks up to number retries.
+pub const TASK_KEY: &str = "langgraph_checkpoint_ns";
+
+/// Where an LLM call belongs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LlmPlace {
+    /// In the node visit whose ending event has this id (`{span_id}:e`).
+    Visit(RecordId),
+    /// Under the span with this id, which has not arrived yet: the call
+    /// waits for it.
+    Awaiting(String),
+    /// In no node visit (its ancestors are all here and none is a node).
+    Nowhere,
+}
+
 /// What a store reads for statistics; the service turns it into `Statistics`
 /// (percentiles are computed in one place, not per backend).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -139,6 +173,33 @@ pub trait HistoryStore: Send + Sync + 'static {
         batch: &EventBatch,
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError>;
+
+    /// `append_batch` for spans (a finished run accepts them): the batch, and
+    /// the LLM calls of the same request, in one transaction. A call placed
+    /// in a visit this batch stores is counted by that visit's ending event
+    /// already; one placed in a visit stored earlier is added to it (and to
+    /// its run's totals); one awaiting a span is kept for the request that
+    /// brings it (`awaiting_llm_calls`). A call whose span id was counted
+    /// before is not counted again.
+    async fn append_spans(
+        &self,
+        id: &RecordId,
+        batch: &EventBatch,
+        llm_calls: &[LlmCall],
+    ) -> Result<StoredBatch, TraceError>;
+
+    /// LLM calls of a span-born run still waiting for a span
+    /// (`LlmPlace::Awaiting`).
+    async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError>;
+
+    /// Node visits of a span-born run stored with one of these LangGraph task
+    /// namespaces (`langgraph_checkpoint_ns`): (namespace, span id, start).
+    /// A retry re-runs its task under the same namespace.
+    async fn langgraph_tasks(
+        &self,
+        id: &RecordId,
+        namespaces: &[String],
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, TraceError>;
 
     /// Brings a span-born run up to date: its header from the run span when
     /// given (moving its per node type figures when its graph type or start

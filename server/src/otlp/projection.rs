@@ -13,6 +13,7 @@ use app::model::{
     DurationMs, EventBatch, GraphDefinition, JsonObject, Label, NewEvent, NewSnapshot, NodeEventType,
     RecordId,
 };
+use app::store::{LlmCall, LlmPlace, TASK_KEY};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -35,6 +36,8 @@ pub struct TraceRecords {
     pub run: Option<RunSpan>,
     /// Node events and state snapshots.
     pub batch: EventBatch,
+    /// The LLM calls among the spans, and earlier ones this request placed.
+    pub llm_calls: Vec<LlmCall>,
     /// Spans of this trace in the request (after removing repeats).
     pub spans: usize,
 }
@@ -62,20 +65,65 @@ pub struct RunSpan {
     pub metadata: JsonObject,
 }
 
-/// Groups `spans` by trace and projects each trace. Traces come out in
-/// trace id order; a span repeated within the request counts once.
-pub fn project(spans: Vec<Span>) -> Vec<TraceRecords> {
+/// What earlier requests stored that this trace's spans need: LLM calls
+/// still waiting for a span, and LangGraph tasks run before (a retry is
+/// numbered after its task's earlier attempts).
+#[derive(Debug, Default)]
+pub struct Earlier {
+    /// LLM calls awaiting a span (`LlmPlace::Awaiting`).
+    pub llm_calls: Vec<LlmCall>,
+    /// Stored LangGraph node visits: (task namespace, span id, start).
+    pub tasks: Vec<(String, String, DateTime<Utc>)>,
+}
+
+/// Groups `spans` by trace, in trace id order; a span repeated within the
+/// request counts once.
+pub fn group_by_trace(spans: Vec<Span>) -> Vec<Vec<Span>> {
     let mut traces: BTreeMap<String, Vec<Span>> = BTreeMap::new();
     for span in spans {
         traces.entry(span.trace_id.clone()).or_default().push(span);
     }
-    traces.into_values().map(project_trace).collect()
+    traces
+        .into_values()
+        .map(|mut spans| {
+            // First copy of a span wins; logfire's pending spans are kept apart.
+            let mut seen = std::collections::HashSet::new();
+            spans.retain(|s| seen.insert(s.span_id.clone()));
+            spans
+        })
+        .collect()
 }
 
-fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
-    // First copy of a span wins; logfire's pending spans are kept apart.
-    let mut seen = std::collections::HashSet::new();
-    spans.retain(|s| seen.insert(s.span_id.clone()));
+/// The run id of a trace's spans (one trace, as `group_by_trace` gives).
+pub fn trace_run_id(spans: &[Span]) -> RecordId {
+    record_id(spans[0].trace_id.clone())
+}
+
+/// The LangGraph task namespaces among a trace's node spans: what to ask the
+/// store for (`Earlier::tasks`).
+pub fn langgraph_namespaces(spans: &[Span]) -> Vec<String> {
+    let mut namespaces: Vec<String> = spans
+        .iter()
+        .filter(|s| matches!(classify(s).0, Role::Node { .. }) && !is_pending(s))
+        .filter_map(task_namespace)
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
+/// `group_by_trace` and `project_trace` with nothing stored before.
+#[cfg(test)]
+pub fn project(spans: Vec<Span>) -> Vec<TraceRecords> {
+    group_by_trace(spans)
+        .into_iter()
+        .map(|t| project_trace(t, Earlier::default()))
+        .collect()
+}
+
+/// Projects one trace's spans (as `group_by_trace` gives them), given what
+/// earlier requests left for it.
+pub fn project_trace(spans: Vec<Span>, earlier: Earlier) -> TraceRecords {
     let trace_id = spans[0].trace_id.clone();
     let roles: Vec<Role> = spans.iter().map(|s| classify(s).0).collect();
     let index: HashMap<&str, usize> = spans
@@ -83,35 +131,81 @@ fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
         .enumerate()
         .map(|(i, s)| (s.span_id.as_str(), i))
         .collect();
-    // The nearest node span above span `i` within this request.
-    let node_above = |i: usize| -> Option<usize> {
-        let mut at = spans[i].parent_span_id.as_deref();
-        for _ in 0..spans.len() {
-            let p = *index.get(at?)?;
-            if matches!(roles[p], Role::Node { .. }) && !is_pending(&spans[p]) {
-                return Some(p);
-            }
-            at = spans[p].parent_span_id.as_deref();
-        }
-        None
-    };
+    let node_from = |at: Option<&str>| nearest_node(&spans, &roles, &index, at);
+    let node_above = |i: usize| node_from(spans[i].parent_span_id.as_deref()).ok();
 
-    // LLM calls, summed per node visit.
+    // LLM calls: this request's, and earlier ones waiting for a span that
+    // may be here; each is summed into its node visit's ending event, or
+    // left waiting, or placed nowhere.
+    let mut llm_calls = Vec::new();
     let mut usage: HashMap<usize, (i64, Option<i64>, Vec<String>)> = HashMap::new();
-    for (i, role) in roles.iter().enumerate() {
-        if let Role::Llm { tokens, model } = role {
-            if let Some(n) = node_above(i) {
+    let waiting = earlier
+        .llm_calls
+        .into_iter()
+        .filter(|c| !index.contains_key(c.span_id.as_str()))
+        .filter_map(|c| match c.place {
+            LlmPlace::Awaiting(span) => Some((c.span_id, c.tokens, c.model, Some(span))),
+            _ => None,
+        });
+    let here = spans.iter().zip(&roles).filter_map(|(s, role)| match role {
+        Role::Llm { tokens, model } => Some((
+            s.span_id.clone(),
+            *tokens,
+            model.clone(),
+            s.parent_span_id.clone(),
+        )),
+        _ => None,
+    });
+    for (span_id, tokens, model, parent) in here.collect::<Vec<_>>().into_iter().chain(waiting) {
+        let place = match node_from(parent.as_deref()) {
+            Ok(n) => {
                 let entry = usage.entry(n).or_default();
                 entry.0 = entry.0.saturating_add(1);
                 if let Some(t) = tokens {
-                    entry.1 = Some(entry.1.unwrap_or(0).saturating_add(*t));
+                    entry.1 = Some(entry.1.unwrap_or(0).saturating_add(t));
                 }
                 if let Some(m) = model.as_ref().filter(|m| !entry.2.contains(m)) {
                     entry.2.push(m.clone());
                 }
+                LlmPlace::Visit(record_id(format!("{}:e", spans[n].span_id)))
+            }
+            Err(Some(missing)) => LlmPlace::Awaiting(missing),
+            Err(None) => LlmPlace::Nowhere,
+        };
+        llm_calls.push(LlmCall {
+            span_id,
+            tokens,
+            model,
+            place,
+        });
+    }
+
+    // Retries of a LangGraph task: attempt n is the task's n-th span by
+    // start, counting those stored earlier.
+    let mut tasks: HashMap<String, Vec<(DateTime<Utc>, String)>> = HashMap::new();
+    for (namespace, span_id, start) in earlier.tasks {
+        if !index.contains_key(span_id.as_str()) {
+            tasks.entry(namespace).or_default().push((start, span_id));
+        }
+    }
+    for (span, role) in spans.iter().zip(&roles) {
+        if matches!(role, Role::Node { .. }) && !is_pending(span) {
+            if let Some(namespace) = task_namespace(span) {
+                tasks
+                    .entry(namespace)
+                    .or_default()
+                    .push((span.start, span.span_id.clone()));
             }
         }
     }
+    let attempt_of = |span: &Span| -> Option<i64> {
+        let runs = tasks.get(&task_namespace(span)?)?;
+        let before = runs
+            .iter()
+            .filter(|(start, id)| (start, id.as_str()) < (&span.start, span.span_id.as_str()))
+            .count();
+        i64::try_from(before).ok()?.checked_add(1)
+    };
 
     // The run span: one a rule named wins over a mere root; a run span
     // inside a node visit (a subgraph) is part of that visit.
@@ -135,12 +229,15 @@ fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
         if is_pending(span) {
             // logfire's pending span: the real span (its parent) has started.
             if let Some(real) = &span.parent_span_id {
-                batch.events.push(started(real, &node_id, span));
+                batch.events.push(started(real, &node_id, span, None));
             }
             continue;
         }
-        batch.events.push(started(&span.span_id, &node_id, span));
-        batch.events.push(ended(span, &node_id, usage.remove(&i)));
+        let attempt = attempt_of(span);
+        batch.events.push(started(&span.span_id, &node_id, span, attempt));
+        batch
+            .events
+            .push(ended(span, &node_id, attempt, usage.remove(&i)));
         snapshots_of(span, &node_id, &mut batch.snapshots);
     }
     let earliest_start = spans.iter().map(|s| s.start).min().expect("a trace has a span");
@@ -162,8 +259,31 @@ fn project_trace(mut spans: Vec<Span>) -> TraceRecords {
         earliest_start,
         run,
         batch,
+        llm_calls,
         spans: spans.len(),
     }
+}
+
+/// The nearest node span at or above the span a chain of parents starts
+/// from (`at`), within one request: Ok(its index), or Err(the first ancestor
+/// not here), or Err(None) when the chain ends without a node.
+fn nearest_node<'a>(
+    spans: &'a [Span],
+    roles: &[Role],
+    index: &HashMap<&str, usize>,
+    mut at: Option<&'a str>,
+) -> Result<usize, Option<String>> {
+    for _ in 0..=spans.len() {
+        let Some(id) = at else { return Err(None) };
+        let Some(&p) = index.get(id) else {
+            return Err(Some(id.to_owned()));
+        };
+        if matches!(roles[p], Role::Node { .. }) && !is_pending(&spans[p]) {
+            return Ok(p);
+        }
+        at = spans[p].parent_span_id.as_deref();
+    }
+    Err(None) // a cycle of parents: no node
 }
 
 /// logfire's convention for "this span has started": a zero-length child
@@ -198,7 +318,7 @@ fn run_span(span: &Span, graph_type: &str, explicit: bool) -> RunSpan {
     }
 }
 
-fn started(span_id: &str, node_id: &Label, span: &Span) -> NewEvent {
+fn started(span_id: &str, node_id: &Label, span: &Span, attempt: Option<i64>) -> NewEvent {
     NewEvent {
         event_id: Some(record_id(format!("{span_id}:s"))),
         node_id: node_id.clone(),
@@ -208,12 +328,17 @@ fn started(span_id: &str, node_id: &Label, span: &Span) -> NewEvent {
         inputs: payload(span, INPUT_KEYS).unwrap_or_default(),
         outputs: JsonObject::new(),
         error: None,
-        metadata: attempt_metadata(span),
+        metadata: attempt_metadata(span, attempt),
     }
 }
 
-fn ended(span: &Span, node_id: &Label, usage: Option<(i64, Option<i64>, Vec<String>)>) -> NewEvent {
-    let mut metadata = attempt_metadata(span);
+fn ended(
+    span: &Span,
+    node_id: &Label,
+    attempt: Option<i64>,
+    usage: Option<(i64, Option<i64>, Vec<String>)>,
+) -> NewEvent {
+    let mut metadata = attempt_metadata(span, attempt);
     metadata.insert("otel.span_id".into(), json!(span.span_id));
     if let Some((calls, tokens, models)) = usage {
         metadata.insert("llm_calls".into(), json!(calls));
@@ -258,15 +383,31 @@ fn ended(span: &Span, node_id: &Label, usage: Option<(i64, Option<i64>, Vec<Stri
     }
 }
 
-fn attempt_metadata(span: &Span) -> JsonObject {
+/// The attempt (the span's own `tracevis.attempt`, else `counted`, the
+/// LangGraph task's), and the LangGraph step and task it ran in.
+fn attempt_metadata(span: &Span, counted: Option<i64>) -> JsonObject {
     let mut metadata = JsonObject::new();
-    if let Some(attempt) = span.int_attr("tracevis.attempt").filter(|a| *a >= 1) {
+    let attempt = span
+        .int_attr("tracevis.attempt")
+        .filter(|a| *a >= 1)
+        .or(counted.filter(|a| *a > 1));
+    if let Some(attempt) = attempt {
         metadata.insert("attempt".into(), json!(attempt));
     }
     if let Some(step) = langgraph_metadata(span, "langgraph_step") {
         metadata.insert("langgraph_step".into(), json!(step));
     }
+    if let Some(task) = task_namespace(span) {
+        metadata.insert(TASK_KEY.into(), json!(task));
+    }
     metadata
+}
+
+/// A LangGraph node span's task namespace (`node:task-id`): the same for
+/// every attempt of one task, new for each step, so a loop back to a node
+/// is a new visit and a retry is not.
+fn task_namespace(span: &Span) -> Option<String> {
+    langgraph_metadata(span, TASK_KEY).filter(|ns| !ns.is_empty())
 }
 
 /// State snapshots a node span carries: each `tracevis.state` span event,
@@ -704,6 +845,145 @@ mod tests {
         assert_eq!(
             records[0].batch.events[1].metadata.get("langgraph_step"),
             Some(&json!("3"))
+        );
+    }
+
+    fn chat(id: &str, parent: &str, tokens: i64) -> Span {
+        span(
+            id,
+            Some(parent),
+            "chat m",
+            2,
+            3,
+            json!({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": tokens, "gen_ai.request.model": "m"}),
+        )
+    }
+
+    #[test]
+    fn an_llm_call_exported_before_its_node_waits_for_it_and_counts_when_it_comes() {
+        // The LLM span sits under a chain span, under the node: the first
+        // request has the two inner spans, the next the node.
+        let first = project(vec![
+            chat("00000000000000c2", "00000000000000c1", 7),
+            span(
+                "00000000000000c1",
+                Some("00000000000000b1"),
+                "chain",
+                1,
+                4,
+                json!({}),
+            ),
+        ]);
+        assert!(first[0].batch.events.is_empty());
+        assert_eq!(
+            first[0].llm_calls.iter().map(|c| &c.place).collect::<Vec<_>>(),
+            [&LlmPlace::Awaiting("00000000000000b1".into())]
+        );
+        let node = span(
+            "00000000000000b1",
+            Some("00000000000000a0"),
+            "run node Ask",
+            0,
+            10,
+            json!({}),
+        );
+        let second = group_by_trace(vec![node])
+            .into_iter()
+            .map(|t| {
+                project_trace(
+                    t,
+                    Earlier {
+                        llm_calls: first[0].llm_calls.clone(),
+                        tasks: Vec::new(),
+                    },
+                )
+            })
+            .next()
+            .unwrap();
+        let end = &second.batch.events[1];
+        assert_eq!((end.llm_calls(), end.tokens()), (1, Some(7)));
+        assert_eq!(
+            second.llm_calls[0].place,
+            LlmPlace::Visit(RecordId::parse("00000000000000b1:e").unwrap())
+        );
+        // An LLM call with no node above it at all is placed nowhere.
+        let outside = project(vec![
+            chat("00000000000000d2", "00000000000000d1", 1),
+            span("00000000000000d1", None, "script", 0, 5, json!({})),
+        ]);
+        assert_eq!(outside[0].llm_calls[0].place, LlmPlace::Nowhere);
+    }
+
+    fn langgraph_task(id: &str, node: &str, ns: &str, start_ms: i64, failed: bool) -> Span {
+        let metadata = json!({"langgraph_node": node, "langgraph_checkpoint_ns": ns}).to_string();
+        let mut s = span(
+            id,
+            Some("0000000000000001"),
+            node,
+            start_ms,
+            start_ms + 5,
+            json!({ "metadata": metadata }),
+        );
+        if failed {
+            s.error = Some(crate::otlp::span::SpanError {
+                message: "RateLimitError: slow down".into(),
+                stacktrace: None,
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn a_langgraph_retry_is_an_attempt_of_its_task_and_a_loop_is_a_new_visit() {
+        let records = project(vec![
+            langgraph_task("00000000000000e1", "search", "search:t1", 0, true),
+            langgraph_task("00000000000000e2", "search", "search:t1", 10, false),
+            langgraph_task("00000000000000e3", "search", "search:t2", 20, false),
+        ]);
+        let attempts: Vec<Option<&Value>> = records[0]
+            .batch
+            .events
+            .iter()
+            .map(|e| e.metadata.get("attempt"))
+            .collect();
+        assert_eq!(
+            attempts,
+            [None, None, Some(&json!(2)), Some(&json!(2)), None, None]
+        );
+        // The retry alone in a later request, after the failed attempt was stored.
+        let later = group_by_trace(vec![langgraph_task(
+            "00000000000000e2",
+            "search",
+            "search:t1",
+            10,
+            false,
+        )])
+        .into_iter()
+        .map(|t| {
+            project_trace(
+                t,
+                Earlier {
+                    llm_calls: Vec::new(),
+                    tasks: vec![(
+                        "search:t1".into(),
+                        "00000000000000e1".into(),
+                        records[0].batch.events[0].timestamp,
+                    )],
+                },
+            )
+        })
+        .next()
+        .unwrap();
+        assert_eq!(later.batch.events[1].metadata.get("attempt"), Some(&json!(2)));
+        assert_eq!(
+            langgraph_namespaces(&[langgraph_task(
+                "00000000000000e2",
+                "search",
+                "search:t1",
+                10,
+                false
+            )]),
+            ["search:t1"]
         );
     }
 }

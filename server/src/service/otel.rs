@@ -5,11 +5,13 @@
 //! runs whose producer went quiet without sending the run span.
 
 use super::TraceService;
-use crate::otlp::projection::{project, TraceRecords};
+use crate::otlp::projection::{
+    group_by_trace, langgraph_namespaces, project_trace, trace_run_id, Earlier, TraceRecords,
+};
 use crate::otlp::span::Span;
 use app::error::TraceError;
 use app::model::{Completion, ExecutionStatus, NewExecution};
-use app::store::{CreateOutcome, FinishedRuns, RunHeader};
+use app::store::{CreateOutcome, RunHeader};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -35,18 +37,38 @@ impl TraceService {
     /// traces of the request stored; the exporter's retry is harmless.
     pub async fn ingest_spans(&self, spans: Vec<Span>) -> Result<IngestedSpans, TraceError> {
         let mut done = IngestedSpans::default();
-        for trace in project(spans) {
+        for spans in group_by_trace(spans) {
+            let earlier = self.earlier(&spans).await?;
+            let trace = project_trace(spans, earlier);
             done.spans += trace.spans;
             // Only spans no rule places (a log line, an HTTP call outside
             // any run): no run to show. Were they part of one, its run or
             // node spans create it when they come.
-            if trace.run.is_none() && trace.batch.events.is_empty() && trace.batch.snapshots.is_empty() {
+            if trace.run.is_none()
+                && trace.batch.events.is_empty()
+                && trace.batch.snapshots.is_empty()
+                && trace.llm_calls.is_empty()
+            {
                 continue;
             }
             done.traces += 1;
             self.ingest_trace(trace).await?;
         }
         Ok(done)
+    }
+
+    /// What earlier requests stored that a trace's spans need.
+    async fn earlier(&self, spans: &[Span]) -> Result<Earlier, TraceError> {
+        let id = trace_run_id(spans);
+        let namespaces = langgraph_namespaces(spans);
+        Ok(Earlier {
+            llm_calls: self.store.awaiting_llm_calls(&id).await?,
+            tasks: if namespaces.is_empty() {
+                Vec::new()
+            } else {
+                self.store.langgraph_tasks(&id, &namespaces).await?
+            },
+        })
     }
 
     async fn ingest_trace(&self, trace: TraceRecords) -> Result<(), TraceError> {
@@ -95,10 +117,11 @@ impl TraceService {
             }
             None => self.store.revise_run(&id, None, Some(deadline)).await?,
         }
-        if !trace.batch.events.is_empty() || !trace.batch.snapshots.is_empty() {
+        if !trace.batch.events.is_empty() || !trace.batch.snapshots.is_empty() || !trace.llm_calls.is_empty()
+        {
             let stored = self
                 .store
-                .append_batch(&id, &trace.batch, FinishedRuns::Accept)
+                .append_spans(&id, &trace.batch, &trace.llm_calls)
                 .await?;
             self.hub
                 .publish_records(id.as_str(), &stored.events, &stored.snapshots);

@@ -48,6 +48,15 @@ pub struct BatchPlan {
 }
 
 impl BatchPlan {
+    /// Adds LLM calls counted into stored events (`llm_calls::LlmPlan`) to
+    /// the run's totals.
+    pub fn add_llm_calls(&mut self, calls: i64, tokens: Option<i64>) {
+        self.llm_calls = self.llm_calls.saturating_add(calls);
+        if let Some(t) = tokens {
+            self.tokens = Some(self.tokens.unwrap_or(0).saturating_add(t));
+        }
+    }
+
     /// Counts an event into the run's and its node type's figures (`sign`
     /// -1 takes a stored event back out, when a run changes graph type).
     pub fn count_visit(

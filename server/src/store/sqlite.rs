@@ -6,11 +6,13 @@
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, SQLITE};
+use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
+use super::{awaiting_call, stored_tasks};
 use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -21,15 +23,15 @@ use app::model::{
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
-    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, RunHeader, StatisticsInputs, StatusAggregate,
-    StoredBatch, TimeSeriesInputs,
+    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, StatisticsInputs,
+    StatusAggregate, StoredBatch, TimeSeriesInputs, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -83,6 +85,118 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Mutex::new(()),
+        })
+    }
+
+    /// `append_batch` and `append_spans`: one write transaction.
+    async fn append(
+        &self,
+        id: &RecordId,
+        batch: &EventBatch,
+        finished: FinishedRuns,
+        llm_calls: &[LlmCall],
+    ) -> Result<StoredBatch, TraceError> {
+        let _writing = self.writer.lock().await;
+
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = ?",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+        let status: String = row.try_get("status").map_err(db_error)?;
+        if status != ExecutionStatus::Running.as_str() && finished == FinishedRuns::Refuse {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} is {status}; a finished run takes no more records"
+            )));
+        }
+        let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
+        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
+        let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
+
+        let event_ids: Vec<&str> = batch
+            .events
+            .iter()
+            .filter_map(|e| e.event_id.as_ref().map(|i| i.as_str()))
+            .collect();
+        let snapshot_ids: Vec<&str> = batch
+            .snapshots
+            .iter()
+            .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.as_str()))
+            .collect();
+        // A run with no records yet (seq starts at 1) holds none of these
+        // ids: a span-born run's first batch skips the lookups.
+        let (stored_event_ids, stored_snapshot_ids) = if last_seq == 0 {
+            (HashSet::new(), HashSet::new())
+        } else {
+            (
+                stored_ids(&mut tx, "node_events", "event_id", id, &event_ids).await?,
+                stored_ids(&mut tx, "state_snapshots", "snapshot_id", id, &snapshot_ids).await?,
+            )
+        };
+        let previous_state = if batch.snapshots.is_empty() {
+            None
+        } else {
+            latest_state(&mut tx, id.as_str()).await?
+        };
+        let mut plan = plan_batch(
+            id,
+            batch,
+            StoredContext {
+                last_seq,
+                stored_event_ids: &stored_event_ids,
+                stored_snapshot_ids: &stored_snapshot_ids,
+                previous_state,
+            },
+        );
+        let llm = if llm_calls.is_empty() {
+            LlmPlan::default()
+        } else {
+            let new_events: HashSet<&str> = plan.events.iter().map(|e| e.event_id.as_str()).collect();
+            let settled = settled_llm_calls(&mut tx, id, llm_calls).await?;
+            let wanted: Vec<String> = llm_calls
+                .iter()
+                .filter_map(|c| event_to_look_up(c, &new_events))
+                .collect();
+            let stored = event_metadata(&mut tx, id, &wanted).await?;
+            plan_llm_calls(llm_calls, &new_events, &settled, stored)
+        };
+        plan.add_llm_calls(llm.calls, llm.tokens);
+        insert_events(&mut tx, &plan.events).await?;
+        write_llm_plan(&mut tx, id, &llm).await?;
+        insert_snapshots(&mut tx, &plan.snapshots).await?;
+        add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
+        sqlx::query(&format!(
+            "UPDATE executions SET last_seq = ?, total_nodes = total_nodes + ?, \
+             failed_nodes = failed_nodes + ?, cached_nodes = cached_nodes + ?, \
+             total_llm_calls = MIN(total_llm_calls + ?, {MAX_RUN_TOTAL}), \
+             total_tokens = CASE WHEN ? IS NULL THEN total_tokens \
+                 ELSE MIN(COALESCE(total_tokens, 0) + ?, {MAX_RUN_TOTAL}) END \
+             WHERE execution_id = ?",
+        ))
+        .bind(plan.last_seq)
+        .bind(plan.nodes)
+        .bind(plan.failed)
+        .bind(plan.cached)
+        .bind(plan.llm_calls)
+        .bind(plan.tokens)
+        .bind(plan.tokens)
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(StoredBatch {
+            outcome: AppendOutcome {
+                accepted: (plan.events.len() + plan.snapshots.len()) as u64,
+                duplicates: plan.duplicates,
+                last_seq: plan.last_seq,
+            },
+            events: plan.events,
+            snapshots: plan.snapshots,
         })
     }
 }
@@ -157,86 +271,55 @@ impl HistoryStore for SqliteStore {
         batch: &EventBatch,
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError> {
-        let _writing = self.writer.lock().await;
-        let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = ?",
+        self.append(id, batch, finished, &[]).await
+    }
+
+    #[instrument(skip_all, fields(execution.id = %id))]
+    async fn append_spans(
+        &self,
+        id: &RecordId,
+        batch: &EventBatch,
+        llm_calls: &[LlmCall],
+    ) -> Result<StoredBatch, TraceError> {
+        self.append(id, batch, FinishedRuns::Accept, llm_calls).await
+    }
+
+    async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
+        let rows: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT span_id, awaiting, tokens, model FROM otlp_llm_calls \
+             WHERE execution_id = ? AND awaiting IS NOT NULL",
         )
         .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
-        let status: String = row.try_get("status").map_err(db_error)?;
-        if status != ExecutionStatus::Running.as_str() && finished == FinishedRuns::Refuse {
-            return Err(TraceError::Conflict(format!(
-                "execution {id} is {status}; a finished run takes no more records"
-            )));
-        }
-        let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
-        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
-        let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
-
-        let event_ids: Vec<&str> = batch
-            .events
-            .iter()
-            .filter_map(|e| e.event_id.as_ref().map(|i| i.as_str()))
-            .collect();
-        let snapshot_ids: Vec<&str> = batch
-            .snapshots
-            .iter()
-            .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.as_str()))
-            .collect();
-        let stored_event_ids = stored_ids(&mut tx, "node_events", "event_id", id, &event_ids).await?;
-        let stored_snapshot_ids =
-            stored_ids(&mut tx, "state_snapshots", "snapshot_id", id, &snapshot_ids).await?;
-        let previous_state = if batch.snapshots.is_empty() {
-            None
-        } else {
-            latest_state(&mut tx, id.as_str()).await?
-        };
-        let plan = plan_batch(
-            id,
-            batch,
-            StoredContext {
-                last_seq,
-                stored_event_ids: &stored_event_ids,
-                stored_snapshot_ids: &stored_snapshot_ids,
-                previous_state,
-            },
-        );
-        insert_events(&mut tx, &plan.events).await?;
-        insert_snapshots(&mut tx, &plan.snapshots).await?;
-        add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
-        sqlx::query(&format!(
-            "UPDATE executions SET last_seq = ?, total_nodes = total_nodes + ?, \
-             failed_nodes = failed_nodes + ?, cached_nodes = cached_nodes + ?, \
-             total_llm_calls = MIN(total_llm_calls + ?, {MAX_RUN_TOTAL}), \
-             total_tokens = CASE WHEN ? IS NULL THEN total_tokens \
-                 ELSE MIN(COALESCE(total_tokens, 0) + ?, {MAX_RUN_TOTAL}) END \
-             WHERE execution_id = ?",
-        ))
-        .bind(plan.last_seq)
-        .bind(plan.nodes)
-        .bind(plan.failed)
-        .bind(plan.cached)
-        .bind(plan.llm_calls)
-        .bind(plan.tokens)
-        .bind(plan.tokens)
-        .bind(id.as_str())
-        .execute(&mut *tx)
+        .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(StoredBatch {
-            outcome: AppendOutcome {
-                accepted: (plan.events.len() + plan.snapshots.len()) as u64,
-                duplicates: plan.duplicates,
-                last_seq: plan.last_seq,
-            },
-            events: plan.events,
-            snapshots: plan.snapshots,
-        })
+        Ok(rows.into_iter().map(awaiting_call).collect())
+    }
+
+    async fn langgraph_tasks(
+        &self,
+        id: &RecordId,
+        namespaces: &[String],
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, TraceError> {
+        let mut found = Vec::new();
+        for chunk in namespaces.chunks(INSERT_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT json_extract(metadata, '$.{TASK_KEY}'), event_id, timestamp FROM node_events \
+                 WHERE execution_id = "
+            ));
+            q.push_bind(id.as_str()).push(format!(
+                " AND event_type = 'started' AND json_extract(metadata, '$.{TASK_KEY}') IN ("
+            ));
+            let mut list = q.separated(", ");
+            for ns in chunk {
+                list.push_bind(ns.as_str());
+            }
+            q.push(")");
+            let rows: Vec<(String, String, i64)> =
+                q.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+            found.extend(stored_tasks(rows)?);
+        }
+        Ok(found)
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
@@ -672,7 +755,7 @@ impl HistoryStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        for table in ["node_events", "state_snapshots", "executions"] {
+        for table in ["node_events", "state_snapshots", "otlp_llm_calls", "executions"] {
             let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE execution_id IN ("));
             let mut list = q.separated(", ");
             for id in &ids {
@@ -968,6 +1051,88 @@ async fn insert_snapshots(
                 .push_bind(s.diff.as_ref().map(to_json_column));
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// The calls among `calls` the ledger holds as settled.
+async fn settled_llm_calls(
+    conn: &mut SqliteConnection,
+    id: &RecordId,
+    calls: &[LlmCall],
+) -> Result<HashSet<String>, TraceError> {
+    let mut found = HashSet::new();
+    for chunk in calls.chunks(INSERT_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new("SELECT span_id FROM otlp_llm_calls WHERE execution_id = ");
+        q.push_bind(id.as_str())
+            .push(" AND awaiting IS NULL AND span_id IN (");
+        let mut list = q.separated(", ");
+        for call in chunk {
+            list.push_bind(call.span_id.as_str());
+        }
+        q.push(")");
+        let rows: Vec<String> = q
+            .build_query_scalar()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// The metadata of the stored events with these ids.
+async fn event_metadata(
+    conn: &mut SqliteConnection,
+    id: &RecordId,
+    event_ids: &[String],
+) -> Result<HashMap<String, JsonObject>, TraceError> {
+    let mut found = HashMap::new();
+    for chunk in event_ids.chunks(INSERT_CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT event_id, metadata FROM node_events WHERE execution_id = ");
+        q.push_bind(id.as_str()).push(" AND event_id IN (");
+        let mut list = q.separated(", ");
+        for event in chunk {
+            list.push_bind(event.as_str());
+        }
+        q.push(")");
+        let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_error)?;
+        for (event, metadata) in rows {
+            found.insert(event, json_column(&metadata, "node_events.metadata")?);
+        }
+    }
+    Ok(found)
+}
+
+/// Writes what `plan_llm_calls` decided: events' new metadata and ledger rows.
+async fn write_llm_plan(
+    conn: &mut SqliteConnection,
+    id: &RecordId,
+    plan: &LlmPlan<'_>,
+) -> Result<(), TraceError> {
+    for (event, metadata) in &plan.events {
+        sqlx::query("UPDATE node_events SET metadata = ? WHERE execution_id = ? AND event_id = ?")
+            .bind(to_json_column(metadata))
+            .bind(id.as_str())
+            .bind(event)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    }
+    for row in &plan.rows {
+        sqlx::query(
+            "INSERT INTO otlp_llm_calls (execution_id, span_id, awaiting, tokens, model) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (execution_id, span_id) DO UPDATE SET awaiting = excluded.awaiting",
+        )
+        .bind(id.as_str())
+        .bind(row.span_id)
+        .bind(row.awaiting)
+        .bind(row.tokens)
+        .bind(row.model)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     }
     Ok(())
 }

@@ -502,3 +502,125 @@ async fn spans_no_rule_places_make_no_run_until_a_run_or_node_span_comes() {
     assert_eq!(list["total"], 1);
     assert_eq!(list["executions"][0]["execution_id"], trace_id(0xb2));
 }
+
+fn chat_span(trace: u8, id: u8, parent: u8) -> Span {
+    let mut chat = span(trace, id, Some(parent), "chat gpt-4o", 3, 18);
+    chat.attributes.extend([
+        attr("gen_ai.operation.name", "chat"),
+        attr("gen_ai.usage.input_tokens", 100),
+        attr("gen_ai.usage.output_tokens", 20),
+        attr("gen_ai.request.model", "gpt-4o"),
+    ]);
+    chat
+}
+
+/// The run's LLM totals and its one visit's ending event's `llm_calls`.
+async fn llm_totals(app: &TestApp, trace: u8) -> (Value, Value, Value) {
+    let run = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(trace)))
+        .await;
+    let end = run["node_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_type"] == "completed")
+        .cloned()
+        .unwrap_or_default();
+    (
+        run["total_llm_calls"].clone(),
+        run["total_tokens"].clone(),
+        end["metadata"]["llm_calls"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn an_llm_call_split_from_its_node_over_requests_counts_once_for_that_visit() {
+    let app = spawn_app().await;
+    // As a batching exporter sends them, children first, each in its own
+    // request: the LLM call, the agent around it, the node, the call again
+    // (an exporter's retry), the run.
+    let mut agent = span(0xe2, 3, Some(2), "invoke_agent helper", 2, 19);
+    agent
+        .attributes
+        .push(attr("gen_ai.operation.name", "invoke_agent"));
+    for spans in [
+        vec![chat_span(0xe2, 4, 3)],
+        vec![agent],
+        vec![span(0xe2, 2, Some(1), "run node Ask", 1, 20)],
+        vec![chat_span(0xe2, 4, 3)],
+        vec![span(0xe2, 1, None, "run graph qa", 0, 21)],
+    ] {
+        assert_eq!(
+            app.post_otlp("/v1/traces", &export(spans)).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(llm_totals(&app, 0xe2).await, (json!(1), json!(120), json!(1)));
+
+    // Out of order: the node (and run) first, then its LLM call, twice.
+    for spans in [
+        vec![
+            span(0xe3, 2, Some(1), "run node Ask", 1, 20),
+            span(0xe3, 1, None, "run graph qa", 0, 21),
+        ],
+        vec![chat_span(0xe3, 4, 2)],
+        vec![chat_span(0xe3, 4, 2)],
+    ] {
+        assert_eq!(
+            app.post_otlp("/v1/traces", &export(spans)).await.status(),
+            StatusCode::OK
+        );
+    }
+    assert_eq!(llm_totals(&app, 0xe3).await, (json!(1), json!(120), json!(1)));
+    let run = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xe3)))
+        .await;
+    assert_eq!(run["node_events"][1]["metadata"]["model"], "gpt-4o");
+}
+
+/// A LangGraph node span as OpenInference sends it, in task `ns`.
+fn langgraph_node(trace: u8, id: u8, node: &str, ns: &str, start_ms: u64) -> Span {
+    let mut s = span(trace, id, Some(1), node, start_ms, start_ms + 5);
+    let metadata = json!({"langgraph_node": node, "langgraph_checkpoint_ns": ns}).to_string();
+    s.attributes.push(attr("metadata", metadata.as_str()));
+    s
+}
+
+#[tokio::test]
+async fn a_langgraph_retry_is_numbered_as_an_attempt_across_requests() {
+    let app = spawn_app().await;
+    // search fails and is retried (same task), then runs again in a later
+    // step (a new task): a loop, not a retry. One request per span.
+    for spans in [
+        vec![failed(
+            langgraph_node(0xe4, 2, "search", "search:t1", 1),
+            "RateLimitError",
+        )],
+        vec![langgraph_node(0xe4, 3, "search", "search:t1", 10)],
+        vec![langgraph_node(0xe4, 4, "search", "search:t2", 20)],
+        vec![langgraph_node(0xe4, 3, "search", "search:t1", 10)],
+    ] {
+        assert_eq!(
+            app.post_otlp("/v1/traces", &export(spans)).await.status(),
+            StatusCode::OK
+        );
+    }
+    let run = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xe4)))
+        .await;
+    let ends: Vec<(Value, Value)> = run["node_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] != "started")
+        .map(|e| (e["event_type"].clone(), e["metadata"]["attempt"].clone()))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (json!("failed"), Value::Null),
+            (json!("completed"), json!(2)),
+            (json!("completed"), Value::Null)
+        ]
+    );
+}
