@@ -19,7 +19,9 @@ fi
 if ! cargo leptos --version >/dev/null 2>&1; then
   log "installing cargo-leptos 0.3.10 (about 10-14 minutes, once)"
   # no_downloads: the machines cannot reach GitHub releases; 0.3.11 needs a newer rustc.
-  cargo install cargo-leptos --version 0.3.10 --features no_downloads --locked
+  # Built in cargo's own temporary directory, not the project's target
+  # directory, whose lock it would otherwise hold for the whole install.
+  env -u CARGO_TARGET_DIR cargo install cargo-leptos --version 0.3.10 --features no_downloads --locked
 fi
 
 if [ -f Cargo.lock ]; then
@@ -27,7 +29,7 @@ if [ -f Cargo.lock ]; then
   have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
   if [ -n "$want" ] && [ "$want" != "$have" ]; then
     log "installing wasm-bindgen-cli $want (matches Cargo.lock)"
-    cargo install wasm-bindgen-cli --version "$want"
+    env -u CARGO_TARGET_DIR cargo install wasm-bindgen-cli --version "$want"
   fi
 fi
 

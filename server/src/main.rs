@@ -13,6 +13,10 @@ use tracing::info;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
+// See server/Cargo.toml for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A self-hosted dashboard for graph/agent workflow runs.
 #[derive(Parser)]
 #[command(version, about)]

@@ -45,6 +45,44 @@ const INSERT_CHUNK: usize = 500;
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Mutex<()>,
+    _checkpoints: Checkpoints,
+}
+
+/// How often the WAL is copied back into the database file, off the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// WAL pages after which a commit checkpoints by itself (SQLite's default is
+/// 1,000): only a safety net while the background checkpoints keep up.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "20000";
+
+/// The background task that checkpoints the WAL, stopped with the store.
+///
+/// With SQLite's default, the commit that grows the WAL past 1,000 pages
+/// copies it into the database file on the writer's own thread, so ingest
+/// waits for it. Checkpointing from another connection every
+/// `CHECKPOINT_EVERY` (PASSIVE: it never blocks the writer or readers) moves
+/// that work to the other core (BENCHMARKS.md, "OpenTelemetry ingest").
+struct Checkpoints(tokio::task::JoinHandle<()>);
+
+impl Checkpoints {
+    fn start(pool: SqlitePool) -> Self {
+        Self(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                    tracing::debug!(error = %e, "WAL checkpoint skipped; the next one retries");
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl SqliteStore {
@@ -75,7 +113,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))
@@ -83,6 +122,7 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self {
+            _checkpoints: Checkpoints::start(pool.clone()),
             pool,
             writer: Mutex::new(()),
         })
