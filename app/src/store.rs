@@ -87,6 +87,37 @@ pub struct LlmCall {
     pub place: LlmPlace,
 }
 
+/// What one request of spans brings to one trace's run
+/// (`HistoryStore::ingest_span_trace`).
+#[derive(Clone, Debug)]
+pub struct SpanTrace<'a> {
+    /// The run to create if it does not exist yet.
+    pub new: &'a NewExecution,
+    /// The canonical create request (the same for every request of a trace).
+    pub request: &'a str,
+    /// The run span's header, when the run span is here.
+    pub header: Option<&'a RunHeader>,
+    /// When the run counts as abandoned if nothing more comes.
+    pub quiet_deadline: DateTime<Utc>,
+    /// Node events and state snapshots.
+    pub batch: &'a EventBatch,
+    /// The request's LLM calls.
+    pub llm_calls: &'a [LlmCall],
+    /// The run's end, when the run span is here.
+    pub completion: Option<&'a Completion>,
+}
+
+/// What `ingest_span_trace` changed, for whoever publishes it live.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpanTraceOutcome {
+    /// The run, when this request created it.
+    pub created: Option<ExecutionSummary>,
+    /// The records stored, when the request brought any.
+    pub stored: Option<StoredBatch>,
+    /// The run, when this request completed it.
+    pub completed: Option<ExecutionSummary>,
+}
+
 /// The event metadata key of a span-born LangGraph node visit's task
 /// namespace (`langgraph_checkpoint_ns`), which `HistoryStore::langgraph_tasks`
 /// looks up to number retries.
@@ -174,19 +205,21 @@ pub trait HistoryStore: Send + Sync + 'static {
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError>;
 
-    /// `append_batch` for spans (a finished run accepts them): the batch, and
-    /// the LLM calls of the same request, in one transaction. A call placed
-    /// in a visit this batch stores is counted by that visit's ending event
-    /// already; one placed in a visit stored earlier is added to it (and to
-    /// its run's totals); one awaiting a span is kept for the request that
-    /// brings it (`awaiting_llm_calls`). A call whose span id was counted
-    /// before is not counted again.
-    async fn append_spans(
+    /// Everything one request of spans brings to one trace's run, in one
+    /// transaction: the run created if new (else its header revised from
+    /// the run span, and its quiet deadline moved), the node records and
+    /// LLM calls appended (a finished run accepts them), and the run
+    /// completed when the run span is here (already finished is fine: a
+    /// repeated run span). An LLM call placed in a visit this batch stores is
+    /// counted by that visit's ending event already; one placed in a visit
+    /// stored earlier is added to it (and to its run's totals); one awaiting
+    /// a span is kept for the request that brings it (`awaiting_llm_calls`).
+    /// A call whose span id was counted before is not counted again.
+    async fn ingest_span_trace(
         &self,
         id: &RecordId,
-        batch: &EventBatch,
-        llm_calls: &[LlmCall],
-    ) -> Result<StoredBatch, TraceError>;
+        trace: &SpanTrace<'_>,
+    ) -> Result<SpanTraceOutcome, TraceError>;
 
     /// LLM calls of a span-born run still waiting for a span
     /// (`LlmPlace::Awaiting`).

@@ -161,3 +161,76 @@ pub(crate) fn stored_tasks(
         })
         .collect()
 }
+
+/// The write steps of a span-born trace, each inside the caller's
+/// transaction: implemented by each backend's connection, so the order and
+/// the tolerated outcomes (`span_trace_in`) are written once.
+pub(crate) trait WriteSteps: Send {
+    fn create<'a>(
+        &'a mut self,
+        id: &'a app::model::RecordId,
+        new: &'a app::model::NewExecution,
+        request: &'a str,
+    ) -> impl std::future::Future<Output = Result<app::store::CreateOutcome, TraceError>> + Send + 'a;
+
+    fn revise<'a>(
+        &'a mut self,
+        id: &'a app::model::RecordId,
+        header: Option<&'a app::store::RunHeader>,
+        quiet_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> impl std::future::Future<Output = Result<(), TraceError>> + Send + 'a;
+
+    fn append<'a>(
+        &'a mut self,
+        id: &'a app::model::RecordId,
+        batch: &'a app::model::EventBatch,
+        llm_calls: &'a [app::store::LlmCall],
+    ) -> impl std::future::Future<Output = Result<app::store::StoredBatch, TraceError>> + Send + 'a;
+
+    fn complete<'a>(
+        &'a mut self,
+        id: &'a app::model::RecordId,
+        completion: &'a app::model::Completion,
+    ) -> impl std::future::Future<Output = Result<app::model::ExecutionSummary, TraceError>> + Send + 'a;
+}
+
+/// `HistoryStore::ingest_span_trace` inside the caller's transaction.
+pub(crate) async fn span_trace_in<C: WriteSteps>(
+    conn: &mut C,
+    id: &app::model::RecordId,
+    trace: &app::store::SpanTrace<'_>,
+) -> Result<app::store::SpanTraceOutcome, TraceError> {
+    use app::store::CreateOutcome;
+    let created = match conn.create(id, trace.new, trace.request).await {
+        Ok(CreateOutcome::Created(summary)) => Some(summary),
+        // Created by an earlier request (or, for a conflict, by a JSON
+        // producer that chose a trace id as its run id): add to it.
+        Ok(CreateOutcome::AlreadyExists(_)) | Err(TraceError::Conflict(_)) => None,
+        Err(e) => return Err(e),
+    };
+    match trace.header {
+        // Created from its run span just now, and ended below: nothing to revise.
+        Some(_) if created.is_some() => {}
+        header => conn.revise(id, header, Some(trace.quiet_deadline)).await?,
+    }
+    let stored =
+        if trace.batch.events.is_empty() && trace.batch.snapshots.is_empty() && trace.llm_calls.is_empty() {
+            None
+        } else {
+            Some(conn.append(id, trace.batch, trace.llm_calls).await?)
+        };
+    let completed = match trace.completion {
+        Some(completion) => match conn.complete(id, completion).await {
+            Ok(summary) => Some(summary),
+            // Already finished: a repeated run span, or a root around the run.
+            Err(TraceError::Conflict(_)) => None,
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    Ok(app::store::SpanTraceOutcome {
+        created,
+        stored,
+        completed,
+    })
+}

@@ -11,7 +11,7 @@ use crate::otlp::projection::{
 use crate::otlp::span::Span;
 use app::error::TraceError;
 use app::model::{Completion, ExecutionStatus, NewExecution};
-use app::store::{CreateOutcome, RunHeader};
+use app::store::{RunHeader, SpanTrace};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -73,76 +73,68 @@ impl TraceService {
 
     async fn ingest_trace(&self, trace: TraceRecords) -> Result<(), TraceError> {
         let id = trace.execution_id;
-        let deadline = quiet_deadline(Utc::now(), self.quiet_after);
         let mut metadata = app::model::JsonObject::new();
         metadata.insert("otel.trace_id".into(), json!(id.as_str()));
+        let run = trace.run.as_ref();
         let new = NewExecution {
             execution_id: Some(id.clone()),
             graph_type: trace.provisional_graph_type,
-            original_inputs: trace.run.as_ref().map(|r| r.inputs.clone()).unwrap_or_default(),
-            start_time: Some(trace.run.as_ref().map_or(trace.earliest_start, |r| r.start)),
-            metadata: trace.run.as_ref().map_or(metadata, |r| r.metadata.clone()),
-            graph: trace.run.as_ref().and_then(|r| r.graph.clone()),
+            original_inputs: run.map(|r| r.inputs.clone()).unwrap_or_default(),
+            start_time: Some(run.map_or(trace.earliest_start, |r| r.start)),
+            metadata: run.map_or(metadata, |r| r.metadata.clone()),
+            graph: run.and_then(|r| r.graph.clone()),
             is_replay: false,
             original_execution_id: None,
             initial_state: None,
         };
+        let header = run.map(|run| RunHeader {
+            graph_type: run.graph_type.clone(),
+            start_time: run.start,
+            original_inputs: run.inputs.clone(),
+            graph: run.graph.clone(),
+            metadata: run.metadata.clone(),
+            authoritative: run.explicit,
+        });
+        let completion = trace.run.map(|run| Completion {
+            status: if run.error.is_some() {
+                ExecutionStatus::Failed
+            } else {
+                ExecutionStatus::Completed
+            },
+            end_time: Some(run.end),
+            final_state: run.final_state,
+            error: run.error,
+            performance: None,
+        });
         // One request text per trace, so whichever request comes first
         // creates the run and every later one finds it.
         let request = json!({"otlp_trace_id": id.as_str()}).to_string();
-        let created = match self.store.create_execution(&id, &new, &request).await {
-            Ok(CreateOutcome::Created(summary)) => {
-                info!(execution.id = %id, "started execution {id} from OpenTelemetry spans");
-                self.hub.publish_status(&summary);
-                true
-            }
-            // Created by an earlier request (or, for a conflict, by a JSON
-            // producer that chose a trace id as its run id): add to it.
-            Ok(CreateOutcome::AlreadyExists(_)) | Err(TraceError::Conflict(_)) => false,
-            Err(e) => return Err(e),
-        };
-        match &trace.run {
-            // Created from its run span just now, and ended below: nothing to revise.
-            Some(_) if created => {}
-            Some(run) => {
-                let header = RunHeader {
-                    graph_type: run.graph_type.clone(),
-                    start_time: run.start,
-                    original_inputs: run.inputs.clone(),
-                    graph: run.graph.clone(),
-                    metadata: run.metadata.clone(),
-                    authoritative: run.explicit,
-                };
-                self.store.revise_run(&id, Some(&header), Some(deadline)).await?;
-            }
-            None => self.store.revise_run(&id, None, Some(deadline)).await?,
+        let outcome = self
+            .store
+            .ingest_span_trace(
+                &id,
+                &SpanTrace {
+                    new: &new,
+                    request: &request,
+                    header: header.as_ref(),
+                    quiet_deadline: quiet_deadline(Utc::now(), self.quiet_after),
+                    batch: &trace.batch,
+                    llm_calls: &trace.llm_calls,
+                    completion: completion.as_ref(),
+                },
+            )
+            .await?;
+        if let Some(summary) = &outcome.created {
+            info!(execution.id = %id, "started execution {id} from OpenTelemetry spans");
+            self.hub.publish_status(summary);
         }
-        if !trace.batch.events.is_empty() || !trace.batch.snapshots.is_empty() || !trace.llm_calls.is_empty()
-        {
-            let stored = self
-                .store
-                .append_spans(&id, &trace.batch, &trace.llm_calls)
-                .await?;
+        if let Some(stored) = &outcome.stored {
             self.hub
                 .publish_records(id.as_str(), &stored.events, &stored.snapshots);
         }
-        if let Some(run) = trace.run {
-            let completion = Completion {
-                status: if run.error.is_some() {
-                    ExecutionStatus::Failed
-                } else {
-                    ExecutionStatus::Completed
-                },
-                end_time: Some(run.end),
-                final_state: run.final_state,
-                error: run.error,
-                performance: None,
-            };
-            match self.complete_execution(&id, completion).await {
-                // Already finished: a repeated run span, or a root around the run.
-                Ok(_) | Err(TraceError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
+        if let Some(summary) = &outcome.completed {
+            info!(execution.id = %id, status = summary.status.as_str(), "execution {id} {}", summary.status.as_str());
+            self.hub.publish_status(summary);
         }
         Ok(())
     }

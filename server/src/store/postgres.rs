@@ -11,7 +11,7 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{awaiting_call, stored_tasks};
+use super::{awaiting_call, span_trace_in, stored_tasks, WriteSteps};
 use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
@@ -21,8 +21,8 @@ use app::model::{
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
 use app::store::{
-    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, StatisticsInputs,
-    StatusAggregate, StoredBatch, TimeSeriesInputs, TASK_KEY,
+    AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
+    SpanTraceOutcome, StatisticsInputs, StatusAggregate, StoredBatch, TimeSeriesInputs, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -84,110 +84,9 @@ impl PostgresStore {
         llm_calls: &[LlmCall],
     ) -> Result<StoredBatch, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row = sqlx::query(
-            "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = $1 FOR UPDATE",
-        )
-            .bind(id.as_str())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
-        let status: String = row.try_get("status").map_err(db_error)?;
-        if status != ExecutionStatus::Running.as_str() && finished == FinishedRuns::Refuse {
-            return Err(TraceError::Conflict(format!(
-                "execution {id} is {status}; a finished run takes no more records"
-            )));
-        }
-        let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
-        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
-        let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
-        let event_ids: Vec<String> = batch
-            .events
-            .iter()
-            .filter_map(|e| e.event_id.as_ref().map(|i| i.to_string()))
-            .collect();
-        let snapshot_ids: Vec<String> = batch
-            .snapshots
-            .iter()
-            .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.to_string()))
-            .collect();
-        // A run with no records yet (seq starts at 1) holds none of these
-        // ids: a span-born run's first batch skips the lookups.
-        let (stored_event_ids, stored_snapshot_ids) = if last_seq == 0 {
-            (HashSet::new(), HashSet::new())
-        } else {
-            (
-                stored_ids(&mut tx, "node_events", "event_id", id, event_ids).await?,
-                stored_ids(&mut tx, "state_snapshots", "snapshot_id", id, snapshot_ids).await?,
-            )
-        };
-        let previous_state = if batch.snapshots.is_empty() {
-            None
-        } else {
-            latest_state(&mut tx, id.as_str()).await?
-        };
-        let mut plan = plan_batch(
-            id,
-            batch,
-            StoredContext {
-                last_seq,
-                stored_event_ids: &stored_event_ids,
-                stored_snapshot_ids: &stored_snapshot_ids,
-                previous_state,
-            },
-        );
-        let llm = if llm_calls.is_empty() {
-            LlmPlan::default()
-        } else {
-            let new_events: HashSet<&str> = plan.events.iter().map(|e| e.event_id.as_str()).collect();
-            let settled = settled_llm_calls(&mut tx, id, llm_calls).await?;
-            let wanted: Vec<String> = llm_calls
-                .iter()
-                .filter_map(|c| event_to_look_up(c, &new_events))
-                .collect();
-            let stored = event_metadata(&mut tx, id, wanted).await?;
-            plan_llm_calls(llm_calls, &new_events, &settled, stored)
-        };
-        plan.add_llm_calls(llm.calls, llm.tokens);
-        insert_events(&mut tx, id.as_str(), &plan.events).await?;
-        write_llm_plan(&mut tx, id, &llm).await?;
-        insert_snapshots(&mut tx, id.as_str(), &plan.snapshots).await?;
-        add_node_stats(&mut tx, &graph_type, hour, &plan).await?;
-        if plan.last_seq > last_seq {
-            notify(
-                &mut tx,
-                &notify_payload("records", id.as_str(), last_seq + 1, plan.last_seq),
-            )
-            .await?;
-        }
-        sqlx::query(&format!(
-            "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
-             failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
-             total_llm_calls = LEAST(total_llm_calls + $5, {MAX_RUN_TOTAL}), \
-             total_tokens = CASE WHEN $6::BIGINT IS NULL THEN total_tokens \
-                 ELSE LEAST(COALESCE(total_tokens, 0) + $6, {MAX_RUN_TOTAL}) END \
-             WHERE execution_id = $7",
-        ))
-        .bind(plan.last_seq)
-        .bind(plan.nodes)
-        .bind(plan.failed)
-        .bind(plan.cached)
-        .bind(plan.llm_calls)
-        .bind(plan.tokens)
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let out = append_in(&mut tx, id, batch, finished, llm_calls).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(StoredBatch {
-            outcome: AppendOutcome {
-                accepted: (plan.events.len() + plan.snapshots.len()) as u64,
-                duplicates: plan.duplicates,
-                last_seq: plan.last_seq,
-            },
-            events: plan.events,
-            snapshots: plan.snapshots,
-        })
+        Ok(out)
     }
 }
 
@@ -201,63 +100,9 @@ impl HistoryStore for PostgresStore {
         request: &str,
     ) -> Result<CreateOutcome, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let start_time = new.start_time.unwrap_or_else(Utc::now);
-        let inserted = sqlx::query(
-            "INSERT INTO executions (execution_id, graph_type, status, start_time, original_inputs, \
-             metadata, graph, is_replay, original_execution_id, last_seq, create_request) \
-             VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (execution_id) DO NOTHING",
-        )
-        .bind(id.as_str())
-        .bind(new.graph_type.as_str())
-        .bind(to_micros(&start_time))
-        .bind(to_json_column(&new.original_inputs))
-        .bind(to_json_column(&new.metadata))
-        .bind(new.graph.as_ref().map(to_json_column))
-        .bind(new.is_replay)
-        .bind(new.original_execution_id.as_ref().map(|o| o.as_str()))
-        .bind(i64::from(new.initial_state.is_some()))
-        .bind(request)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .rows_affected();
-        if inserted == 0 {
-            let stored_request: String =
-                sqlx::query_scalar("SELECT create_request FROM executions WHERE execution_id = $1")
-                    .bind(id.as_str())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-            if stored_request != request {
-                return Err(TraceError::Conflict(format!(
-                    "execution {id} already exists with different content"
-                )));
-            }
-            return Ok(CreateOutcome::AlreadyExists(
-                select_summary(&mut tx, id.as_str(), false).await?,
-            ));
-        }
-        if let Some(state) = &new.initial_state {
-            let snapshot = StateSnapshot {
-                snapshot_id: RecordId::generate().into(),
-                execution_id: id.to_string(),
-                seq: 1,
-                timestamp: start_time,
-                node_id: "__start__".into(),
-                state: state.clone(),
-                diff: None,
-            };
-            insert_snapshots(&mut tx, id.as_str(), std::slice::from_ref(&snapshot)).await?;
-        }
-        let summary = select_summary(&mut tx, id.as_str(), false).await?;
-        notify(
-            &mut tx,
-            &notify_payload("status", id.as_str(), 0, summary.last_seq),
-        )
-        .await?;
+        let out = create_execution_in(&mut tx, id, new, request).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(CreateOutcome::Created(summary))
+        Ok(out)
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
@@ -271,13 +116,15 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
-    async fn append_spans(
+    async fn ingest_span_trace(
         &self,
         id: &RecordId,
-        batch: &EventBatch,
-        llm_calls: &[LlmCall],
-    ) -> Result<StoredBatch, TraceError> {
-        self.append(id, batch, FinishedRuns::Accept, llm_calls).await
+        trace: &SpanTrace<'_>,
+    ) -> Result<SpanTraceOutcome, TraceError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let out = span_trace_in(&mut *tx, id, trace).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(out)
     }
 
     async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
@@ -317,45 +164,9 @@ impl HistoryStore for PostgresStore {
         completion: &Completion,
     ) -> Result<ExecutionSummary, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let current = select_summary(&mut tx, id.as_str(), true).await?;
-        if current.status != ExecutionStatus::Running {
-            return Err(TraceError::Conflict(format!(
-                "execution {id} is already {}",
-                current.status.as_str()
-            )));
-        }
-        let end_time = completion.end_time.unwrap_or_else(Utc::now);
-        if end_time < current.start_time {
-            return Err(TraceError::Invalid {
-                field: "end_time".into(),
-                message: "is before the run's start_time".into(),
-            });
-        }
-        let performance = completion.performance.clone().unwrap_or_default();
-        sqlx::query(
-            "UPDATE executions SET status = $1, end_time = $2, total_duration_ms = $3, final_state = $4, \
-             error = $5, quiet_deadline = NULL, total_llm_calls = COALESCE($6, total_llm_calls), \
-             total_tokens = COALESCE($7, total_tokens) WHERE execution_id = $8",
-        )
-        .bind(completion.status.as_str())
-        .bind(to_micros(&end_time))
-        .bind(millis_between(&current.start_time, &end_time))
-        .bind(completion.final_state.as_ref().map(to_json_column))
-        .bind(completion.error.as_deref())
-        .bind(performance.total_llm_calls.map(i64::from))
-        .bind(performance.total_tokens.map(|t| t as i64))
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let summary = select_summary(&mut tx, id.as_str(), false).await?;
-        notify(
-            &mut tx,
-            &notify_payload("status", id.as_str(), 0, summary.last_seq),
-        )
-        .await?;
+        let out = complete_execution_in(&mut tx, id, completion).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(summary)
+        Ok(out)
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
@@ -366,72 +177,9 @@ impl HistoryStore for PostgresStore {
         quiet_deadline: Option<DateTime<Utc>>,
     ) -> Result<(), TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let row = sqlx::query(
-            "SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = $1 FOR UPDATE",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
-        let running =
-            row.try_get::<String, _>("status").map_err(db_error)? == ExecutionStatus::Running.as_str();
-        let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
-        let start_time = from_micros(row.try_get("start_time").map_err(db_error)?)?;
-        let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
-        if let Some(header) = header.filter(|h| h.authoritative || running) {
-            let (old, new) = (
-                (graph_type.as_str(), hour_of(&start_time)),
-                (header.graph_type.as_str(), hour_of(&header.start_time)),
-            );
-            if old != new {
-                let events: Vec<(String, String, Option<f64>)> = sqlx::query_as(
-                    "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = $1",
-                )
-                .bind(id.as_str())
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db_error)?;
-                let (taken, added) = moved_node_stats(&events);
-                add_node_stats(&mut tx, old.0, old.1, &taken).await?;
-                add_node_stats(&mut tx, new.0, new.1, &added).await?;
-                for (table, emptied) in [("node_stats", "visits"), ("node_duration_buckets", "count")] {
-                    sqlx::query(&format!(
-                        "DELETE FROM {table} WHERE graph_type = $1 AND hour = $2 AND {emptied} = 0"
-                    ))
-                    .bind(old.0)
-                    .bind(old.1)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_error)?;
-                }
-            }
-            let start = to_micros(&header.start_time);
-            sqlx::query(
-                "UPDATE executions SET graph_type = $1, start_time = $2, original_inputs = $3, \
-                 graph = COALESCE($4, graph), metadata = $5, total_duration_ms = $6 WHERE execution_id = $7",
-            )
-            .bind(header.graph_type.as_str())
-            .bind(start)
-            .bind(to_json_column(&header.original_inputs))
-            .bind(header.graph.as_ref().map(to_json_column))
-            .bind(to_json_column(&header.metadata))
-            .bind(end_time.map(|end| end.saturating_sub(start).max(0) as f64 / 1_000.0))
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        }
-        if let Some(deadline) = quiet_deadline.filter(|_| running) {
-            sqlx::query("UPDATE executions SET quiet_deadline = $1 WHERE execution_id = $2")
-                .bind(to_micros(&deadline))
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        }
+        let out = revise_run_in(&mut tx, id, header, quiet_deadline).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(())
+        Ok(out)
     }
 
     #[instrument(skip_all)]
@@ -1116,4 +864,338 @@ async fn write_llm_plan(
         .map_err(db_error)?;
     }
     Ok(())
+}
+
+/// `create_execution` inside a write transaction the caller holds (and commits).
+async fn create_execution_in(
+    tx: &mut PgConnection,
+    id: &RecordId,
+    new: &NewExecution,
+    request: &str,
+) -> Result<CreateOutcome, TraceError> {
+    let start_time = new.start_time.unwrap_or_else(Utc::now);
+    let inserted = sqlx::query(
+        "INSERT INTO executions (execution_id, graph_type, status, start_time, original_inputs, \
+         metadata, graph, is_replay, original_execution_id, last_seq, create_request) \
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (execution_id) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(new.graph_type.as_str())
+    .bind(to_micros(&start_time))
+    .bind(to_json_column(&new.original_inputs))
+    .bind(to_json_column(&new.metadata))
+    .bind(new.graph.as_ref().map(to_json_column))
+    .bind(new.is_replay)
+    .bind(new.original_execution_id.as_ref().map(|o| o.as_str()))
+    .bind(i64::from(new.initial_state.is_some()))
+    .bind(request)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?
+    .rows_affected();
+    if inserted == 0 {
+        let stored_request: String =
+            sqlx::query_scalar("SELECT create_request FROM executions WHERE execution_id = $1")
+                .bind(id.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if stored_request != request {
+            return Err(TraceError::Conflict(format!(
+                "execution {id} already exists with different content"
+            )));
+        }
+        return Ok(CreateOutcome::AlreadyExists(
+            select_summary(&mut *tx, id.as_str(), false).await?,
+        ));
+    }
+    if let Some(state) = &new.initial_state {
+        let snapshot = StateSnapshot {
+            snapshot_id: RecordId::generate().into(),
+            execution_id: id.to_string(),
+            seq: 1,
+            timestamp: start_time,
+            node_id: "__start__".into(),
+            state: state.clone(),
+            diff: None,
+        };
+        insert_snapshots(&mut *tx, id.as_str(), std::slice::from_ref(&snapshot)).await?;
+    }
+    let summary = select_summary(&mut *tx, id.as_str(), false).await?;
+    notify(
+        &mut *tx,
+        &notify_payload("status", id.as_str(), 0, summary.last_seq),
+    )
+    .await?;
+    Ok(CreateOutcome::Created(summary))
+}
+
+/// `complete_execution` inside a write transaction the caller holds (and commits).
+async fn complete_execution_in(
+    tx: &mut PgConnection,
+    id: &RecordId,
+    completion: &Completion,
+) -> Result<ExecutionSummary, TraceError> {
+    let current = select_summary(&mut *tx, id.as_str(), true).await?;
+    if current.status != ExecutionStatus::Running {
+        return Err(TraceError::Conflict(format!(
+            "execution {id} is already {}",
+            current.status.as_str()
+        )));
+    }
+    let end_time = completion.end_time.unwrap_or_else(Utc::now);
+    if end_time < current.start_time {
+        return Err(TraceError::Invalid {
+            field: "end_time".into(),
+            message: "is before the run's start_time".into(),
+        });
+    }
+    let performance = completion.performance.clone().unwrap_or_default();
+    sqlx::query(
+        "UPDATE executions SET status = $1, end_time = $2, total_duration_ms = $3, final_state = $4, \
+         error = $5, quiet_deadline = NULL, total_llm_calls = COALESCE($6, total_llm_calls), \
+         total_tokens = COALESCE($7, total_tokens) WHERE execution_id = $8",
+    )
+    .bind(completion.status.as_str())
+    .bind(to_micros(&end_time))
+    .bind(millis_between(&current.start_time, &end_time))
+    .bind(completion.final_state.as_ref().map(to_json_column))
+    .bind(completion.error.as_deref())
+    .bind(performance.total_llm_calls.map(i64::from))
+    .bind(performance.total_tokens.map(|t| t as i64))
+    .bind(id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let summary = select_summary(&mut *tx, id.as_str(), false).await?;
+    notify(
+        &mut *tx,
+        &notify_payload("status", id.as_str(), 0, summary.last_seq),
+    )
+    .await?;
+    Ok(summary)
+}
+
+/// `revise_run` inside a write transaction the caller holds (and commits).
+async fn revise_run_in(
+    tx: &mut PgConnection,
+    id: &RecordId,
+    header: Option<&RunHeader>,
+    quiet_deadline: Option<DateTime<Utc>>,
+) -> Result<(), TraceError> {
+    let row = sqlx::query(
+        "SELECT status, graph_type, start_time, end_time FROM executions WHERE execution_id = $1 FOR UPDATE",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+    let running = row.try_get::<String, _>("status").map_err(db_error)? == ExecutionStatus::Running.as_str();
+    let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
+    let start_time = from_micros(row.try_get("start_time").map_err(db_error)?)?;
+    let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
+    if let Some(header) = header.filter(|h| h.authoritative || running) {
+        let (old, new) = (
+            (graph_type.as_str(), hour_of(&start_time)),
+            (header.graph_type.as_str(), hour_of(&header.start_time)),
+        );
+        if old != new {
+            let events: Vec<(String, String, Option<f64>)> = sqlx::query_as(
+                "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = $1",
+            )
+            .bind(id.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            let (taken, added) = moved_node_stats(&events);
+            add_node_stats(&mut *tx, old.0, old.1, &taken).await?;
+            add_node_stats(&mut *tx, new.0, new.1, &added).await?;
+            for (table, emptied) in [("node_stats", "visits"), ("node_duration_buckets", "count")] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE graph_type = $1 AND hour = $2 AND {emptied} = 0"
+                ))
+                .bind(old.0)
+                .bind(old.1)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            }
+        }
+        let start = to_micros(&header.start_time);
+        sqlx::query(
+            "UPDATE executions SET graph_type = $1, start_time = $2, original_inputs = $3, \
+             graph = COALESCE($4, graph), metadata = $5, total_duration_ms = $6 WHERE execution_id = $7",
+        )
+        .bind(header.graph_type.as_str())
+        .bind(start)
+        .bind(to_json_column(&header.original_inputs))
+        .bind(header.graph.as_ref().map(to_json_column))
+        .bind(to_json_column(&header.metadata))
+        .bind(end_time.map(|end| end.saturating_sub(start).max(0) as f64 / 1_000.0))
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if let Some(deadline) = quiet_deadline.filter(|_| running) {
+        sqlx::query("UPDATE executions SET quiet_deadline = $1 WHERE execution_id = $2")
+            .bind(to_micros(&deadline))
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// `append` inside a write transaction the caller holds (and commits).
+async fn append_in(
+    tx: &mut PgConnection,
+    id: &RecordId,
+    batch: &EventBatch,
+    finished: FinishedRuns,
+    llm_calls: &[LlmCall],
+) -> Result<StoredBatch, TraceError> {
+    let row = sqlx::query(
+        "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = $1 FOR UPDATE",
+    )
+    .bind(id.as_str())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_error)?
+    .ok_or_else(|| TraceError::execution_not_found(id.as_str()))?;
+    let status: String = row.try_get("status").map_err(db_error)?;
+    if status != ExecutionStatus::Running.as_str() && finished == FinishedRuns::Refuse {
+        return Err(TraceError::Conflict(format!(
+            "execution {id} is {status}; a finished run takes no more records"
+        )));
+    }
+    let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
+    let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
+    let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
+    let event_ids: Vec<String> = batch
+        .events
+        .iter()
+        .filter_map(|e| e.event_id.as_ref().map(|i| i.to_string()))
+        .collect();
+    let snapshot_ids: Vec<String> = batch
+        .snapshots
+        .iter()
+        .filter_map(|s| s.snapshot_id.as_ref().map(|i| i.to_string()))
+        .collect();
+    // A run with no records yet (seq starts at 1) holds none of these
+    // ids: a span-born run's first batch skips the lookups.
+    let (stored_event_ids, stored_snapshot_ids) = if last_seq == 0 {
+        (HashSet::new(), HashSet::new())
+    } else {
+        (
+            stored_ids(&mut *tx, "node_events", "event_id", id, event_ids).await?,
+            stored_ids(&mut *tx, "state_snapshots", "snapshot_id", id, snapshot_ids).await?,
+        )
+    };
+    let previous_state = if batch.snapshots.is_empty() {
+        None
+    } else {
+        latest_state(&mut *tx, id.as_str()).await?
+    };
+    let mut plan = plan_batch(
+        id,
+        batch,
+        StoredContext {
+            last_seq,
+            stored_event_ids: &stored_event_ids,
+            stored_snapshot_ids: &stored_snapshot_ids,
+            previous_state,
+        },
+    );
+    let llm = if llm_calls.is_empty() {
+        LlmPlan::default()
+    } else {
+        let new_events: HashSet<&str> = plan.events.iter().map(|e| e.event_id.as_str()).collect();
+        let settled = settled_llm_calls(&mut *tx, id, llm_calls).await?;
+        let wanted: Vec<String> = llm_calls
+            .iter()
+            .filter_map(|c| event_to_look_up(c, &new_events))
+            .collect();
+        let stored = event_metadata(&mut *tx, id, wanted).await?;
+        plan_llm_calls(llm_calls, &new_events, &settled, stored)
+    };
+    plan.add_llm_calls(llm.calls, llm.tokens);
+    insert_events(&mut *tx, id.as_str(), &plan.events).await?;
+    write_llm_plan(&mut *tx, id, &llm).await?;
+    insert_snapshots(&mut *tx, id.as_str(), &plan.snapshots).await?;
+    add_node_stats(&mut *tx, &graph_type, hour, &plan).await?;
+    if plan.last_seq > last_seq {
+        notify(
+            &mut *tx,
+            &notify_payload("records", id.as_str(), last_seq + 1, plan.last_seq),
+        )
+        .await?;
+    }
+    sqlx::query(&format!(
+        "UPDATE executions SET last_seq = $1, total_nodes = total_nodes + $2, \
+         failed_nodes = failed_nodes + $3, cached_nodes = cached_nodes + $4, \
+         total_llm_calls = LEAST(total_llm_calls + $5, {MAX_RUN_TOTAL}), \
+         total_tokens = CASE WHEN $6::BIGINT IS NULL THEN total_tokens \
+             ELSE LEAST(COALESCE(total_tokens, 0) + $6, {MAX_RUN_TOTAL}) END \
+         WHERE execution_id = $7",
+    ))
+    .bind(plan.last_seq)
+    .bind(plan.nodes)
+    .bind(plan.failed)
+    .bind(plan.cached)
+    .bind(plan.llm_calls)
+    .bind(plan.tokens)
+    .bind(id.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    Ok(StoredBatch {
+        outcome: AppendOutcome {
+            accepted: (plan.events.len() + plan.snapshots.len()) as u64,
+            duplicates: plan.duplicates,
+            last_seq: plan.last_seq,
+        },
+        events: plan.events,
+        snapshots: plan.snapshots,
+    })
+}
+
+impl WriteSteps for PgConnection {
+    fn create<'a>(
+        &'a mut self,
+        id: &'a RecordId,
+        new: &'a NewExecution,
+        request: &'a str,
+    ) -> impl std::future::Future<Output = Result<CreateOutcome, TraceError>> + Send + 'a {
+        create_execution_in(self, id, new, request)
+    }
+
+    fn revise<'a>(
+        &'a mut self,
+        id: &'a RecordId,
+        header: Option<&'a RunHeader>,
+        quiet_deadline: Option<DateTime<Utc>>,
+    ) -> impl std::future::Future<Output = Result<(), TraceError>> + Send + 'a {
+        revise_run_in(self, id, header, quiet_deadline)
+    }
+
+    fn append<'a>(
+        &'a mut self,
+        id: &'a RecordId,
+        batch: &'a EventBatch,
+        llm_calls: &'a [LlmCall],
+    ) -> impl std::future::Future<Output = Result<StoredBatch, TraceError>> + Send + 'a {
+        append_in(self, id, batch, FinishedRuns::Accept, llm_calls)
+    }
+
+    fn complete<'a>(
+        &'a mut self,
+        id: &'a RecordId,
+        completion: &'a Completion,
+    ) -> impl std::future::Future<Output = Result<ExecutionSummary, TraceError>> + Send + 'a {
+        complete_execution_in(self, id, completion)
+    }
 }
