@@ -66,7 +66,24 @@ impl leptos::server_fn::error::FromServerFnError for PageError {
     type Encoder = crate::answer_encoding::JsonText;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        Self::Call(value.to_string())
+        #[cfg(feature = "ssr")]
+        use leptos::server_fn::error::ServerFnErrorErr as Err;
+        match value {
+            // On the server: the request's arguments could not be read (the
+            // JSON codec reports that as `Deserialization`; on the server
+            // nothing else is decoded, since pages rendered there call their
+            // functions directly). The caller's mistake — 400, as the REST
+            // API answers a body that is not its JSON — not the server's
+            // (server_fn's default is 500).
+            #[cfg(feature = "ssr")]
+            Err::Args(message) | Err::MissingArg(message) | Err::Deserialization(message) => {
+                if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(leptos::server_fn::http_export::StatusCode::BAD_REQUEST);
+                }
+                Self::Invalid(format!("arguments: {message}"))
+            }
+            other => Self::Call(other.to_string()),
+        }
     }
 }
 

@@ -296,8 +296,13 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// Aggregates of the runs `filter` selects.
     async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError>;
 
-    /// The same runs' counts and durations per time bucket.
-    async fn load_time_series(&self, filter: &StatisticsFilter) -> Result<TimeSeriesInputs, TraceError>;
+    /// `load_statistics` and the same runs' counts and durations per time
+    /// bucket, read in one snapshot, so the figures and the charts agree
+    /// while runs are being written.
+    async fn load_statistics_over_time(
+        &self,
+        filter: &StatisticsFilter,
+    ) -> Result<(StatisticsInputs, TimeSeriesInputs), TraceError>;
 
     /// Finished runs that took at least `threshold_ms`, slowest first.
     async fn slow_executions(

@@ -218,10 +218,7 @@ impl TraceService {
     /// Counts, rates and percentiles across the runs `filter` selects.
     pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
         app::model::check_metadata_filters(&filter.metadata)?;
-        let (inputs, series) = tokio::try_join!(
-            self.store.load_statistics(&filter),
-            self.store.load_time_series(&filter)
-        )?;
+        let (inputs, series) = self.store.load_statistics_over_time(&filter).await?;
         let finished_runs: Vec<(i64, f64)> = inputs
             .run_starts
             .iter()

@@ -414,100 +414,23 @@ impl HistoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError> {
-        let runs = runs_of(filter);
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
-             TOTAL(total_llm_calls), TOTAL(total_tokens) FROM executions",
-        );
-        push_run_filter(&mut q, &runs, &SQLITE);
-        q.push(" GROUP BY status");
-        // Sums over runs as floats: exact below 2^53, and never an overflow.
-        let rows: Vec<(String, i64, i64, i64, f64, f64)> =
-            q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-        let by_status = rows
-            .into_iter()
-            .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
-                ExecutionStatus::parse(&status).map(|status| StatusAggregate {
-                    status,
-                    runs,
-                    nodes,
-                    cached,
-                    // Saturating: a float sum past i64 reads as its maximum.
-                    llm_calls: llm_calls as i64,
-                    tokens: tokens as i64,
-                })
-            })
-            .collect();
-        // Packed into two values for the reason given in `select_events`.
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT json_group_array(start_time), json_group_array(total_duration_ms) FROM executions",
-        );
-        push_run_filter(&mut q, &runs, &SQLITE);
-        q.push(" AND total_duration_ms IS NOT NULL");
-        let (starts, durations): (String, String) =
-            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-        let run_starts = json_column(&starts, "start_time")?;
-        let run_durations_ms = json_column(&durations, "total_duration_ms")?;
-
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT node_id, SUM(visits), SUM(failed), SUM(cached) FROM node_stats",
-        );
-        push_hour_filter(&mut q, filter);
-        q.push(" GROUP BY node_id ORDER BY node_id");
-        let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT node_id, bucket, SUM(count) FROM node_duration_buckets");
-        push_hour_filter(&mut q, filter);
-        q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
-        let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let out = load_statistics_in(&mut tx, filter).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(StatisticsInputs {
-            by_status,
-            run_durations_ms,
-            run_starts,
-            node_counts,
-            node_duration_buckets,
-        })
+        Ok(out)
     }
 
     #[instrument(skip_all)]
-    async fn load_time_series(&self, filter: &StatisticsFilter) -> Result<TimeSeriesInputs, TraceError> {
-        let runs = runs_of(filter);
+    async fn load_statistics_over_time(
+        &self,
+        filter: &StatisticsFilter,
+    ) -> Result<(StatisticsInputs, TimeSeriesInputs), TraceError> {
+        // One read transaction: both halves see the same runs.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
-        push_run_filter(&mut q, &runs, &SQLITE);
-        let range: (Option<i64>, Option<i64>) =
-            q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-        let (Some(first), Some(last)) = range else {
-            return Ok(TimeSeriesInputs::default());
-        };
-        let width = bucket_hours(first, last);
-        let start = start_bucket_sql(width);
-
-        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {start}, status, COUNT(*) FROM executions"));
-        push_run_filter(&mut q, &runs, &SQLITE);
-        q.push(" GROUP BY 1, 2");
-        let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-        let runs_per_bucket = rows
-            .into_iter()
-            .filter_map(|(bucket, status, n)| ExecutionStatus::parse(&status).map(|s| (bucket, s, n)))
-            .collect();
-
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {}, node_id, bucket, SUM(count) FROM node_duration_buckets",
-            hour_bucket_sql(width)
-        ));
-        push_hour_filter(&mut q, filter);
-        q.push(" GROUP BY 1, 2, 3");
-        let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+        let figures = load_statistics_in(&mut tx, filter).await?;
+        let series = load_time_series_in(&mut tx, filter).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(TimeSeriesInputs {
-            bucket_hours: width,
-            range: Some((start_bucket(first, width), start_bucket(last, width))),
-            runs: runs_per_bucket,
-            node_duration_buckets,
-        })
+        Ok((figures, series))
     }
 
     #[instrument(skip_all)]
@@ -1255,4 +1178,101 @@ impl WriteSteps for SqliteConnection {
     ) -> impl std::future::Future<Output = Result<ExecutionSummary, TraceError>> + Send + 'a {
         complete_execution_in(self, id, completion)
     }
+}
+
+/// `load_statistics` inside the caller's (read) transaction.
+async fn load_statistics_in(
+    tx: &mut SqliteConnection,
+    filter: &StatisticsFilter,
+) -> Result<StatisticsInputs, TraceError> {
+    let runs = runs_of(filter);
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
+         TOTAL(total_llm_calls), TOTAL(total_tokens) FROM executions",
+    );
+    push_run_filter(&mut q, &runs, &SQLITE);
+    q.push(" GROUP BY status");
+    // Sums over runs as floats: exact below 2^53, and never an overflow.
+    let rows: Vec<(String, i64, i64, i64, f64, f64)> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let by_status = rows
+        .into_iter()
+        .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
+            ExecutionStatus::parse(&status).map(|status| StatusAggregate {
+                status,
+                runs,
+                nodes,
+                cached,
+                // Saturating: a float sum past i64 reads as its maximum.
+                llm_calls: llm_calls as i64,
+                tokens: tokens as i64,
+            })
+        })
+        .collect();
+    // Packed into two values for the reason given in `select_events`.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT json_group_array(start_time), json_group_array(total_duration_ms) FROM executions",
+    );
+    push_run_filter(&mut q, &runs, &SQLITE);
+    q.push(" AND total_duration_ms IS NOT NULL");
+    let (starts, durations): (String, String) =
+        q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let run_starts = json_column(&starts, "start_time")?;
+    let run_durations_ms = json_column(&durations, "total_duration_ms")?;
+
+    let mut q =
+        QueryBuilder::<Sqlite>::new("SELECT node_id, SUM(visits), SUM(failed), SUM(cached) FROM node_stats");
+    push_hour_filter(&mut q, filter);
+    q.push(" GROUP BY node_id ORDER BY node_id");
+    let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT node_id, bucket, SUM(count) FROM node_duration_buckets");
+    push_hour_filter(&mut q, filter);
+    q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
+    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    Ok(StatisticsInputs {
+        by_status,
+        run_durations_ms,
+        run_starts,
+        node_counts,
+        node_duration_buckets,
+    })
+}
+
+/// `load_time_series` inside the caller's (read) transaction.
+async fn load_time_series_in(
+    tx: &mut SqliteConnection,
+    filter: &StatisticsFilter,
+) -> Result<TimeSeriesInputs, TraceError> {
+    let runs = runs_of(filter);
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
+    push_run_filter(&mut q, &runs, &SQLITE);
+    let range: (Option<i64>, Option<i64>) = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let (Some(first), Some(last)) = range else {
+        return Ok(TimeSeriesInputs::default());
+    };
+    let width = bucket_hours(first, last);
+    let start = start_bucket_sql(width);
+
+    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {start}, status, COUNT(*) FROM executions"));
+    push_run_filter(&mut q, &runs, &SQLITE);
+    q.push(" GROUP BY 1, 2");
+    let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let runs_per_bucket = rows
+        .into_iter()
+        .filter_map(|(bucket, status, n)| ExecutionStatus::parse(&status).map(|s| (bucket, s, n)))
+        .collect();
+
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {}, node_id, bucket, SUM(count) FROM node_duration_buckets",
+        hour_bucket_sql(width)
+    ));
+    push_hour_filter(&mut q, filter);
+    q.push(" GROUP BY 1, 2, 3");
+    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    Ok(TimeSeriesInputs {
+        bucket_hours: width,
+        range: Some((start_bucket(first, width), start_bucket(last, width))),
+        runs: runs_per_bucket,
+        node_duration_buckets,
+    })
 }

@@ -605,3 +605,91 @@ async fn metadata_filters_slice_the_run_list_and_the_statistics() {
         "{body}"
     );
 }
+
+/// A server function whose arguments cannot be read answers 400 naming
+/// them, as the REST API does, not 500; nothing is logged as a server fault.
+#[tokio::test]
+async fn a_server_function_called_with_unreadable_arguments_answers_400() {
+    let app = spawn_app().await;
+    use app::server_fns::ListExecutions;
+    use leptos::server_fn::ServerFn;
+    for (path, body) in [
+        (ListExecutions::PATH, "not json at all"),
+        (ListExecutions::PATH, r#"{"filter": {"limit": "lots"}}"#),
+        ("/api/lay_out_graph", "{}"),
+    ] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {text}");
+        assert!(text.contains("arguments"), "{path} {body}: {text}");
+    }
+    // The same function with readable arguments still works.
+    let r = app
+        .post(
+            ListExecutions::PATH,
+            &json!({"filter": {"limit": 5, "offset": 0}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// The metrics page's figures and its charts come from one snapshot: while
+/// runs start and fail, the runs per time bucket always add up to the run
+/// counts beside them.
+#[tokio::test]
+async fn statistics_figures_and_charts_agree_while_runs_are_written() {
+    let app = spawn_app().await;
+    let writer = {
+        let app = crate::helpers::TestApp::attach(app.addr);
+        tokio::spawn(async move {
+            for i in 0..400 {
+                let id = format!("w{i}");
+                let r = app
+                    .post(
+                        "/api/v1/executions",
+                        &json!({"execution_id": id, "graph_type": "g", "start_time": "2025-10-21T10:00:00Z"}),
+                    )
+                    .await;
+                assert_eq!(r.status(), StatusCode::CREATED);
+                app.post(
+                    &format!("/api/v1/executions/{id}/complete"),
+                    &json!({"status": "failed", "end_time": "2025-10-21T10:00:01Z"}),
+                )
+                .await;
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() || reads == 0 {
+        let stats = app.get_json("/api/v1/statistics").await;
+        let sum = |field: &str| -> i64 {
+            stats["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b[field].as_i64().unwrap())
+                .sum()
+        };
+        assert_eq!(
+            sum("runs"),
+            stats["executions"]["total"].as_i64().unwrap(),
+            "{stats}"
+        );
+        assert_eq!(
+            sum("failed"),
+            stats["executions"]["failed"].as_i64().unwrap(),
+            "{stats}"
+        );
+        reads += 1;
+    }
+    writer.await.unwrap();
+    assert!(reads > 1, "the statistics were read while runs were written");
+}
