@@ -6,12 +6,20 @@
 use app::live::{LiveEnvelope, LiveFrame};
 use app::model::{ExecutionSummary, NodeEvent, StateSnapshot};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// Frames a subscriber may have queued before it counts as fallen behind.
 pub const QUEUE_CAPACITY: usize = 16_384;
+
+/// Bytes of frames (their JSON, which the socket sends) a subscriber may
+/// have queued before it counts as fallen behind. Frames are shared between
+/// subscribers, but a slow one keeps alive every frame it has not read:
+/// without this, 16,384 frames of megabyte payloads would pin gigabytes for
+/// one stalled reader. A frame larger than this still goes to a subscriber
+/// whose queue is empty, so a run of huge records is never unfollowable.
+pub const QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Who a subscription listens to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -24,6 +32,8 @@ enum Topic {
 struct Subscriber {
     id: u64,
     queue: mpsc::Sender<Arc<LiveEnvelope>>,
+    /// Bytes of the frames in `queue` (shared with the receiver).
+    queued_bytes: Arc<AtomicUsize>,
     lagged: Arc<AtomicBool>,
 }
 
@@ -40,6 +50,7 @@ pub struct HubReceiver {
     topic: Topic,
     id: u64,
     queue: mpsc::Receiver<Arc<LiveEnvelope>>,
+    queued_bytes: Arc<AtomicUsize>,
     lagged: Arc<AtomicBool>,
     told_to_resync: bool,
 }
@@ -49,7 +60,7 @@ impl HubReceiver {
     /// behind, one `Resync` frame, then `None`.
     pub async fn recv(&mut self) -> Option<Arc<LiveEnvelope>> {
         match self.queue.recv().await {
-            Some(frame) => Some(frame),
+            Some(frame) => Some(self.taken(frame)),
             None if self.lagged.load(Ordering::SeqCst) && !self.told_to_resync => {
                 self.told_to_resync = true;
                 Some(LiveEnvelope::new(LiveFrame::Resync))
@@ -63,7 +74,13 @@ impl HubReceiver {
     /// A frame that is already queued, without waiting (`None` also when the
     /// queue is closed: `recv` then reports the resync).
     pub fn try_recv(&mut self) -> Option<Arc<LiveEnvelope>> {
-        self.queue.try_recv().ok()
+        self.queue.try_recv().ok().map(|frame| self.taken(frame))
+    }
+
+    /// A frame leaves the queue: its bytes no longer count.
+    fn taken(&self, frame: Arc<LiveEnvelope>) -> Arc<LiveEnvelope> {
+        self.queued_bytes.fetch_sub(frame.json().len(), Ordering::SeqCst);
+        frame
     }
 }
 
@@ -139,6 +156,7 @@ impl LiveHub {
         let (queue_tx, queue_rx) = mpsc::channel(QUEUE_CAPACITY);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let lagged = Arc::new(AtomicBool::new(false));
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
         self.topics
             .lock()
             .expect("hub lock")
@@ -147,6 +165,7 @@ impl LiveHub {
             .push(Subscriber {
                 id,
                 queue: queue_tx,
+                queued_bytes: queued_bytes.clone(),
                 lagged: lagged.clone(),
             });
         HubReceiver {
@@ -154,27 +173,45 @@ impl LiveHub {
             topic,
             id,
             queue: queue_rx,
+            queued_bytes,
             lagged,
             told_to_resync: false,
         }
     }
 
     /// Offers frames to every subscriber of `topic` without waiting; drops
-    /// subscribers that are gone or whose queue is full.
+    /// subscribers that are gone or whose queue is full (`QUEUE_CAPACITY`
+    /// frames, or `QUEUE_BYTES`).
     fn offer(&self, topic: &Topic, frames: &[Arc<LiveEnvelope>]) {
+        // Each frame's JSON is made once here (outside the lock), for every
+        // subscriber's accounting and for the sockets that send it.
+        let sizes: Vec<usize> = frames.iter().map(|f| f.json().len()).collect();
         let mut topics = self.topics.lock().expect("hub lock");
         let Some(subscribers) = topics.get_mut(topic) else {
             return;
         };
         subscribers.retain(|s| {
-            for frame in frames {
-                match s.queue.try_send(frame.clone()) {
+            for (frame, &size) in frames.iter().zip(&sizes) {
+                // Counted before it is sent, so the receiver never takes
+                // away bytes that were not added.
+                let before = s.queued_bytes.fetch_add(size, Ordering::SeqCst);
+                let over_budget = before > 0 && before.saturating_add(size) > QUEUE_BYTES;
+                let sent = if over_budget {
+                    Err(mpsc::error::TrySendError::Full(()))
+                } else {
+                    s.queue.try_send(frame.clone()).map_err(|e| match e {
+                        mpsc::error::TrySendError::Full(_) => mpsc::error::TrySendError::Full(()),
+                        mpsc::error::TrySendError::Closed(_) => mpsc::error::TrySendError::Closed(()),
+                    })
+                };
+                match sent {
                     Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
+                    Err(mpsc::error::TrySendError::Full(())) => {
+                        s.queued_bytes.fetch_sub(size, Ordering::SeqCst);
                         s.lagged.store(true, Ordering::SeqCst);
                         return false;
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => return false,
+                    Err(mpsc::error::TrySendError::Closed(())) => return false,
                 }
             }
             true
@@ -248,7 +285,7 @@ mod tests {
         let events: Vec<NodeEvent> = (1..=(QUEUE_CAPACITY as i64 + 10)).map(event).collect();
         for chunk in events.chunks(100) {
             hub.publish_records("r", chunk, &[]);
-            while let Ok(frame) = fast.queue.try_recv() {
+            while let Some(frame) = fast.try_recv() {
                 assert!(frame.frame.seq().is_some());
             }
         }
@@ -283,5 +320,40 @@ mod tests {
         assert!(run.recv().await.is_none());
         assert_eq!(list.recv().await.unwrap().frame, LiveFrame::Resync);
         assert_eq!(hub.subscriber_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_holding_too_many_bytes_is_dropped_but_a_huge_frame_alone_goes_through() {
+        let big = |seq: i64| {
+            let mut e = event(seq);
+            e.outputs
+                .insert("blob".into(), serde_json::json!("x".repeat(1024 * 1024)));
+            e
+        };
+        let hub = LiveHub::new();
+        let mut slow = hub.subscribe_execution("r");
+        let mut fast = hub.subscribe_execution("r");
+        for seq in 1..=40 {
+            hub.publish_records("r", &[big(seq)], &[]);
+            assert_eq!(fast.try_recv().unwrap().frame.seq(), Some(seq));
+        }
+        // About 32 frames of 1 MiB fitted (far below QUEUE_CAPACITY frames),
+        // then the resync.
+        let mut received = 0;
+        while slow.try_recv().is_some() {
+            received += 1;
+        }
+        assert!((30..=32).contains(&received), "{received} frames queued");
+        assert_eq!(slow.recv().await.unwrap().frame, LiveFrame::Resync);
+        assert_eq!(hub.subscriber_count(), 1);
+
+        // One frame over the whole budget reaches a subscriber that has
+        // read everything before it.
+        let mut huge = event(41);
+        huge.outputs
+            .insert("blob".into(), serde_json::json!("y".repeat(QUEUE_BYTES + 1)));
+        hub.publish_records("r", &[huge], &[]);
+        assert_eq!(fast.try_recv().unwrap().frame.seq(), Some(41));
+        assert_eq!(hub.subscriber_count(), 1);
     }
 }
