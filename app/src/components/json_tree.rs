@@ -1,7 +1,8 @@
 //! JSON that folds: objects and arrays are `<details>` a reader opens and
 //! closes, each value is text (never parsed as HTML). Producers' payloads can
 //! be large, so a container shows its first `MAX_CHILDREN` entries and says
-//! how many more there are.
+//! how many more there are. A folded container builds its entries when it
+//! is first opened, so a large payload costs what the reader unfolds.
 
 use crate::format;
 use leptos::prelude::*;
@@ -23,20 +24,10 @@ pub fn JsonTree(value: Value) -> impl IntoView {
 fn entry(key: Option<&str>, value: &Value, depth: usize) -> AnyView {
     // JSON's own spelling of the key, so the tree reads (and copies) as JSON.
     let key = key.map(|k| format!("{}: ", Value::from(k)));
-    // Only the entries shown are gathered: a payload may hold many more.
-    let (count, children): (usize, Vec<(Option<&str>, &Value)>) = match value {
-        Value::Object(map) => (
-            map.len(),
-            map.iter()
-                .take(MAX_CHILDREN)
-                .map(|(k, v)| (Some(k.as_str()), v))
-                .collect(),
-        ),
-        Value::Array(items) => (
-            items.len(),
-            items.iter().take(MAX_CHILDREN).map(|v| (None, v)).collect(),
-        ),
-        _ => (0, Vec::new()),
+    let count = match value {
+        Value::Object(map) => map.len(),
+        Value::Array(items) => items.len(),
+        _ => 0,
     };
     if count == 0 {
         let kind = match value {
@@ -55,11 +46,37 @@ fn entry(key: Option<&str>, value: &Value, depth: usize) -> AnyView {
         format::count(count, "item", "items")
     };
     let more = count.saturating_sub(MAX_CHILDREN);
+    // Only the entries shown are kept: a payload may hold many more.
+    let children: Vec<(Option<String>, Value)> = match value {
+        Value::Object(map) => map
+            .iter()
+            .take(MAX_CHILDREN)
+            .map(|(k, v)| (Some(k.clone()), v.clone()))
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .take(MAX_CHILDREN)
+            .map(|v| (None, v.clone()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    // Built on first opening and kept: a folded container's entries are not
+    // in the page until someone opens it (the first `toggle` of a folded
+    // container is its opening).
+    let opened = RwSignal::new(depth < OPEN_DEPTH);
+    let entries = move || {
+        opened.get().then(|| {
+            children
+                .iter()
+                .map(|(k, v)| entry(k.as_deref(), v, depth + 1))
+                .collect_view()
+        })
+    };
     view! {
-        <details class="json-node" open=depth < OPEN_DEPTH>
+        <details class="json-node" open=depth < OPEN_DEPTH on:toggle=move |_| opened.set(true)>
             <summary data-close=close>{key}{open}<span class="json-count">{format!(" {counted} ")}</span></summary>
             <div class="json-children">
-                {children.into_iter().map(|(k, v)| entry(k, v, depth + 1)).collect_view()}
+                {entries}
                 {(more > 0).then(|| view! { <div class="muted">{format!("… {more} more")}</div> })}
             </div>
             <div class="json-close">{close}</div>
