@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(span.parent_span_id.as_deref(), Some("eee19b7ec3c1b173"));
         assert_eq!(span.duration_nanos, 1_000_000_000);
         assert_eq!(span.int_attr("n"), Some(42));
-        assert_eq!(span.service_name.as_deref(), Some("my.service"));
+        assert_eq!(span.service_name(), Some("my.service"));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct TraceRecords {
     pub run: Option<RunSpan>,
     /// Node events and state snapshots.
     pub batch: EventBatch,
+    /// Who sent the trace (`span::RESOURCE_METADATA`), for the run's metadata.
+    pub resource: std::sync::Arc<JsonObject>,
     /// The LLM calls among the spans, and earlier ones this request placed.
     pub llm_calls: Vec<LlmCall>,
     /// Spans of this trace in the request (after removing repeats).
@@ -243,7 +245,7 @@ pub fn project_trace(spans: Vec<Span>, earlier: Earlier) -> TraceRecords {
     let earliest_start = spans.iter().map(|s| s.start).min().expect("a trace has a span");
     let provisional_graph_type = run.as_ref().map_or_else(
         || {
-            let service = spans.iter().find_map(|s| s.service_name.as_deref());
+            let service = spans.iter().find_map(Span::service_name);
             label(
                 service
                     .filter(|s| !s.starts_with("unknown_service"))
@@ -259,6 +261,7 @@ pub fn project_trace(spans: Vec<Span>, earlier: Earlier) -> TraceRecords {
         earliest_start,
         run,
         batch,
+        resource: spans[0].resource.clone(),
         llm_calls,
         spans: spans.len(),
     }
@@ -296,9 +299,7 @@ fn run_span(span: &Span, graph_type: &str, explicit: bool) -> RunSpan {
     let mut metadata = JsonObject::new();
     metadata.insert("otel.trace_id".into(), json!(span.trace_id));
     metadata.insert("otel.run_span_id".into(), json!(span.span_id));
-    if let Some(service) = &span.service_name {
-        metadata.insert("service.name".into(), json!(service));
-    }
+    metadata.extend(span.resource.iter().map(|(k, v)| (k.clone(), v.clone())));
     RunSpan {
         graph_type: label(graph_type, &span.name),
         explicit,
@@ -564,7 +565,7 @@ mod tests {
             error: None,
             attributes: attributes.as_object().unwrap().clone(),
             events: vec![],
-            service_name: Some("svc".into()),
+            resource: std::sync::Arc::new(json!({"service.name": "svc"}).as_object().unwrap().clone()),
         }
     }
 

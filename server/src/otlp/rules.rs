@@ -243,7 +243,7 @@ mod tests {
             error: None,
             attributes: attributes.as_object().unwrap().clone(),
             events: vec![],
-            service_name: None,
+            resource: Default::default(),
         }
     }
 

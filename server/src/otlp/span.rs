@@ -37,8 +37,25 @@ pub struct Span {
     pub attributes: Map<String, Value>,
     /// Span events in the order sent.
     pub events: Vec<SpanEvent>,
-    /// The resource's `service.name`.
-    pub service_name: Option<String>,
+    /// The resource's attributes that say who sent the run
+    /// (`RESOURCE_METADATA`), shared by the resource's spans.
+    pub resource: std::sync::Arc<Map<String, Value>>,
+}
+
+/// Resource attributes that become run metadata, so runs can be filtered
+/// by who sent them (`meta.deployment.environment=prod`).
+pub const RESOURCE_METADATA: &[&str] = &[
+    "service.name",
+    "service.version",
+    "deployment.environment",
+    "deployment.environment.name",
+];
+
+impl Span {
+    /// The resource's `service.name`, when it is text.
+    pub fn service_name(&self) -> Option<&str> {
+        self.resource.get("service.name").and_then(Value::as_str)
+    }
 }
 
 /// Why a span ended in error.
@@ -83,26 +100,23 @@ impl Span {
 pub fn spans_of(resource_spans: Vec<wire::ResourceSpans>) -> Result<Vec<Span>, String> {
     let mut spans = Vec::new();
     for resource in resource_spans {
-        let service_name = resource
+        let mut known = resource
             .resource
-            .as_ref()
-            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-            .and_then(|kv| kv.value.as_ref())
-            .and_then(|v| match &v.value {
-                Some(any_value::Value::StringValue(s)) => Some(s.clone()),
-                _ => None,
-            });
+            .map(|r| attributes(r.attributes))
+            .unwrap_or_default();
+        known.retain(|key, value| RESOURCE_METADATA.contains(&key.as_str()) && !value.is_null());
+        let known = std::sync::Arc::new(known);
         for scope in resource.scope_spans {
             for span in scope.spans {
                 let index = spans.len();
-                spans.push(span_of(span, service_name.clone()).map_err(|e| format!("span {index}: {e}"))?);
+                spans.push(span_of(span, known.clone()).map_err(|e| format!("span {index}: {e}"))?);
             }
         }
     }
     Ok(spans)
 }
 
-fn span_of(span: wire::Span, service_name: Option<String>) -> Result<Span, String> {
+fn span_of(span: wire::Span, resource: std::sync::Arc<Map<String, Value>>) -> Result<Span, String> {
     let name = span.name;
     let named = |e: String| format!("{name:?} {e}");
     let trace_id = hex_id(&span.trace_id, 16).map_err(|e| named(format!("trace_id {e}")))?;
@@ -145,7 +159,7 @@ fn span_of(span: wire::Span, service_name: Option<String>) -> Result<Span, Strin
         error,
         attributes: attributes(span.attributes),
         events,
-        service_name,
+        resource,
     })
 }
 

@@ -75,6 +75,7 @@ impl TraceService {
         let id = trace.execution_id;
         let mut metadata = app::model::JsonObject::new();
         metadata.insert("otel.trace_id".into(), json!(id.as_str()));
+        metadata.extend(trace.resource.iter().map(|(k, v)| (k.clone(), v.clone())));
         let run = trace.run.as_ref();
         let new = NewExecution {
             execution_id: Some(id.clone()),

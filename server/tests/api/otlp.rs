@@ -624,3 +624,47 @@ async fn a_langgraph_retry_is_numbered_as_an_attempt_across_requests() {
         ]
     );
 }
+
+#[tokio::test]
+async fn who_sent_a_run_is_its_metadata_and_filters_the_list_from_the_first_span() {
+    let app = spawn_app().await;
+    let from = |environment: &str, spans: Vec<Span>| {
+        let mut request = export(spans);
+        let resource = request.resource_spans[0].resource.as_mut().unwrap();
+        resource.attributes.extend([
+            attr("deployment.environment", environment),
+            attr("service.version", "1.4.2"),
+            attr("host.name", "not-kept"),
+        ]);
+        request
+    };
+    // A running run (node span only) from prod, a finished one from staging.
+    let prod = from("prod", vec![span(0xf1, 2, Some(1), "run node Plan", 1, 5)]);
+    let (mut spans, run) = pydantic_graph_run(0xf2);
+    spans.push(run);
+    let staging = from("staging", spans);
+    for request in [prod, staging] {
+        assert_eq!(
+            app.post_otlp("/v1/traces", &request).await.status(),
+            StatusCode::OK
+        );
+    }
+    let list = app
+        .get_json("/api/v1/executions?meta.deployment.environment=prod")
+        .await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["executions"][0]["execution_id"], trace_id(0xf1));
+    let finished = app
+        .get_json(&format!("/api/v1/executions/{}", trace_id(0xf2)))
+        .await;
+    let metadata = &finished["metadata"];
+    assert_eq!(
+        (
+            &metadata["service.name"],
+            &metadata["service.version"],
+            &metadata["deployment.environment"]
+        ),
+        (&json!("translator"), &json!("1.4.2"), &json!("staging"))
+    );
+    assert_eq!(metadata.get("host.name"), None, "only who sent the run is kept");
+}
