@@ -183,6 +183,10 @@ impl LiveHub {
     /// subscribers that are gone or whose queue is full (`QUEUE_CAPACITY`
     /// frames, or `QUEUE_BYTES`).
     fn offer(&self, topic: &Topic, frames: &[Arc<LiveEnvelope>]) {
+        // Nobody listening (most runs, most of the time): no JSON to make.
+        if !self.topics.lock().expect("hub lock").contains_key(topic) {
+            return;
+        }
         // Each frame's JSON is made once here (outside the lock), for every
         // subscriber's accounting and for the sockets that send it.
         let sizes: Vec<usize> = frames.iter().map(|f| f.json().len()).collect();

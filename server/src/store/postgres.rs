@@ -74,20 +74,6 @@ impl PostgresStore {
             .map_err(db_error)?;
         Ok(tx)
     }
-
-    /// `append_batch` and `append_spans`: one transaction.
-    async fn append(
-        &self,
-        id: &RecordId,
-        batch: &EventBatch,
-        finished: FinishedRuns,
-        llm_calls: &[LlmCall],
-    ) -> Result<StoredBatch, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let out = append_in(&mut tx, id, batch, finished, llm_calls).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(out)
-    }
 }
 
 #[async_trait]
@@ -112,7 +98,10 @@ impl HistoryStore for PostgresStore {
         batch: &EventBatch,
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError> {
-        self.append(id, batch, finished, &[]).await
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let out = append_in(&mut tx, id, batch, finished, &[]).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(out)
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]

@@ -127,21 +127,6 @@ impl SqliteStore {
             writer: Mutex::new(()),
         })
     }
-
-    /// `append_batch` and `append_spans`: one write transaction.
-    async fn append(
-        &self,
-        id: &RecordId,
-        batch: &EventBatch,
-        finished: FinishedRuns,
-        llm_calls: &[LlmCall],
-    ) -> Result<StoredBatch, TraceError> {
-        let _writing = self.writer.lock().await;
-        let mut tx = self.begin_write().await?;
-        let out = append_in(&mut tx, id, batch, finished, llm_calls).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(out)
-    }
 }
 
 #[async_trait]
@@ -167,7 +152,11 @@ impl HistoryStore for SqliteStore {
         batch: &EventBatch,
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError> {
-        self.append(id, batch, finished, &[]).await
+        let _writing = self.writer.lock().await;
+        let mut tx = self.begin_write().await?;
+        let out = append_in(&mut tx, id, batch, finished, &[]).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(out)
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]

@@ -652,13 +652,7 @@ async fn statistics_figures_and_charts_agree_while_runs_are_written() {
         tokio::spawn(async move {
             for i in 0..400 {
                 let id = format!("w{i}");
-                let r = app
-                    .post(
-                        "/api/v1/executions",
-                        &json!({"execution_id": id, "graph_type": "g", "start_time": "2025-10-21T10:00:00Z"}),
-                    )
-                    .await;
-                assert_eq!(r.status(), StatusCode::CREATED);
+                app.start(&id).await;
                 app.post(
                     &format!("/api/v1/executions/{id}/complete"),
                     &json!({"status": "failed", "end_time": "2025-10-21T10:00:01Z"}),
