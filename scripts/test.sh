@@ -32,6 +32,9 @@ step "Python SDK tests (pytest against the release server)"
 "$TRACEVIS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall ./sdk/python
 (cd sdk/python && TRACEVIS_BIN="$CARGO_TARGET_DIR/release/tracevis" "$TRACEVIS_VENV/bin/python" -m pytest -q -p no:cacheprovider tests)
 
+step "API property tests (schemathesis from /api/v1/openapi.json, SQLite then PostgreSQL)"
+TRACEVIS_BIN="$CARGO_TARGET_DIR/release/tracevis" ./scripts/schemathesis.sh
+
 step "browser tests (Playwright on /usr/bin/chromium)"
 (cd end2end && npx playwright test)
 

@@ -15,6 +15,7 @@ const ALIGNMENT_DEADLINE: std::time::Duration = std::time::Duration::from_millis
 
 /// One node step of a run: a visit with its retries folded in.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Step {
     /// Position among the run's steps.
     pub index: usize,
@@ -27,6 +28,7 @@ pub struct Step {
     /// Total duration of its attempts.
     pub duration_ms: Option<f64>,
     /// Outputs of its last attempt.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub outputs: JsonObject,
     /// When its first attempt started, in ms from the run's start (places the
     /// step on the compare page's shared relative time axis).
@@ -39,6 +41,7 @@ pub struct Step {
 
 /// Two steps (or one, when only one run took it) in the alignment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AlignedStep {
     /// Node of the step(s).
     pub node_id: String,
@@ -56,6 +59,7 @@ pub struct AlignedStep {
 
 /// Where the runs first went different ways.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Divergence {
     /// Index into `aligned`.
     pub index: usize,
@@ -67,6 +71,7 @@ pub struct Divergence {
 
 /// The answer of `GET /api/v1/compare`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Comparison {
     /// Run a.
     pub a: ExecutionSummary,

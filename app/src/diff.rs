@@ -9,6 +9,7 @@ use treediff::value::Key;
 
 /// What happened at a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DiffOp {
     /// The path is new.
@@ -21,6 +22,7 @@ pub enum DiffOp {
 
 /// One changed path with its old and/or new value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DiffEntry {
     /// JSON Pointer to the changed value, e.g. `/draft/title` or `/tags/2`.
     pub path: String,

@@ -49,6 +49,7 @@ pub enum CreateOutcome {
 
 /// The answer to an appended batch (API.md's response body).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AppendOutcome {
     /// Records stored by this batch.
     pub accepted: u64,

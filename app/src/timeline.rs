@@ -68,15 +68,104 @@ pub fn trace_visits(trace: &ExecutionTrace) -> Vec<NodeVisit> {
 /// oldest open visit of its node; one without a `started` event becomes a
 /// visit of its own that began `duration_ms` before it.
 pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
-    let mut visits: Vec<NodeVisit> = Vec::new();
-    let mut open: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    let mut visits = VisitIndex::default();
     for event in events {
+        visits.push(event);
+    }
+    visits.visits
+}
+
+/// A run's visits kept up to date one event at a time, in start order: what
+/// a live page holds, so a live event costs a lookup and (nearly always) an
+/// append, not a pass over the whole run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VisitIndex {
+    /// In start order (ties by the first record's `seq`); `index` is the position.
+    visits: Vec<NodeVisit>,
+    /// Per node, its open visits' sort keys, oldest first.
+    open: HashMap<String, VecDeque<VisitKey>>,
+    /// Per node (sorted by name), the positions of its visits, ascending:
+    /// the rows of the timeline filtered to that node.
+    by_node: std::collections::BTreeMap<String, Vec<usize>>,
+    /// Visits still running.
+    running: usize,
+    /// The latest event time seen (the right end of a running run's axis).
+    last_event: Option<DateTime<Utc>>,
+}
+
+/// Where a visit sorts: its start, then its first record's `seq` (unique).
+type VisitKey = (DateTime<Utc>, Option<i64>);
+
+fn key_of(visit: &NodeVisit) -> VisitKey {
+    (visit.start, visit.start_seq.or(visit.end_seq))
+}
+
+impl VisitIndex {
+    /// The visits of `events` (in `seq` order).
+    pub fn new(events: &[EventOutline]) -> Self {
+        let mut index = Self::default();
+        for event in events {
+            index.push(event);
+        }
+        index
+    }
+
+    /// The visits, in start order.
+    pub fn visits(&self) -> &[NodeVisit] {
+        &self.visits
+    }
+
+    /// The latest event time seen.
+    pub fn last_event(&self) -> Option<DateTime<Utc>> {
+        self.last_event
+    }
+
+    /// How many visits are still running.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// The nodes visited, by name.
+    pub fn node_ids(&self) -> impl Iterator<Item = &String> {
+        self.by_node.keys()
+    }
+
+    /// How many rows the timeline has: every visit, or those of `node`.
+    pub fn row_count(&self, node: Option<&str>) -> usize {
+        match node {
+            None => self.visits.len(),
+            Some(node) => self.by_node.get(node).map_or(0, Vec::len),
+        }
+    }
+
+    /// The visit on timeline row `row` (every visit, or those of `node`).
+    pub fn row(&self, node: Option<&str>, row: usize) -> Option<&NodeVisit> {
+        match node {
+            None => self.visits.get(row),
+            Some(node) => self.visits.get(*self.by_node.get(node)?.get(row)?),
+        }
+    }
+
+    /// The timeline row of visit `index` (every visit, or those of `node`).
+    pub fn row_of(&self, node: Option<&str>, index: usize) -> Option<usize> {
+        match node {
+            None => (index < self.visits.len()).then_some(index),
+            Some(node) => self.by_node.get(node)?.binary_search(&index).ok(),
+        }
+    }
+
+    /// Copies of the visits on timeline rows `rows`: a scroll window.
+    pub fn rows(&self, node: Option<&str>, rows: std::ops::Range<usize>) -> Vec<NodeVisit> {
+        rows.filter_map(|row| self.row(node, row).cloned()).collect()
+    }
+
+    /// Adds the next event (in `seq` order); returns the position of the
+    /// visit it started or ended.
+    pub fn push(&mut self, event: &EventOutline) -> usize {
+        self.last_event = self.last_event.max(Some(event.timestamp));
         if event.event_type == NodeEventType::Started {
-            open.entry(event.node_id.as_str())
-                .or_default()
-                .push_back(visits.len());
-            visits.push(NodeVisit {
-                index: visits.len(),
+            let visit = NodeVisit {
+                index: 0,
                 node_id: event.node_id.clone(),
                 start: event.timestamp,
                 end: None,
@@ -87,23 +176,35 @@ pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
                 start_seq: Some(event.seq),
                 end_seq: None,
                 error: None,
-            });
-            continue;
+            };
+            self.open
+                .entry(event.node_id.clone())
+                .or_default()
+                .push_back(key_of(&visit));
+            self.running += 1;
+            return self.insert(visit);
         }
         let outcome = match event.event_type {
             NodeEventType::Failed => VisitOutcome::Failed,
             NodeEventType::Cached => VisitOutcome::Cached,
             _ => VisitOutcome::Completed,
         };
-        let slot = open.get_mut(event.node_id.as_str()).and_then(VecDeque::pop_front);
-        let visit = match slot {
-            Some(i) => &mut visits[i],
+        let opened = self
+            .open
+            .get_mut(event.node_id.as_str())
+            .and_then(VecDeque::pop_front)
+            .and_then(|key| self.visits.binary_search_by_key(&key, key_of).ok());
+        let at = match opened {
+            Some(at) => {
+                self.running = self.running.saturating_sub(1);
+                at
+            }
             None => {
                 // Checked: a run stored before durations were bounded may
                 // hold one that reaches past the calendar; it starts at its end.
                 let took = Duration::microseconds((event.duration_ms.unwrap_or(0.0) * 1_000.0) as i64);
-                visits.push(NodeVisit {
-                    index: visits.len(),
+                self.insert(NodeVisit {
+                    index: 0,
                     node_id: event.node_id.clone(),
                     start: event
                         .timestamp
@@ -115,12 +216,13 @@ pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
                     duration_ms: None,
                     saved_ms: None,
                     start_seq: None,
-                    end_seq: None,
+                    // Its sort key: set before it is placed.
+                    end_seq: Some(event.seq),
                     error: None,
-                });
-                visits.last_mut().expect("just pushed")
+                })
             }
         };
+        let visit = &mut self.visits[at];
         visit.end = Some(event.timestamp);
         visit.outcome = outcome;
         visit.attempt = event.attempt;
@@ -130,12 +232,32 @@ pub fn node_visits(events: &[EventOutline]) -> Vec<NodeVisit> {
         visit.saved_ms = event.saved_ms;
         visit.error = event.error.clone();
         visit.end_seq = Some(event.seq);
+        at
     }
-    visits.sort_by_key(|v| (v.start, v.start_seq.or(v.end_seq)));
-    for (i, v) in visits.iter_mut().enumerate() {
-        v.index = i;
+
+    /// Places `visit` in start order. Live visits start last, so this is an
+    /// append; an earlier one shifts (and renumbers) those after it.
+    fn insert(&mut self, mut visit: NodeVisit) -> usize {
+        let key = key_of(&visit);
+        let at = self.visits.partition_point(|v| key_of(v) < key);
+        visit.index = at;
+        if at < self.visits.len() {
+            for (i, v) in self.visits.iter_mut().enumerate().skip(at) {
+                v.index = i + 1;
+            }
+            for positions in self.by_node.values_mut() {
+                let from = positions.partition_point(|p| *p < at);
+                for p in &mut positions[from..] {
+                    *p += 1;
+                }
+            }
+        }
+        let positions = self.by_node.entry(visit.node_id.clone()).or_default();
+        let slot = positions.partition_point(|p| *p < at);
+        positions.insert(slot, at);
+        self.visits.insert(at, visit);
+        at
     }
-    visits
 }
 
 /// Ticks for a time axis `span_ms` long drawn `zoom` times the panel's
@@ -196,6 +318,53 @@ mod tests {
         assert_eq!(crate::format::tick_label(1_500.0), "1.5 s");
         assert_eq!(crate::format::tick_label(3.0 * 0.1), "0.3 ms");
         assert_eq!(axis_ticks(0.0, 1.0), [(0.0, 0.0)]);
+    }
+
+    #[test]
+    fn a_live_index_places_a_visit_reported_late_in_start_order_and_closes_the_right_one() {
+        // B starts at 1 s and is still running when an ending-only visit of
+        // C arrives that began at 0 s: it goes first, B moves to index 1,
+        // and B's ending event then closes B where it now is.
+        let mut index = VisitIndex::new(&[
+            ev(1, "A", "started", 0, json!({})),
+            ev(2, "A", "completed", 1, json!({})),
+            ev(3, "B", "started", 1, json!({})),
+        ]);
+        assert_eq!(index.running(), 1);
+        assert_eq!(
+            index.push(&ev(4, "C", "cached", 2, json!({"duration_ms": 1500.0}))),
+            1
+        );
+        // The timeline filtered to B still finds B, now at index 2.
+        assert_eq!(index.row(Some("B"), 0).map(|v| v.index), Some(2));
+        assert_eq!(index.row_of(Some("C"), 1), Some(0));
+        assert_eq!(index.push(&ev(5, "B", "completed", 3, json!({}))), 2);
+        assert_eq!(index.running(), 0);
+        assert_eq!(index.node_ids().collect::<Vec<_>>(), ["A", "B", "C"]);
+        assert_eq!(index.rows(None, 1..5).len(), 2, "a window past the end is cut");
+        let seen: Vec<_> = index
+            .visits()
+            .iter()
+            .map(|v| (v.index, v.node_id.as_str(), v.outcome, v.end_seq))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0, "A", VisitOutcome::Completed, Some(2)),
+                (1, "C", VisitOutcome::Cached, Some(4)),
+                (2, "B", VisitOutcome::Completed, Some(5)),
+            ]
+        );
+        assert_eq!(index.last_event().map(|t| t.timestamp()), Some(1_735_689_603));
+        // The same events at once give the same visits.
+        let all = [
+            ev(1, "A", "started", 0, json!({})),
+            ev(2, "A", "completed", 1, json!({})),
+            ev(3, "B", "started", 1, json!({})),
+            ev(4, "C", "cached", 2, json!({"duration_ms": 1500.0})),
+            ev(5, "B", "completed", 3, json!({})),
+        ];
+        assert_eq!(node_visits(&all), index.visits());
     }
 
     #[test]

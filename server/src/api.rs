@@ -6,10 +6,11 @@ mod compare;
 mod error;
 mod executions;
 mod export;
-pub(crate) mod extract;
+pub mod extract;
 mod health;
 mod live;
-mod otlp;
+pub(crate) mod openapi;
+pub mod otlp;
 mod statistics;
 
 pub use error::AppError;
@@ -38,6 +39,7 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/compare", get(compare::compare))
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(error::unknown_route);
     // OTLP/HTTP: the standard path, the same under /otlp, and /otlp alone
     // (LangSmith posts to OTEL_EXPORTER_OTLP_ENDPOINT verbatim).

@@ -4,17 +4,20 @@
 //! ↑/↓ (or k/j) move the choice between visits and Esc closes it.
 
 use crate::format;
-use crate::timeline::{axis_ticks, NodeVisit};
+use crate::timeline::{axis_ticks, NodeVisit, VisitIndex};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// The timeline of `visits` between `start` and `end`; `on_select` opens a
-/// visit (by index), `on_clear` closes it.
+/// The timeline of `visits` (all, or those of the node `node`) between
+/// `start` and `end`; `on_select` opens a visit (by index), `on_clear`
+/// closes it. It reads only the rows it shows, so a live run's new visit
+/// costs the window, not the run.
 #[component]
 pub fn Timeline(
-    visits: Signal<Vec<NodeVisit>>,
+    visits: RwSignal<VisitIndex>,
+    node: Memo<Option<String>>,
     start: Signal<DateTime<Utc>>,
     end: Signal<DateTime<Utc>>,
     selected: Memo<Option<usize>>,
@@ -46,14 +49,15 @@ pub fn Timeline(
             _ => return,
         };
         ev.prevent_default();
+        let node = node.get_untracked();
+        let node = node.as_deref();
         let target = visits.with_untracked(|v| {
-            let here = selected
-                .get_untracked()
-                .and_then(|s| v.iter().position(|x| x.index == s));
+            let here = selected.get_untracked().and_then(|s| v.row_of(node, s));
             let row = here.map_or(0, |r| {
-                r.saturating_add_signed(step).min(v.len().saturating_sub(1))
+                r.saturating_add_signed(step)
+                    .min(v.row_count(node).saturating_sub(1))
             });
-            v.get(row).map(|x| (row, x.index))
+            v.row(node, row).map(|x| (row, x.index))
         });
         let Some((row, index)) = target else { return };
         on_select.run(index);
@@ -71,6 +75,7 @@ pub fn Timeline(
             }
         }
     };
+    let row_count = move || node.with(|n| visits.with(|v| v.row_count(n.as_deref())));
     view! {
         <div class="timeline-tools">
             <label>"Zoom "
@@ -82,7 +87,7 @@ pub fn Timeline(
                         set_query("zoom", (z > 1.0).then(|| z.to_string()));
                     }/>
             </label>
-            <span class="muted">{move || format!("{} visits over {}", visits.with(Vec::len), format::duration_ms(span_ms()))}</span>
+            <span class="muted">{move || format!("{} visits over {}", row_count(), format::duration_ms(span_ms()))}</span>
             <span class="muted keys" id="timeline-keys">"↑/↓ move between visits · Esc closes"</span>
         </div>
         <div class="timeline-scroll" tabindex="0" aria-label="Timeline, scroll to pan" aria-describedby="timeline-keys"
@@ -99,7 +104,7 @@ pub fn Timeline(
                 </span>
             </div>
             <ol class="timeline" style=move || format!(
-                "width: {}%; height: {}px", zoom.get() * 100.0, visits.with(Vec::len) as f64 * ROW_PX
+                "width: {}%; height: {}px", zoom.get() * 100.0, row_count() as f64 * ROW_PX
             )>
                 // A plain list, not a keyed <For>: the rows are a window that
                 // scrolls, so they are updated in place.
@@ -109,10 +114,11 @@ pub fn Timeline(
                 // one stays equal (a visit that ends keeps the row count), and
                 // the last visit of a live run stayed "running".
                 {move || {
-                    let (range, rows) = visits.with(|v| {
-                        let range = visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, v.len());
-                        (range.clone(), v[range].to_vec())
-                    });
+                    let (range, rows) = node.with(|n| visits.with(|v| {
+                        let n = n.as_deref();
+                        let range = visible_range(scroll_top.get(), ROW_PX, INITIAL_ROWS, v.row_count(n));
+                        (range.clone(), v.rows(n, range))
+                    }));
                     rows.into_iter().enumerate().map(|(i, visit)| {
                         let row = range.start + i;
                         let index = visit.index;

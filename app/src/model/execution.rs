@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a run stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExecutionStatus {
     /// Started and not yet completed.
@@ -40,6 +41,7 @@ impl ExecutionStatus {
 
 /// A run without its events and snapshots: what lists and dashboards carry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecutionSummary {
     /// The run's id.
     pub execution_id: String,
@@ -64,10 +66,13 @@ pub struct ExecutionSummary {
     /// Tokens, likewise; `None` when nothing reported any.
     pub total_tokens: Option<i64>,
     /// The run's inputs.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub original_inputs: JsonObject,
     /// The state the run ended with.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub final_state: Option<JsonObject>,
     /// Producer metadata.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
     /// The declared graph, when the producer sent one.
     pub graph: Option<GraphDefinition>,
@@ -119,6 +124,7 @@ impl ExecutionSummary {
 
 /// A run with every node event and state snapshot, in `seq` order (AC1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecutionTrace {
     /// Everything the summary carries.
     #[serde(flatten)]
@@ -302,6 +308,7 @@ impl Default for ExecutionFilter {
 
 /// One page of runs and how many match in all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ExecutionList {
     /// The runs on this page, newest first.
     pub executions: Vec<ExecutionSummary>,

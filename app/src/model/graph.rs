@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Nodes and edges as a producer declares them when a run starts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GraphDefinition {
     /// Every node of the graph.
     #[serde(default)]
@@ -15,6 +16,7 @@ pub struct GraphDefinition {
 
 /// One node of a declared graph.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GraphNode {
     /// The node id events refer to.
     pub id: String,
@@ -25,6 +27,7 @@ pub struct GraphNode {
 
 /// A directed edge `from` → `to`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct GraphEdge {
     /// Source node id.
     pub from: String,

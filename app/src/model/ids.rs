@@ -104,6 +104,40 @@ impl From<Label> for String {
     }
 }
 
+/// OpenAPI schemas of the validated types: the rules `parse` checks, so
+/// the published description and the server agree.
+#[cfg(feature = "ssr")]
+mod openapi {
+    use super::{Label, RecordId, MAX_ID_LEN, MAX_LABEL_LEN};
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    impl utoipa::PartialSchema for RecordId {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_ID_LEN))
+                .pattern(Some("^[A-Za-z0-9._:-]+$"))
+                .description(Some("1-128 ASCII letters, digits and . _ : -"))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for RecordId {}
+
+    impl utoipa::PartialSchema for Label {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(MAX_LABEL_LEN))
+                .pattern(Some("\\S"))
+                .description(Some("non-blank text of at most 256 characters"))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for Label {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,19 @@ impl From<DurationMs> for f64 {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for DurationMs {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Number)
+            .minimum(Some(0.0))
+            .maximum(Some(MAX_DURATION_MS))
+            .into()
+    }
+}
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for DurationMs {}
+
 /// Whether `instant` is one tracevis accepts: from 1970-01-01 to the end of
 /// year 9999 (UTC), the range every door (JSON, OTLP, import) allows, so
 /// that arithmetic on stored times never leaves chrono's calendar.
@@ -68,6 +81,7 @@ fn optional_instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Dat
 
 /// `POST /api/v1/executions`: a run starts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewExecution {
     /// The run's id; the server assigns a UUIDv7 when absent.
     #[serde(default)]
@@ -76,12 +90,14 @@ pub struct NewExecution {
     pub graph_type: Label,
     /// The run's inputs.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub original_inputs: JsonObject,
     /// When it started; now when absent.
     #[serde(default, deserialize_with = "optional_instant")]
     pub start_time: Option<DateTime<Utc>>,
     /// Producer metadata.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
     /// The declared graph.
     #[serde(default)]
@@ -94,11 +110,13 @@ pub struct NewExecution {
     pub original_execution_id: Option<RecordId>,
     /// The state before the first node; stored as the first snapshot.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub initial_state: Option<JsonObject>,
 }
 
 /// `POST /api/v1/executions/{id}/events`: records to append, all or none.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventBatch {
     /// Node events.
     #[serde(default)]
@@ -110,6 +128,7 @@ pub struct EventBatch {
 
 /// A node event as a producer sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewEvent {
     /// Unique within the run; assigned when absent. A repeat is a duplicate.
     #[serde(default)]
@@ -126,15 +145,18 @@ pub struct NewEvent {
     pub duration_ms: Option<DurationMs>,
     /// The node's inputs.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub inputs: JsonObject,
     /// The node's outputs.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub outputs: JsonObject,
     /// Error message of a failed node.
     #[serde(default)]
     pub error: Option<String>,
     /// Metadata; `llm_calls` and `tokens` feed the run's totals.
     #[serde(default, deserialize_with = "event_metadata")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
 }
 
@@ -204,6 +226,7 @@ fn run_total<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::E
 
 /// A state snapshot as a producer sends it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewSnapshot {
     /// Unique within the run; assigned when absent.
     #[serde(default)]
@@ -214,11 +237,13 @@ pub struct NewSnapshot {
     /// The node that produced it.
     pub node_id: Label,
     /// The whole state.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub state: JsonObject,
 }
 
 /// Totals a producer may report on completion instead of per-event metadata.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PerformanceTotals {
     /// Overrides the summed `llm_calls`.
     #[serde(default)]
@@ -236,6 +261,7 @@ pub struct PerformanceTotals {
 
 /// `POST /api/v1/executions/{id}/complete`: a run finishes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Completion {
     /// `completed` or `failed` (not `running`).
     pub status: ExecutionStatus,
@@ -244,6 +270,7 @@ pub struct Completion {
     pub end_time: Option<DateTime<Utc>>,
     /// The final state.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub final_state: Option<JsonObject>,
     /// The run's error.
     #[serde(default)]

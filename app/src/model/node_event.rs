@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What happened to a node at an event's moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NodeEventType {
     /// The node began executing.
@@ -49,6 +50,7 @@ impl NodeEventType {
 
 /// A stored node event; `seq` orders it among its execution's records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NodeEvent {
     /// Unique within its execution.
     pub event_id: String,
@@ -65,11 +67,14 @@ pub struct NodeEvent {
     /// How long the node ran, for completed/failed/cached events.
     pub duration_ms: Option<f64>,
     /// The node's inputs.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub inputs: JsonObject,
     /// The node's outputs.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub outputs: JsonObject,
     /// The error message of a failed node.
     pub error: Option<String>,
     /// Free-form metadata: `attempt`, `llm_calls`, `tokens`, cache keys, …
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
 }

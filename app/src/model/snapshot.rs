@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A stored snapshot of the run's state at one moment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StateSnapshot {
     /// Unique within its execution.
     pub snapshot_id: String,
@@ -20,6 +21,7 @@ pub struct StateSnapshot {
     /// The node that produced this state.
     pub node_id: String,
     /// The whole state.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub state: JsonObject,
     /// Changes from the previous snapshot, leaf path by leaf path; `None` for
     /// the first snapshot or when diffs were not asked for.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which runs statistics cover.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatisticsFilter {
     /// Only runs of this graph type.
     pub graph_type: Option<String>,
@@ -17,11 +18,13 @@ pub struct StatisticsFilter {
     /// aggregates that do not know run metadata, so with this filter they
     /// are left out (`node_types_left_out`).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
     pub metadata: Vec<(String, String)>,
 }
 
 /// Run counts by status.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     /// All matching runs.
     pub total: i64,
@@ -35,6 +38,7 @@ pub struct StatusCounts {
 
 /// Duration percentiles in milliseconds; `None` when nothing was measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DurationPercentiles {
     /// Median.
     pub p50: Option<f64>,
@@ -46,6 +50,7 @@ pub struct DurationPercentiles {
 
 /// How one node type behaved across the matching runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NodeTypeStatistics {
     /// The node type (`node_id`).
     pub node_id: String,
@@ -63,6 +68,7 @@ pub struct NodeTypeStatistics {
 
 /// Aggregates across the runs a `StatisticsFilter` selects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Statistics {
     /// The filter these figures are for.
     pub filter: StatisticsFilter,
@@ -96,6 +102,7 @@ pub struct Statistics {
 
 /// The runs that started in one time bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TimeBucket {
     /// The bucket's first moment.
     pub start: DateTime<Utc>,
@@ -109,6 +116,7 @@ pub struct TimeBucket {
 
 /// One node type's p95 duration and visits per time bucket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NodeTypeSeries {
     /// The node type.
     pub node_id: String,

@@ -11,7 +11,7 @@ use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
-use crate::timeline::{node_visits, NodeVisit, VisitOutcome};
+use crate::timeline::VisitIndex;
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
 
@@ -51,6 +51,9 @@ pub fn ExecutionPage() -> impl IntoView {
 fn RunView(run: RunOutline) -> impl IntoView {
     let running = run.summary.status == ExecutionStatus::Running;
     let execution_id = run.summary.execution_id.clone();
+    // The run's visits, kept up to date event by event (a live event costs a
+    // lookup and an append, not a pass over the run).
+    let all_visits = RwSignal::new(VisitIndex::new(&run.events));
     let trace = RwSignal::new(run);
     // Snapshots that arrived live, whole: the state history shows them
     // after those it loaded.
@@ -79,10 +82,13 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 },
                 move |frame| {
                     let mut flow = Flow::Continue;
+                    let mut new_event = None;
                     trace.update(|t| match frame {
                         LiveFrame::Event { event } if event.seq > t.last_seq() => {
                             t.summary.count_event(&event);
-                            t.events.push(EventOutline::from(&event));
+                            let outline = EventOutline::from(&event);
+                            t.events.push(outline.clone());
+                            new_event = Some(outline);
                         }
                         LiveFrame::Snapshot { snapshot } if snapshot.seq > t.last_seq() => {
                             t.summary.last_seq = snapshot.seq;
@@ -97,6 +103,11 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         }
                         _ => {}
                     });
+                    if let Some(event) = new_event {
+                        all_visits.update(|v| {
+                            v.push(&event);
+                        });
+                    }
                     flow
                 },
                 // A reconnection resumes after the last seq: nothing to reload.
@@ -126,32 +137,14 @@ fn RunView(run: RunOutline) -> impl IntoView {
     let node_filter = query_param("node");
     let visit_param = query_param("visit");
     let step_param = query_param("step");
-    let all_visits = Memo::new(move |_| trace.with(|t| node_visits(&t.events)));
-    let node_types = Memo::new(move |_| {
-        let mut names: Vec<String> = all_visits.with(|v| v.iter().map(|v| v.node_id.clone()).collect());
-        names.sort();
-        names.dedup();
-        names
-    });
-    // Memos, not derived signals: a scroll or a clock tick reads these often,
-    // and recomputing them walks the whole run.
-    let visits: Signal<Vec<_>> = Memo::new(move |_| {
-        let filter = node_filter.get();
-        all_visits.with(|v| {
-            v.iter()
-                .filter(|v| filter.as_ref().is_none_or(|n| *n == v.node_id))
-                .cloned()
-                .collect()
-        })
-    })
-    .into();
+    let node_types = Memo::new(move |_| all_visits.with(|v| v.node_ids().cloned().collect::<Vec<_>>()));
     let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
     // A memo: the details (and their payload request) are rebuilt only when
     // the selected visit itself changes, not on every live event.
     let selected_visit = Memo::new(move |_| {
         selected
             .get()
-            .and_then(|i| all_visits.with(|v| v.get(i).cloned()))
+            .and_then(|i| all_visits.with(|v| v.visits().get(i).cloned()))
     });
     // Once a visit has been opened, stays true: the usual durations load then, once.
     let opened_a_visit =
@@ -160,8 +153,8 @@ fn RunView(run: RunOutline) -> impl IntoView {
     let usual = usual_durations(graph_type, opened_a_visit);
     let start: Signal<_> = Memo::new(move |_| trace.with(|t| t.summary.start_time)).into();
     let end: Signal<_> = Memo::new(move |_| {
+        let last_event = all_visits.with(VisitIndex::last_event);
         trace.with(|t| {
-            let last_event = t.events.iter().map(|e| e.timestamp).max();
             let running_until = now.get().filter(|_| t.summary.end_time.is_none());
             [t.summary.end_time, last_event, running_until]
                 .into_iter()
@@ -207,7 +200,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
             <h1>{move || summary.get().execution_id}</h1>
             {move || view! { <StatusBadge status=summary.get().status.as_str()/> }}
             <ConnectionBadge connection/>
-            <LiveAnnouncer count=Signal::derive(move || all_visits.with(Vec::len)) one="node visit" many="node visits"/>
+            <LiveAnnouncer count=Signal::derive(move || all_visits.with(|v| v.visits().len())) one="node visit" many="node visits"/>
             <nav class="run-actions" aria-label="Run actions">
                 <a class="compare-link" href=move || format!("/compare?a={}", summary.get().execution_id)>"Compare with…"</a>
                 <a href=move || format!("/api/v1/executions/{}/export", summary.get().execution_id) download>"Download JSON"</a>
@@ -231,10 +224,9 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 // included (and said), so the header and the timeline agree
                 // while the run is going.
                 <div><dt>"Node visits"</dt><dd>{move || all_visits.with(|v| {
-                    let running = v.iter().filter(|v| v.outcome == VisitOutcome::Running).count();
-                    match running {
-                        0 => v.len().to_string(),
-                        n => format!("{} ({n} running)", v.len()),
+                    match v.running() {
+                        0 => v.visits().len().to_string(),
+                        n => format!("{} ({n} running)", v.visits().len()),
                     }
                 })}</dd></div>
                 {move || {
@@ -271,7 +263,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         </select>
                     </label>
                 </div>
-                <Timeline visits start end selected on_select on_clear=on_close/>
+                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close/>
             </section>
             {move || {
                 let visit = selected_visit.get()?;
@@ -380,7 +372,7 @@ fn loading_state<T: 'static>(
 #[lazy]
 fn graph_section(
     trace: RwSignal<RunOutline>,
-    all_visits: Memo<Vec<NodeVisit>>,
+    all_visits: RwSignal<VisitIndex>,
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
 ) -> AnyView {
@@ -388,17 +380,20 @@ fn graph_section(
     let selected_node = Signal::derive(move || {
         selected
             .get()
-            .and_then(|i| all_visits.with(|v| v.get(i).map(|x| x.node_id.clone())))
+            .and_then(|i| all_visits.with(|v| v.visits().get(i).map(|x| x.node_id.clone())))
     });
     let on_node = Callback::new(move |id: String| {
-        let latest = all_visits.with_untracked(|v| v.iter().rev().find(|x| x.node_id == id).map(|x| x.index));
+        let latest = all_visits.with_untracked(|v| {
+            let visits_of_node = v.row_count(Some(&id));
+            v.row(Some(&id), visits_of_node.checked_sub(1)?).map(|x| x.index)
+        });
         if let Some(index) = latest {
             on_select.run(index);
         }
     });
     let tallied = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
-        all_visits.with(|v| tally(declared.as_ref(), v))
+        all_visits.with(|v| tally(declared.as_ref(), v.visits()))
     });
     let structure = Memo::new(move |_| tallied.with(|t| t.structure.clone()));
     // Local: this section only ever renders in the browser (see LazySection).
@@ -418,7 +413,7 @@ fn graph_section(
             layout.with(|laid| {
                 let none = LaidOut::default();
                 let laid = laid.as_ref().and_then(|r| r.as_ref().ok()).unwrap_or(&none);
-                tallied.with(|t| place(t, v, laid))
+                tallied.with(|t| place(t, v.visits(), laid))
             })
         })
     })

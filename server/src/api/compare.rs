@@ -1,6 +1,7 @@
 //! `GET /api/v1/compare?a=&b=` (`b` optional: the previous run of `a`'s graph type).
 
 use super::extract::ApiQuery;
+use super::openapi::ApiError;
 use super::AppError;
 use crate::service::TraceService;
 use app::compare::Comparison;
@@ -16,6 +17,15 @@ pub struct CompareQuery {
 }
 
 /// Both runs' steps aligned, with deltas, the first divergence and diffs.
+#[utoipa::path(get, path = "/api/v1/compare", tag = "read",
+    params(
+        ("a" = RecordId, Query, description = "The first run"),
+        ("b" = Option<RecordId>, Query, description = "The second run; without it, the run of the same graph type before `a`"),
+    ),
+    responses(
+        (status = 200, description = "Both runs' steps aligned, with per-step deltas, the first divergence and diffs", body = Comparison),
+        (status = 404, description = "A run does not exist (or `a` has no earlier run to compare with)", body = ApiError),
+    ))]
 pub async fn compare(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<CompareQuery>,

@@ -1,6 +1,7 @@
 //! `/api/v1/executions…` handlers: parse, call `TraceService`, answer.
 
 use super::extract::{ApiQuery, ExecutionIdPath, MetaFilters, ValidJson};
+use super::openapi::{ApiError, ExecutionIdParam, FieldsParam, ListSortParam};
 use super::AppError;
 use crate::service::TraceService;
 use app::model::{
@@ -13,22 +14,48 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+
+/// The answer to a started run.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Started {
+    /// The run's id (the server's UUIDv7 when the producer sent none).
+    pub execution_id: String,
+}
 
 /// `POST /executions`: `201` for a new run, `200` for an identical retry.
+#[utoipa::path(post, path = "/api/v1/executions", tag = "write",
+    request_body = NewExecution,
+    responses(
+        (status = 201, description = "The run started", body = Started),
+        (status = 200, description = "The same run had already been started with this body (idempotent retry)", body = Started),
+        (status = 409, description = "The id is taken by a run with different content", body = ApiError),
+    ))]
 pub async fn start(
     State(service): State<TraceService>,
     ValidJson(new): ValidJson<NewExecution>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+) -> Result<(StatusCode, Json<Started>), AppError> {
     let (status, summary) = match service.start_execution(new).await? {
         CreateOutcome::Created(s) => (StatusCode::CREATED, s),
         CreateOutcome::AlreadyExists(s) => (StatusCode::OK, s),
     };
-    Ok((status, Json(json!({"execution_id": summary.execution_id}))))
+    Ok((
+        status,
+        Json(Started {
+            execution_id: summary.execution_id,
+        }),
+    ))
 }
 
 /// `POST /executions/{id}/events`: append a batch, all or nothing.
+#[utoipa::path(post, path = "/api/v1/executions/{execution_id}/events", tag = "write",
+    params(ExecutionIdParam),
+    request_body = EventBatch,
+    responses(
+        (status = 200, description = "The batch is stored (repeated ids counted as duplicates)", body = AppendOutcome),
+        (status = 404, description = "No such run", body = ApiError),
+        (status = 409, description = "The run has finished", body = ApiError),
+    ))]
 pub async fn append(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -39,6 +66,14 @@ pub async fn append(
 }
 
 /// `POST /executions/{id}/complete`.
+#[utoipa::path(post, path = "/api/v1/executions/{execution_id}/complete", tag = "write",
+    params(ExecutionIdParam),
+    request_body = Completion,
+    responses(
+        (status = 200, description = "The run is finished", body = ExecutionSummary),
+        (status = 404, description = "No such run", body = ApiError),
+        (status = 409, description = "The run has already finished differently", body = ApiError),
+    ))]
 pub async fn complete(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -48,6 +83,12 @@ pub async fn complete(
 }
 
 /// `GET /executions/{id}`: the whole trace.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}", tag = "read",
+    params(ExecutionIdParam),
+    responses(
+        (status = 200, description = "The run with its node events and state snapshots (AC1)", body = ExecutionTrace),
+        (status = 404, description = "No such run", body = ApiError),
+    ))]
 pub async fn trace(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -61,6 +102,13 @@ pub struct TimelineQuery {
 }
 
 /// `GET /executions/{id}/timeline?node_type=`.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}/timeline", tag = "read",
+    params(ExecutionIdParam,
+        ("node_type" = Option<String>, Query, description = "Only this node's events")),
+    responses(
+        (status = 200, description = "The run's node events in order (AC4)", body = Vec<NodeEvent>),
+        (status = 404, description = "No such run", body = ApiError),
+    ))]
 pub async fn timeline(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -80,13 +128,20 @@ pub struct StatesQuery {
 }
 
 /// `GET /executions/{id}/states?include_diffs=true`.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}/states", tag = "read",
+    params(ExecutionIdParam,
+        ("include_diffs" = Option<bool>, Query, description = "Each snapshot's diff from the one before (default true)")),
+    responses(
+        (status = 200, description = "The run's state snapshots in order", body = Vec<StateSnapshot>),
+        (status = 404, description = "No such run", body = ApiError),
+    ))]
 pub async fn states(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
     ApiQuery(q): ApiQuery<StatesQuery>,
 ) -> Result<Json<Vec<StateSnapshot>>, AppError> {
     let include_diffs = match q.include_diffs.as_deref() {
-        None | Some("true") | Some("1") => true,
+        None | Some("" | "true" | "1") => true,
         Some("false") | Some("0") => false,
         Some(other) => {
             return Err(AppError::invalid_parameter(
@@ -99,6 +154,12 @@ pub async fn states(
 }
 
 /// `GET /executions/{id}/replays`: runs whose `original_execution_id` is this one.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}/replays", tag = "read",
+    params(ExecutionIdParam),
+    responses(
+        (status = 200, description = "Runs that replay this one", body = Vec<ExecutionSummary>),
+        (status = 404, description = "No such run", body = ApiError),
+    ))]
 pub async fn replays(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -120,6 +181,21 @@ pub struct ListQuery {
 }
 
 /// `GET /executions?graph_type=&status=&start_time=&end_time=&limit=&offset=`.
+#[utoipa::path(get, path = "/api/v1/executions", tag = "read",
+    params(
+        ("graph_type" = Option<String>, Query, description = "Only runs of this graph type"),
+        ("status" = Option<ExecutionStatus>, Query, description = "Only runs in this status"),
+        ("id" = Option<String>, Query, description = "Only runs whose id contains this text"),
+        ("start_time" = Option<DateTime<Utc>>, Query, description = "Only runs that started at or after this time (RFC 3339)"),
+        ("end_time" = Option<DateTime<Utc>>, Query, description = "Only runs that started at or before this time (RFC 3339)"),
+        ("sort" = Option<ListSortParam>, Query, description = "Newest first (default) or slowest first"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_i64, description = "Runs to skip"),
+        ("fields" = Option<FieldsParam>, Query, description = "`list` leaves out the payload columns (inputs, final state, metadata, graph)"),
+    ),
+    responses(
+        (status = 200, description = "One page of runs, and how many match. `meta.KEY=VALUE` parameters (up to 8) filter by run metadata", body = ExecutionList),
+    ))]
 pub async fn list(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<ListQuery>,

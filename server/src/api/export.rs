@@ -2,6 +2,7 @@
 //! as a run again).
 
 use super::extract::{ApiQuery, ExecutionIdPath, ValidJson};
+use super::openapi::{ApiError, ExecutionIdParam, ExportBody, ExportDocumentSchema, ExportFormatParam};
 use super::AppError;
 use crate::export::chrome_trace::chrome_trace;
 use crate::export::document::{ExportDocument, ImportDocument};
@@ -20,6 +21,13 @@ pub struct ExportQuery {
 }
 
 /// `GET /executions/{id}/export?format=tracevis|chrome`: a download.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}/export", tag = "read",
+    params(ExecutionIdParam,
+        ("format" = Option<ExportFormatParam>, Query, description = "`tracevis` (default): a document `POST /api/v1/import` takes back; `chrome`: the Trace Event Format chrome://tracing and Perfetto open")),
+    responses(
+        (status = 200, description = "The run as a file (Content-Disposition: attachment)", body = ExportBody),
+        (status = 404, description = "No such run", body = ApiError),
+    ))]
 pub async fn export(
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -59,6 +67,13 @@ pub async fn export(
 
 /// `POST /import`: `201` with the run's summary, `200` when it was already
 /// there.
+#[utoipa::path(post, path = "/api/v1/import", tag = "write",
+    request_body(content = ExportDocumentSchema, description = "A document `GET …/export` made"),
+    responses(
+        (status = 201, description = "The run is stored again", body = ExecutionSummary),
+        (status = 200, description = "The run was already stored", body = ExecutionSummary),
+        (status = 409, description = "A different run has this id", body = ApiError),
+    ))]
 pub async fn import(
     State(service): State<TraceService>,
     ValidJson(document): ValidJson<ImportDocument>,

@@ -4,12 +4,15 @@
 
 use crate::access::gate::{Recheck, WS_PROTOCOL};
 use crate::api::extract::{ApiQuery, ExecutionIdPath};
+use crate::api::openapi::{ApiError, ExecutionIdParam};
 use crate::api::AppError;
 use crate::live::StreamEnd;
 use crate::service::TraceService;
 use app::live::{LiveEnvelope, LiveFrame, LiveSubscription};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use futures_util::{SinkExt, StreamExt};
@@ -33,8 +36,17 @@ pub struct LiveQuery {
 }
 
 /// `GET /api/v1/executions/{id}/live?after_seq=N`.
+#[utoipa::path(get, path = "/api/v1/executions/{execution_id}/live", tag = "live",
+    params(ExecutionIdParam,
+        ("after_seq" = Option<i64>, Query, minimum = 0, description = "Send records with a higher seq first (default 0: all)"),
+        ("until" = Option<String>, Query, description = "`final_status` (default) or `late_records`")),
+    responses(
+        (status = 101, description = "A WebSocket of JSON frames: `event`, `snapshot`, `status`, `resync` (API.md, Live)"),
+        (status = 404, description = "No such run", body = ApiError),
+        (status = 426, description = "The request is not a WebSocket upgrade", body = ApiError),
+    ))]
 pub async fn execution_live(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     recheck: Option<Extension<Recheck>>,
     State(service): State<TraceService>,
     ExecutionIdPath(id): ExecutionIdPath,
@@ -56,6 +68,8 @@ pub async fn execution_live(
             ))
         }
     };
+    // Parameters first (400), then whether this is an upgrade at all (426).
+    let ws = ws.map_err(not_a_websocket)?;
     // Subscribing before the upgrade turns an unknown run into a plain 404.
     let subscription = service.follow_execution(id.as_str(), after_seq, end).await?;
     let recheck = recheck.map(|Extension(r)| r);
@@ -63,14 +77,37 @@ pub async fn execution_live(
 }
 
 /// `GET /api/v1/live`: a status frame whenever any run starts or finishes.
+#[utoipa::path(get, path = "/api/v1/live", tag = "live",
+    responses(
+        (status = 101, description = "A WebSocket of `status` frames, one whenever a run starts or finishes"),
+        (status = 426, description = "The request is not a WebSocket upgrade", body = ApiError),
+    ))]
 pub async fn runs_live(
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     recheck: Option<Extension<Recheck>>,
     State(service): State<TraceService>,
-) -> Response {
+) -> Result<Response, AppError> {
+    let ws = ws.map_err(not_a_websocket)?;
     let receiver = service.subscribe_runs();
     let recheck = recheck.map(|Extension(r)| r);
-    upgrade(ws).on_upgrade(move |socket| pump(socket, Source::Runs(receiver), recheck))
+    Ok(upgrade(ws).on_upgrade(move |socket| pump(socket, Source::Runs(receiver), recheck)))
+}
+
+/// A plain request to a WebSocket route answers in the API's error shape
+/// (axum's own rejection is plain text), with its status.
+fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> AppError {
+    // 426 for a client that did not ask to upgrade at all; other header
+    // faults keep axum's status (400, or 405 for a method other than GET).
+    let status = match rejection {
+        WebSocketUpgradeRejection::InvalidConnectionHeader(_)
+        | WebSocketUpgradeRejection::InvalidUpgradeHeader(_) => StatusCode::UPGRADE_REQUIRED,
+        ref other => other.status(),
+    };
+    AppError::new(
+        status,
+        "not_a_websocket",
+        format!("this route is a WebSocket: {}", rejection.body_text()),
+    )
 }
 
 /// A browser client that sent its token as a subprotocol (`bearer.…`) must

@@ -20,7 +20,7 @@ use std::io::Read;
 
 /// The two encodings OTLP/HTTP allows; the answer uses the request's.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Encoding {
+pub enum Encoding {
     Protobuf,
     Json,
 }
@@ -142,7 +142,7 @@ fn decompress(headers: &HeaderMap, body: Bytes, max_bytes: usize) -> Result<Byte
     }
 }
 
-fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, AppError> {
+pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, AppError> {
     match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| {
             AppError::new(

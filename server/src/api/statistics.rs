@@ -17,6 +17,15 @@ pub struct StatisticsQuery {
 }
 
 /// `GET /statistics?graph_type=&start_time=&end_time=`.
+#[utoipa::path(get, path = "/api/v1/statistics", tag = "read",
+    params(
+        ("graph_type" = Option<String>, Query, description = "Only runs of this graph type"),
+        ("start_time" = Option<DateTime<Utc>>, Query, description = "Only runs that started at or after this time (RFC 3339)"),
+        ("end_time" = Option<DateTime<Utc>>, Query, description = "Only runs that started at or before this time (RFC 3339)"),
+    ),
+    responses(
+        (status = 200, description = "Counts by status, duration percentiles, per-node-type figures, cache hit rate, tokens and a timeline. `meta.KEY=VALUE` parameters (up to 8) filter by run metadata", body = Statistics),
+    ))]
 pub async fn overview(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<StatisticsQuery>,
@@ -39,6 +48,15 @@ pub struct SlowQuery {
 }
 
 /// `GET /statistics/slow?threshold_ms=&graph_type=&limit=`: slowest first.
+#[utoipa::path(get, path = "/api/v1/statistics/slow", tag = "read",
+    params(
+        ("threshold_ms" = Option<f64>, Query, minimum = 0, description = "Only runs that took longer (default 0)"),
+        ("graph_type" = Option<String>, Query, description = "Only runs of this graph type"),
+        ("limit" = Option<u32>, Query, maximum = 1000, description = "How many (default 20)"),
+    ),
+    responses(
+        (status = 200, description = "Finished runs, slowest first", body = Vec<ExecutionSummary>),
+    ))]
 pub async fn slow(
     State(service): State<TraceService>,
     ApiQuery(q): ApiQuery<SlowQuery>,

@@ -24,9 +24,10 @@ pub const EXPORT_FORMAT: &str = "tracevis.execution.v1";
 const IMPORT_BATCH_RECORDS: usize = 5_000;
 
 /// What `GET /api/v1/executions/{id}/export` returns.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ExportDocument<'a> {
-    /// Always [`EXPORT_FORMAT`].
+    /// Always `tracevis.execution.v1`.
+    #[schema(pattern = "^tracevis\\.execution\\.v1$")]
     pub format: &'static str,
     /// When the file was made.
     pub exported_at: DateTime<Utc>,

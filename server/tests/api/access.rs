@@ -140,6 +140,7 @@ const DOORS: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/compare?a=r1&b=r2", "read"),
     ("GET", "/api/v1/statistics", "read"),
     ("GET", "/api/v1/statistics/slow", "read"),
+    ("GET", "/api/v1/openapi.json", "read"),
     ("POST", "/api/list_executions", "read"),
     ("POST", "/api/import_something_new", "read"),
     ("POST", "/api/v1/import", "admin"),

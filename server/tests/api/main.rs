@@ -8,6 +8,7 @@ mod export;
 mod helpers;
 mod history;
 mod live;
+mod openapi;
 mod otlp;
 mod proxy;
 mod reads;
