@@ -6,6 +6,7 @@ mod batch_plan;
 mod filters;
 mod llm_calls;
 mod postgres;
+mod rows;
 pub use postgres::{CHANNEL, INSTANCE_ID};
 mod sqlite;
 mod summary_row;
@@ -115,51 +116,11 @@ pub(crate) fn event_outline(
     })
 }
 
-/// Snapshot outlines from stored (seq, node_id, timestamp) rows.
-pub(crate) fn snapshot_outlines(
-    rows: Vec<(i64, String, i64)>,
-) -> Result<Vec<app::model::SnapshotOutline>, TraceError> {
-    rows.into_iter()
-        .map(|(seq, node_id, at)| {
-            Ok(app::model::SnapshotOutline {
-                seq,
-                node_id,
-                timestamp: time::from_micros(at)?,
-            })
-        })
-        .collect()
-}
-
 /// Serialises a value for a JSON column.
 pub(crate) fn to_json_column<T: serde::Serialize>(value: &T) -> String {
     // Serialising maps of JSON values cannot fail (string keys, no custom
     // serialisers), so an error here would be a bug worth crashing the request.
     serde_json::to_string(value).expect("JSON values always serialise")
-}
-
-/// A ledger row (span id, awaiting, tokens, model) of a call still waiting.
-pub(crate) fn awaiting_call(
-    (span_id, awaiting, tokens, model): (String, String, Option<i64>, Option<String>),
-) -> app::store::LlmCall {
-    app::store::LlmCall {
-        span_id,
-        tokens,
-        model,
-        place: app::store::LlmPlace::Awaiting(awaiting),
-    }
-}
-
-/// Stored LangGraph tasks from (namespace, started event id, start) rows:
-/// a started event's id is `{span_id}:s`.
-pub(crate) fn stored_tasks(
-    rows: Vec<(String, String, i64)>,
-) -> Result<Vec<(String, String, chrono::DateTime<chrono::Utc>)>, TraceError> {
-    rows.into_iter()
-        .map(|(namespace, event_id, start)| {
-            let span = event_id.strip_suffix(":s").unwrap_or(&event_id).to_owned();
-            Ok((namespace, span, time::from_micros(start)?))
-        })
-        .collect()
 }
 
 /// The write steps of a span-born trace, each inside the caller's

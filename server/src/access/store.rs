@@ -52,7 +52,40 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-type TokenTuple = (String, String, String, String, i64, Option<i64>, Option<i64>);
+/// An `api_tokens` row without its hash, read by column name.
+#[derive(sqlx::FromRow)]
+struct TokenRecord {
+    id: String,
+    name: String,
+    scope: String,
+    display: String,
+    created_at: i64,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+/// A `users` row without its password hash.
+#[derive(sqlx::FromRow)]
+struct UserRecord {
+    name: String,
+    role: String,
+    created_at: i64,
+}
+
+/// What signing in checks.
+#[derive(sqlx::FromRow)]
+struct Credentials {
+    role: String,
+    password_hash: String,
+}
+
+/// Whom a session belongs to.
+#[derive(sqlx::FromRow)]
+struct SessionPerson {
+    name: String,
+    role: String,
+}
+
 const TOKEN_COLUMNS: &str = "id, name, scope, display, created_at, last_used_at, revoked_at";
 
 fn micros(at: DateTime<Utc>) -> i64 {
@@ -63,16 +96,16 @@ fn time(us: i64) -> Result<DateTime<Utc>, TraceError> {
     crate::store::time::from_micros(us)
 }
 
-fn token_row(t: TokenTuple) -> Result<TokenRow, TraceError> {
+fn token_row(t: TokenRecord) -> Result<TokenRow, TraceError> {
     Ok(TokenRow {
-        id: t.0,
-        name: t.1,
-        scope: Scope::parse(&t.2)
-            .ok_or_else(|| TraceError::Internal(format!("unknown stored scope {:?}", t.2)))?,
-        display: t.3,
-        created_at: time(t.4)?,
-        last_used_at: t.5.map(time).transpose()?,
-        revoked_at: t.6.map(time).transpose()?,
+        id: t.id,
+        name: t.name,
+        scope: Scope::parse(&t.scope)
+            .ok_or_else(|| TraceError::Internal(format!("unknown stored scope {:?}", t.scope)))?,
+        display: t.display,
+        created_at: time(t.created_at)?,
+        last_used_at: t.last_used_at.map(time).transpose()?,
+        revoked_at: t.revoked_at.map(time).transpose()?,
     })
 }
 
@@ -142,7 +175,7 @@ impl AccessStore {
             "SELECT {TOKEN_COLUMNS} FROM api_tokens \
              ORDER BY revoked_at IS NOT NULL, created_at DESC"
         );
-        let rows: Vec<TokenTuple> =
+        let rows: Vec<TokenRecord> =
             on_pool!(self, |p| sqlx::query_as(&sql).fetch_all(p).await).map_err(db_error)?;
         rows.into_iter().map(token_row).collect()
     }
@@ -164,7 +197,7 @@ impl AccessStore {
     pub async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>, TraceError> {
         let sql =
             format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row: Option<TokenTuple> = on_pool!(self, |p| sqlx::query_as(&sql)
+        let row: Option<TokenRecord> = on_pool!(self, |p| sqlx::query_as(&sql)
             .bind(hash.to_vec())
             .fetch_optional(p)
             .await)
@@ -209,14 +242,14 @@ impl AccessStore {
     /// Every person, by name.
     pub async fn list_users(&self) -> Result<Vec<UserRow>, TraceError> {
         let sql = "SELECT name, role, created_at FROM users ORDER BY name";
-        let rows: Vec<(String, String, i64)> =
+        let rows: Vec<UserRecord> =
             on_pool!(self, |p| sqlx::query_as(sql).fetch_all(p).await).map_err(db_error)?;
         rows.into_iter()
-            .map(|(name, r, created)| {
+            .map(|user| {
                 Ok(UserRow {
-                    name,
-                    role: role(&r)?,
-                    created_at: time(created)?,
+                    name: user.name,
+                    role: role(&user.role)?,
+                    created_at: time(user.created_at)?,
                 })
             })
             .collect()
@@ -225,9 +258,10 @@ impl AccessStore {
     /// A person's role and password hash, for signing in.
     pub async fn user_credentials(&self, name: &str) -> Result<Option<(Role, String)>, TraceError> {
         let sql = "SELECT role, password_hash FROM users WHERE name = $1";
-        let row: Option<(String, String)> =
+        let row: Option<Credentials> =
             on_pool!(self, |p| sqlx::query_as(sql).bind(name).fetch_optional(p).await).map_err(db_error)?;
-        row.map(|(r, hash)| Ok((role(&r)?, hash))).transpose()
+        row.map(|user| Ok((role(&user.role)?, user.password_hash)))
+            .transpose()
     }
 
     /// Sets a person's password and ends their sessions; false if no such person.
@@ -301,13 +335,13 @@ impl AccessStore {
     ) -> Result<Option<(String, Role)>, TraceError> {
         let sql = "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name \
                    WHERE s.id_hash = $1 AND s.expires_at > $2";
-        let row: Option<(String, String)> = on_pool!(self, |p| sqlx::query_as(sql)
+        let row: Option<SessionPerson> = on_pool!(self, |p| sqlx::query_as(sql)
             .bind(id_hash.to_vec())
             .bind(micros(now))
             .fetch_optional(p)
             .await)
         .map_err(db_error)?;
-        row.map(|(name, r)| Ok((name, role(&r)?))).transpose()
+        row.map(|user| Ok((user.name, role(&user.role)?))).transpose()
     }
 
     /// Ends a session (signing out).

@@ -3,6 +3,7 @@
 //! and the run's aggregate deltas summed. Backends only do the I/O around it,
 //! so SQLite and PostgreSQL cannot disagree on any of this.
 
+use super::rows::CountedEventRow;
 use app::diff::diff_objects;
 use app::histogram::bucket_of;
 use app::model::{EventBatch, JsonObject, NodeEvent, NodeEventType, RecordId, StateSnapshot};
@@ -93,14 +94,13 @@ impl BatchPlan {
 }
 
 /// A run's stored events taken out of its old per node type figures and
-/// put into its new ones: `(taken, added)`, from `(node_id, event_type,
-/// duration_ms)` rows.
-pub fn moved_node_stats(events: &[(String, String, Option<f64>)]) -> (BatchPlan, BatchPlan) {
+/// put into its new ones: `(taken, added)`.
+pub fn moved_node_stats(events: &[CountedEventRow]) -> (BatchPlan, BatchPlan) {
     let (mut taken, mut added) = (BatchPlan::default(), BatchPlan::default());
-    for (node_id, event_type, duration_ms) in events {
-        if let Some(kind) = NodeEventType::parse(event_type) {
-            taken.count_visit(node_id, kind, *duration_ms, -1);
-            added.count_visit(node_id, kind, *duration_ms, 1);
+    for event in events {
+        if let Some(kind) = NodeEventType::parse(&event.event_type) {
+            taken.count_visit(&event.node_id, kind, event.duration_ms, -1);
+            added.count_visit(&event.node_id, kind, event.duration_ms, 1);
         }
     }
     (taken, added)

@@ -6,13 +6,17 @@ use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, POSTGRES};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
+use super::rows::{
+    runs_per_bucket, snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow,
+    BucketRunsRow, CountedEventRow, EventMetadataRow, NodeBucketRow, NodeCountRow, QuietRunRow,
+    SnapshotOutlineRow, StartRangeRow, StatusAggregateRow, TaskRow,
+};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{awaiting_call, span_trace_in, stored_tasks, WriteSteps};
-use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
+use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::MAX_RUN_TOTAL;
@@ -22,7 +26,7 @@ use app::model::{
 };
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
-    SpanTraceOutcome, StatisticsInputs, StatusAggregate, StoredBatch, TimeSeriesInputs, TASK_KEY,
+    SpanTraceOutcome, StatisticsInputs, StoredBatch, TimeSeriesInputs, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -117,7 +121,7 @@ impl HistoryStore for PostgresStore {
     }
 
     async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
-        let rows: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<AwaitingCallRow> = sqlx::query_as(
             "SELECT span_id, awaiting, tokens, model FROM otlp_llm_calls \
              WHERE execution_id = $1 AND awaiting IS NOT NULL",
         )
@@ -125,7 +129,7 @@ impl HistoryStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(rows.into_iter().map(awaiting_call).collect())
+        Ok(rows.into_iter().map(LlmCall::from).collect())
     }
 
     async fn langgraph_tasks(
@@ -133,8 +137,9 @@ impl HistoryStore for PostgresStore {
         id: &RecordId,
         namespaces: &[String],
     ) -> Result<Vec<(String, String, DateTime<Utc>)>, TraceError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-            "SELECT metadata::jsonb ->> '{TASK_KEY}', event_id, timestamp FROM node_events \
+        let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+            "SELECT metadata::jsonb ->> '{TASK_KEY}' AS namespace, event_id, timestamp AS started \
+             FROM node_events \
              WHERE execution_id = $1 AND event_type = 'started' \
              AND metadata::jsonb ->> '{TASK_KEY}' = ANY($2)"
         ))
@@ -177,7 +182,7 @@ impl HistoryStore for PostgresStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(String, DateTime<Utc>)>, TraceError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        let rows: Vec<QuietRunRow> = sqlx::query_as(
             "SELECT execution_id, quiet_deadline FROM executions \
              WHERE quiet_deadline IS NOT NULL AND status = 'running' AND quiet_deadline < $1 \
              ORDER BY quiet_deadline LIMIT $2",
@@ -187,9 +192,7 @@ impl HistoryStore for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.into_iter()
-            .map(|(id, deadline)| Ok((id, from_micros(deadline)?)))
-            .collect()
+        rows.into_iter().map(QuietRunRow::into_pair).collect()
     }
 
     #[instrument(skip_all)]
@@ -254,7 +257,7 @@ impl HistoryStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        let snapshot_rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        let snapshot_rows: Vec<SnapshotOutlineRow> = sqlx::query_as(
             "SELECT seq, node_id, timestamp FROM state_snapshots WHERE execution_id = $1 ORDER BY seq",
         )
         .bind(id)
@@ -727,7 +730,7 @@ async fn event_metadata(
     if event_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, String)> = sqlx::query_as(
+    let rows: Vec<EventMetadataRow> = sqlx::query_as(
         "SELECT event_id, metadata FROM node_events WHERE execution_id = $1 AND event_id = ANY($2)",
     )
     .bind(id.as_str())
@@ -736,7 +739,7 @@ async fn event_metadata(
     .await
     .map_err(db_error)?;
     rows.into_iter()
-        .map(|(event, metadata)| Ok((event, json_column(&metadata, "node_events.metadata")?)))
+        .map(|row| Ok((row.event_id, json_column(&row.metadata, "node_events.metadata")?)))
         .collect()
 }
 
@@ -908,7 +911,7 @@ async fn revise_run_in(
             (header.graph_type.as_str(), hour_of(&header.start_time)),
         );
         if old != new {
-            let events: Vec<(String, String, Option<f64>)> = sqlx::query_as(
+            let events: Vec<CountedEventRow> = sqlx::query_as(
                 "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = $1",
             )
             .bind(id.as_str())
@@ -1106,6 +1109,13 @@ impl WriteSteps for PgConnection {
     }
 }
 
+/// The matching runs' starts and durations, in the same order.
+#[derive(sqlx::FromRow)]
+struct RunTimes {
+    starts: Vec<i64>,
+    durations: Vec<f64>,
+}
+
 /// `load_statistics` inside the caller's (read) transaction.
 async fn load_statistics_in(
     tx: &mut PgConnection,
@@ -1113,56 +1123,44 @@ async fn load_statistics_in(
 ) -> Result<StatisticsInputs, TraceError> {
     let runs = runs_of(filter);
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT status, COUNT(*)::BIGINT, COALESCE(SUM(total_nodes), 0)::BIGINT, \
-         COALESCE(SUM(cached_nodes), 0)::BIGINT, COALESCE(SUM(total_llm_calls), 0)::FLOAT8, \
-         COALESCE(SUM(total_tokens), 0)::FLOAT8 FROM executions",
+        "SELECT status, COUNT(*)::BIGINT AS runs, COALESCE(SUM(total_nodes), 0)::BIGINT AS nodes, \
+         COALESCE(SUM(cached_nodes), 0)::BIGINT AS cached, \
+         COALESCE(SUM(total_llm_calls), 0)::FLOAT8 AS llm_calls, \
+         COALESCE(SUM(total_tokens), 0)::FLOAT8 AS tokens FROM executions",
     );
     push_run_filter(&mut q, &runs, &POSTGRES);
     q.push(" GROUP BY status");
-    // Sums over runs as floats: exact below 2^53, and never an overflow.
-    let rows: Vec<(String, i64, i64, i64, f64, f64)> =
-        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let by_status = rows
-        .into_iter()
-        .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
-            ExecutionStatus::parse(&status).map(|status| StatusAggregate {
-                status,
-                runs,
-                nodes,
-                cached,
-                // Saturating: a float sum past i64 reads as its maximum.
-                llm_calls: llm_calls as i64,
-                tokens: tokens as i64,
-            })
-        })
-        .collect();
+    let rows: Vec<StatusAggregateRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let by_status = status_aggregates(rows);
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT COALESCE(array_agg(start_time), '{}'), COALESCE(array_agg(total_duration_ms), '{}') \
-         FROM executions",
+        "SELECT COALESCE(array_agg(start_time), '{}') AS starts, \
+         COALESCE(array_agg(total_duration_ms), '{}') AS durations FROM executions",
     );
     push_run_filter(&mut q, &runs, &POSTGRES);
     q.push(" AND total_duration_ms IS NOT NULL");
-    let (run_starts, run_durations_ms): (Vec<i64>, Vec<f64>) =
-        q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let times: RunTimes = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let (run_starts, run_durations_ms) = (times.starts, times.durations);
 
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT node_id, SUM(visits)::BIGINT, SUM(failed)::BIGINT, SUM(cached)::BIGINT FROM node_stats",
+        "SELECT node_id, SUM(visits)::BIGINT AS visits, SUM(failed)::BIGINT AS failed, \
+         SUM(cached)::BIGINT AS cached FROM node_stats",
     );
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id ORDER BY node_id");
-    let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_counts: Vec<NodeCountRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT node_id, bucket, SUM(count)::BIGINT FROM node_duration_buckets",
+        "SELECT node_id, bucket, SUM(count)::BIGINT AS count FROM node_duration_buckets",
     );
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
-    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_duration_buckets: Vec<NodeBucketRow> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     Ok(StatisticsInputs {
         by_status,
         run_durations_ms,
         run_starts,
-        node_counts,
-        node_duration_buckets,
+        node_counts: node_counts.into_iter().map(Into::into).collect(),
+        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -1172,37 +1170,37 @@ async fn load_time_series_in(
     filter: &StatisticsFilter,
 ) -> Result<TimeSeriesInputs, TraceError> {
     let runs = runs_of(filter);
-    let mut q = QueryBuilder::<Postgres>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
+    let mut q = QueryBuilder::<Postgres>::new(
+        "SELECT MIN(start_time) AS first_start, MAX(start_time) AS last_start FROM executions",
+    );
     push_run_filter(&mut q, &runs, &POSTGRES);
-    let range: (Option<i64>, Option<i64>) = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-    let (Some(first), Some(last)) = range else {
+    let range: StartRangeRow = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let (Some(first), Some(last)) = (range.first_start, range.last_start) else {
         return Ok(TimeSeriesInputs::default());
     };
     let width = bucket_hours(first, last);
     let start = start_bucket_sql(width);
 
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {start}, status, COUNT(*)::BIGINT FROM executions"
+        "SELECT {start} AS time_bucket, status, COUNT(*)::BIGINT AS runs FROM executions"
     ));
     push_run_filter(&mut q, &runs, &POSTGRES);
     q.push(" GROUP BY 1, 2");
-    let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let runs_per_bucket = rows
-        .into_iter()
-        .filter_map(|(bucket, status, n)| ExecutionStatus::parse(&status).map(|s| (bucket, s, n)))
-        .collect();
+    let rows: Vec<BucketRunsRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let runs_per_bucket = runs_per_bucket(rows);
 
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {}, node_id, bucket, SUM(count)::BIGINT FROM node_duration_buckets",
+        "SELECT {} AS time_bucket, node_id, bucket, SUM(count)::BIGINT AS count FROM node_duration_buckets",
         hour_bucket_sql(width)
     ));
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY 1, 2, 3");
-    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_duration_buckets: Vec<BucketNodeRow> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     Ok(TimeSeriesInputs {
         bucket_hours: width,
         range: Some((start_bucket(first, width), start_bucket(last, width))),
         runs: runs_per_bucket,
-        node_duration_buckets,
+        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })
 }

@@ -7,13 +7,17 @@ use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, SQLITE};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
+use super::rows::{
+    runs_per_bucket, snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow,
+    BucketRunsRow, CountedEventRow, EventMetadataRow, NodeBucketRow, NodeCountRow, QuietRunRow,
+    StartRangeRow, StatusAggregateRow, TaskRow,
+};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{awaiting_call, span_trace_in, stored_tasks, WriteSteps};
-use super::{db_error, event_outline, json_column, snapshot_outlines, to_json_column};
+use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::StatisticsFilter;
@@ -24,7 +28,7 @@ use app::model::{
 };
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
-    SpanTraceOutcome, StatisticsInputs, StatusAggregate, StoredBatch, TimeSeriesInputs, TASK_KEY,
+    SpanTraceOutcome, StatisticsInputs, StoredBatch, TimeSeriesInputs, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -173,7 +177,7 @@ impl HistoryStore for SqliteStore {
     }
 
     async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
-        let rows: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<AwaitingCallRow> = sqlx::query_as(
             "SELECT span_id, awaiting, tokens, model FROM otlp_llm_calls \
              WHERE execution_id = ? AND awaiting IS NOT NULL",
         )
@@ -181,7 +185,7 @@ impl HistoryStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        Ok(rows.into_iter().map(awaiting_call).collect())
+        Ok(rows.into_iter().map(LlmCall::from).collect())
     }
 
     async fn langgraph_tasks(
@@ -192,7 +196,8 @@ impl HistoryStore for SqliteStore {
         let mut found = Vec::new();
         for chunk in namespaces.chunks(INSERT_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT json_extract(metadata, '$.{TASK_KEY}'), event_id, timestamp FROM node_events \
+                "SELECT json_extract(metadata, '$.{TASK_KEY}') AS namespace, event_id, timestamp AS started \
+                 FROM node_events \
                  WHERE execution_id = "
             ));
             q.push_bind(id.as_str()).push(format!(
@@ -203,8 +208,7 @@ impl HistoryStore for SqliteStore {
                 list.push_bind(ns.as_str());
             }
             q.push(")");
-            let rows: Vec<(String, String, i64)> =
-                q.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
+            let rows: Vec<TaskRow> = q.build_query_as().fetch_all(&self.pool).await.map_err(db_error)?;
             found.extend(stored_tasks(rows)?);
         }
         Ok(found)
@@ -243,7 +247,7 @@ impl HistoryStore for SqliteStore {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(String, DateTime<Utc>)>, TraceError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
+        let rows: Vec<QuietRunRow> = sqlx::query_as(
             "SELECT execution_id, quiet_deadline FROM executions \
              WHERE quiet_deadline IS NOT NULL AND status = 'running' AND quiet_deadline < ? \
              ORDER BY quiet_deadline LIMIT ?",
@@ -253,9 +257,7 @@ impl HistoryStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.into_iter()
-            .map(|(id, deadline)| Ok((id, from_micros(deadline)?)))
-            .collect()
+        rows.into_iter().map(QuietRunRow::into_pair).collect()
     }
 
     #[instrument(skip_all)]
@@ -813,9 +815,9 @@ async fn event_metadata(
             list.push_bind(event.as_str());
         }
         q.push(")");
-        let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_error)?;
-        for (event, metadata) in rows {
-            found.insert(event, json_column(&metadata, "node_events.metadata")?);
+        let rows: Vec<EventMetadataRow> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_error)?;
+        for row in rows {
+            found.insert(row.event_id, json_column(&row.metadata, "node_events.metadata")?);
         }
     }
     Ok(found)
@@ -976,7 +978,7 @@ async fn revise_run_in(
             (header.graph_type.as_str(), hour_of(&header.start_time)),
         );
         if old != new {
-            let events: Vec<(String, String, Option<f64>)> = sqlx::query_as(
+            let events: Vec<CountedEventRow> = sqlx::query_as(
                 "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = ?",
             )
             .bind(id.as_str())
@@ -1169,6 +1171,14 @@ impl WriteSteps for SqliteConnection {
     }
 }
 
+/// The matching runs' starts and durations, each packed as one JSON array
+/// (the reason is given in `select_events`).
+#[derive(sqlx::FromRow)]
+struct PackedRunTimes {
+    starts: String,
+    durations: String,
+}
+
 /// `load_statistics` inside the caller's (read) transaction.
 async fn load_statistics_in(
     tx: &mut SqliteConnection,
@@ -1176,54 +1186,43 @@ async fn load_statistics_in(
 ) -> Result<StatisticsInputs, TraceError> {
     let runs = runs_of(filter);
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT status, COUNT(*), COALESCE(SUM(total_nodes), 0), COALESCE(SUM(cached_nodes), 0), \
-         TOTAL(total_llm_calls), TOTAL(total_tokens) FROM executions",
+        "SELECT status, COUNT(*) AS runs, COALESCE(SUM(total_nodes), 0) AS nodes, \
+         COALESCE(SUM(cached_nodes), 0) AS cached, TOTAL(total_llm_calls) AS llm_calls, \
+         TOTAL(total_tokens) AS tokens FROM executions",
     );
     push_run_filter(&mut q, &runs, &SQLITE);
     q.push(" GROUP BY status");
-    // Sums over runs as floats: exact below 2^53, and never an overflow.
-    let rows: Vec<(String, i64, i64, i64, f64, f64)> =
-        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let by_status = rows
-        .into_iter()
-        .filter_map(|(status, runs, nodes, cached, llm_calls, tokens)| {
-            ExecutionStatus::parse(&status).map(|status| StatusAggregate {
-                status,
-                runs,
-                nodes,
-                cached,
-                // Saturating: a float sum past i64 reads as its maximum.
-                llm_calls: llm_calls as i64,
-                tokens: tokens as i64,
-            })
-        })
-        .collect();
+    let rows: Vec<StatusAggregateRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let by_status = status_aggregates(rows);
     // Packed into two values for the reason given in `select_events`.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT json_group_array(start_time), json_group_array(total_duration_ms) FROM executions",
+        "SELECT json_group_array(start_time) AS starts, json_group_array(total_duration_ms) AS durations \
+         FROM executions",
     );
     push_run_filter(&mut q, &runs, &SQLITE);
     q.push(" AND total_duration_ms IS NOT NULL");
-    let (starts, durations): (String, String) =
-        q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-    let run_starts = json_column(&starts, "start_time")?;
-    let run_durations_ms = json_column(&durations, "total_duration_ms")?;
+    let times: PackedRunTimes = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let run_starts = json_column(&times.starts, "start_time")?;
+    let run_durations_ms = json_column(&times.durations, "total_duration_ms")?;
 
-    let mut q =
-        QueryBuilder::<Sqlite>::new("SELECT node_id, SUM(visits), SUM(failed), SUM(cached) FROM node_stats");
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT node_id, SUM(visits) AS visits, SUM(failed) AS failed, SUM(cached) AS cached FROM node_stats",
+    );
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id ORDER BY node_id");
-    let node_counts = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT node_id, bucket, SUM(count) FROM node_duration_buckets");
+    let node_counts: Vec<NodeCountRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let mut q =
+        QueryBuilder::<Sqlite>::new("SELECT node_id, bucket, SUM(count) AS count FROM node_duration_buckets");
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
-    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_duration_buckets: Vec<NodeBucketRow> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     Ok(StatisticsInputs {
         by_status,
         run_durations_ms,
         run_starts,
-        node_counts,
-        node_duration_buckets,
+        node_counts: node_counts.into_iter().map(Into::into).collect(),
+        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })
 }
 
@@ -1233,35 +1232,37 @@ async fn load_time_series_in(
     filter: &StatisticsFilter,
 ) -> Result<TimeSeriesInputs, TraceError> {
     let runs = runs_of(filter);
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT MIN(start_time), MAX(start_time) FROM executions");
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT MIN(start_time) AS first_start, MAX(start_time) AS last_start FROM executions",
+    );
     push_run_filter(&mut q, &runs, &SQLITE);
-    let range: (Option<i64>, Option<i64>) = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-    let (Some(first), Some(last)) = range else {
+    let range: StartRangeRow = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+    let (Some(first), Some(last)) = (range.first_start, range.last_start) else {
         return Ok(TimeSeriesInputs::default());
     };
     let width = bucket_hours(first, last);
     let start = start_bucket_sql(width);
 
-    let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {start}, status, COUNT(*) FROM executions"));
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {start} AS time_bucket, status, COUNT(*) AS runs FROM executions"
+    ));
     push_run_filter(&mut q, &runs, &SQLITE);
     q.push(" GROUP BY 1, 2");
-    let rows: Vec<(i64, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let runs_per_bucket = rows
-        .into_iter()
-        .filter_map(|(bucket, status, n)| ExecutionStatus::parse(&status).map(|s| (bucket, s, n)))
-        .collect();
+    let rows: Vec<BucketRunsRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let runs_per_bucket = runs_per_bucket(rows);
 
     let mut q = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {}, node_id, bucket, SUM(count) FROM node_duration_buckets",
+        "SELECT {} AS time_bucket, node_id, bucket, SUM(count) AS count FROM node_duration_buckets",
         hour_bucket_sql(width)
     ));
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY 1, 2, 3");
-    let node_duration_buckets = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_duration_buckets: Vec<BucketNodeRow> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     Ok(TimeSeriesInputs {
         bucket_hours: width,
         range: Some((start_bucket(first, width), start_bucket(last, width))),
         runs: runs_per_bucket,
-        node_duration_buckets,
+        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })
 }
