@@ -1,8 +1,9 @@
 //! `tracevis bench-live`: measures live delivery against a tracevis server
 //! it starts as a child process (so the server's memory is its own) —
 //! latency from a batch's acknowledgement to its arrival at each of many
-//! WebSocket subscribers, and a sustained load of many subscribers while
-//! events are ingested, checking every subscriber got every `seq` once.
+//! WebSocket subscribers, a sustained load of many subscribers while events
+//! are ingested, and many subscribers joining a large stored run at once,
+//! checking every subscriber got every `seq` once.
 
 use anyhow::{bail, ensure, Context};
 use clap::Args;
@@ -31,6 +32,15 @@ pub struct BenchLiveArgs {
     /// Events ingested per second during the load.
     #[arg(long, default_value_t = 1_000)]
     load_rate: u64,
+    /// Events of the stored run the backlog subscribers all read at once.
+    #[arg(long, default_value_t = 100_000)]
+    backlog_events: usize,
+    /// Bytes of payload per event of that run (100 × 100,000 = 10 MB).
+    #[arg(long, default_value_t = 100)]
+    backlog_payload_bytes: usize,
+    /// Subscribers that connect to it at once, each reading it from seq 0.
+    #[arg(long, default_value_t = 1_000)]
+    backlog_subscribers: usize,
 }
 
 /// Runs both measurements and prints their figures.
@@ -53,6 +63,7 @@ pub async fn run(args: BenchLiveArgs) -> anyhow::Result<()> {
 
     latency(&http, &base, &args).await?;
     load(&http, &base, pid, &args).await?;
+    backlog(&http, &base, pid, &args).await?;
     server.kill().await?;
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
@@ -227,20 +238,7 @@ async fn load(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs
         args.load_subscribers,
         rss_mib(pid)
     );
-    let peak = Arc::new(Mutex::new(0.0f64));
-    let sampler = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                let rss = rss_mib(pid);
-                {
-                    let mut p = peak.lock().expect("peak lock");
-                    *p = p.max(rss);
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        })
-    };
+    let (peak, sampler) = sample_peak_rss(pid);
     // One batch of 10 per run every (10 runs × 10 events / rate) seconds.
     let per_tick = runs.len() as u64 * 10;
     let tick = Duration::from_secs_f64(per_tick as f64 / args.load_rate as f64);
@@ -293,6 +291,93 @@ async fn load(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs
         args.load_subscribers,
         total as f64 / elapsed,
         total * (args.load_subscribers / runs.len()) as i64,
+        *peak.lock().expect("peak lock")
+    );
+    Ok(())
+}
+
+/// Samples the server's RSS every 100 ms until aborted; the peak so far.
+fn sample_peak_rss(pid: u32) -> (Arc<Mutex<f64>>, tokio::task::JoinHandle<()>) {
+    let peak = Arc::new(Mutex::new(0.0f64));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                let rss = rss_mib(pid);
+                {
+                    let mut p = peak.lock().expect("peak lock");
+                    *p = p.max(rss);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    (peak, sampler)
+}
+
+/// Many subscribers join a large stored run at the same moment, each from
+/// seq 0: the server pages the backlog per subscriber (never the whole run
+/// at once), so its memory stays bounded by pages and queues, not by
+/// subscribers × run size.
+async fn backlog(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs) -> anyhow::Result<()> {
+    let run = "backlog-run";
+    post(
+        http,
+        base,
+        "/api/v1/executions",
+        &json!({"execution_id": run, "graph_type": "bench"}),
+    )
+    .await?;
+    let payload = "x".repeat(args.backlog_payload_bytes);
+    let now = chrono::Utc::now();
+    for start in (0..args.backlog_events).step_by(1_000) {
+        let events: Vec<Value> = (start..(start + 1_000).min(args.backlog_events))
+            .map(|i| {
+                json!({"node_id": "BenchNode", "event_type": if i % 2 == 0 { "started" } else { "completed" },
+                       "timestamp": now, "outputs": {"text": payload}})
+            })
+            .collect();
+        post(
+            http,
+            base,
+            &format!("/api/v1/executions/{run}/events"),
+            &json!({"events": events}),
+        )
+        .await?;
+    }
+    post(
+        http,
+        base,
+        &format!("/api/v1/executions/{run}/complete"),
+        &json!({"status": "completed"}),
+    )
+    .await?;
+    let before = rss_mib(pid);
+    let (peak, sampler) = sample_peak_rss(pid);
+    let started = Instant::now();
+    let mut subscribers = Vec::new();
+    for _ in 0..args.backlog_subscribers {
+        subscribers.push(subscribe(base, run).await?);
+    }
+    let (mut complete, mut resyncs) = (0, 0);
+    let want = args.backlog_events as i64;
+    for subscriber in subscribers {
+        let received = subscriber.await?;
+        resyncs += usize::from(received.resync);
+        let seqs: Vec<i64> = received.arrivals.iter().map(|(s, _)| *s).collect();
+        if seqs.len() as i64 == want && seqs.windows(2).all(|w| w[0] < w[1]) {
+            complete += 1;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    sampler.abort();
+    println!(
+        "{} subscribers each reading a stored run of {} events ({:.0} MB of payloads) from seq 0: \
+         {complete} got every seq once in order, {resyncs} resyncs, {elapsed:.1} s; \
+         server RSS {before:.0} MiB before, peak {:.0} MiB",
+        args.backlog_subscribers,
+        args.backlog_events,
+        (args.backlog_events * args.backlog_payload_bytes) as f64 / 1e6,
         *peak.lock().expect("peak lock")
     );
     Ok(())

@@ -116,6 +116,25 @@ pub(crate) fn event_outline(
     })
 }
 
+/// Starts a transaction on `pool` such that cancelling the caller cannot
+/// leave a connection inside a transaction. sqlx 0.8's PostgreSQL `begin`,
+/// cancelled after its `BEGIN` is sent and before the answer is read,
+/// returns the connection to the pool still in that transaction (its
+/// rollback guard only acts once the depth was counted); the next request
+/// on it then fails ("SET TRANSACTION ISOLATION LEVEL must be called before
+/// any query"). Schemathesis found it: compare loads two runs at once and
+/// drops one load when the other fails, and a client that hangs up cancels
+/// its request the same way. Begun on a task of its own, the `BEGIN` always
+/// completes, and a transaction nobody takes is dropped, so rolled back.
+pub(crate) async fn begin_detached<DB: sqlx::Database>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
 /// Serialises a value for a JSON column.
 pub(crate) fn to_json_column<T: serde::Serialize>(value: &T) -> String {
     // Serialising maps of JSON values cannot fail (string keys, no custom

@@ -268,7 +268,7 @@ impl AccessStore {
     pub async fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, TraceError> {
         let update = "UPDATE users SET password_hash = $1 WHERE name = $2";
         let done = on_pool!(self, |p| async {
-            let mut tx = p.begin().await?;
+            let mut tx = crate::store::begin_detached(p).await?;
             let n = sqlx::query(update)
                 .bind(password_hash)
                 .bind(name)
@@ -289,7 +289,7 @@ impl AccessStore {
     /// Removes a person and their sessions; false if no such person.
     pub async fn remove_user(&self, name: &str) -> Result<bool, TraceError> {
         let done = on_pool!(self, |p| async {
-            let mut tx = p.begin().await?;
+            let mut tx = crate::store::begin_detached(p).await?;
             sqlx::query("DELETE FROM sessions WHERE user_name = $1")
                 .bind(name)
                 .execute(&mut *tx)

@@ -113,8 +113,15 @@ fn not_a_websocket(rejection: WebSocketUpgradeRejection) -> AppError {
 /// A browser client that sent its token as a subprotocol (`bearer.…`) must
 /// get a protocol it asked for back, or the browser fails the connection.
 fn upgrade(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    // Clients only ever send pongs and a close: anything bigger than this is
+    // refused as it arrives (axum's default would buffer 64 MiB per socket).
     ws.protocols([WS_PROTOCOL])
+        .max_message_size(CLIENT_MESSAGE_BYTES)
+        .max_frame_size(CLIENT_MESSAGE_BYTES)
 }
+
+/// The largest message a live client may send.
+const CLIENT_MESSAGE_BYTES: usize = 64 * 1024;
 
 enum Source {
     Run(LiveSubscription, StreamEnd),

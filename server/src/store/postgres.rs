@@ -16,7 +16,9 @@ use super::time::{
     bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
     to_micros,
 };
-use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
+use super::{
+    begin_detached, db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps,
+};
 use app::error::TraceError;
 use app::model::StatisticsFilter;
 use app::model::MAX_RUN_TOTAL;
@@ -71,7 +73,7 @@ impl PostgresStore {
     /// A read-only transaction on one snapshot of the database, so a run's
     /// summary and its records agree even while the run is being written.
     async fn read_snapshot(&self) -> Result<sqlx::Transaction<'static, Postgres>, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await
@@ -89,7 +91,7 @@ impl HistoryStore for PostgresStore {
         new: &NewExecution,
         request: &str,
     ) -> Result<CreateOutcome, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         let out = create_execution_in(&mut tx, id, new, request).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -102,7 +104,7 @@ impl HistoryStore for PostgresStore {
         batch: &EventBatch,
         finished: FinishedRuns,
     ) -> Result<StoredBatch, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         let out = append_in(&mut tx, id, batch, finished, &[]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -114,7 +116,7 @@ impl HistoryStore for PostgresStore {
         id: &RecordId,
         trace: &SpanTrace<'_>,
     ) -> Result<SpanTraceOutcome, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         let out = span_trace_in(&mut *tx, id, trace).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -157,7 +159,7 @@ impl HistoryStore for PostgresStore {
         id: &RecordId,
         completion: &Completion,
     ) -> Result<ExecutionSummary, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         let out = complete_execution_in(&mut tx, id, completion).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -170,7 +172,7 @@ impl HistoryStore for PostgresStore {
         header: Option<&RunHeader>,
         quiet_deadline: Option<DateTime<Utc>>,
     ) -> Result<(), TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         let out = revise_run_in(&mut tx, id, header, quiet_deadline).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -378,7 +380,7 @@ impl HistoryStore for PostgresStore {
 
     #[instrument(skip_all)]
     async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         // SKIP LOCKED: a run some instance is writing right now is left for
         // the next chunk instead of making retention wait on it.
         let ids: Vec<String> = sqlx::query_scalar(

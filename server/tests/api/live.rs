@@ -155,6 +155,50 @@ async fn an_unknown_run_or_a_bad_after_seq_is_refused_before_the_upgrade() {
 }
 
 #[tokio::test]
+async fn garbage_from_a_client_an_oversized_message_or_an_after_seq_past_the_end_change_nothing() {
+    use futures_util::SinkExt;
+    let app = spawn_app().await;
+    app.start("r").await;
+    post_events(&app, "r", "before-", 3).await;
+
+    // Far past the end: nothing of the run is sent, the final status is,
+    // and garbage the client sends meanwhile is ignored.
+    let mut far = connect(&app, "/api/v1/executions/r/live?after_seq=1000000000000").await;
+    far.send(Message::Text("{not json".into())).await.unwrap();
+    far.send(Message::Binary(vec![0xff, 0x00, 0x13].into()))
+        .await
+        .unwrap();
+    // A message far larger than any a live client sends: the server closes
+    // that socket instead of buffering it.
+    let mut huge = connect(&app, "/api/v1/executions/r/live").await;
+    let _ = huge.send(Message::Text("x".repeat(1 << 20).into())).await;
+    let mut closed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Ok(next) = tokio::time::timeout_at(deadline, huge.next()).await {
+        match next {
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(closed, "the socket that sent 1 MiB was closed");
+
+    post_events(&app, "r", "after-", 2).await;
+    let done = app
+        .post("/api/v1/executions/r/complete", &json!({"status": "completed"}))
+        .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let frames = frames_until_close(&mut far, Duration::from_secs(10)).await;
+    assert!(seqs(&frames).is_empty(), "records past the end only: {frames:?}");
+    assert_eq!(frames.last().unwrap()["execution"]["status"], "completed");
+
+    // The server answers, and the run is as it was written.
+    assert_eq!(app.event_count("r").await, 5);
+}
+
+#[tokio::test]
 async fn every_subscriber_sees_every_seq_once_in_order_while_writers_race_and_subscribers_join_mid_stream() {
     let app = spawn_app().await;
     app.start("busy").await;
