@@ -1,11 +1,13 @@
 //! Structural JSON diff: one entry per changed path (JSON Pointer), so a change
-//! deep inside a state shows where it happened. The tree walk is treediff's;
-//! this module only turns its report into API.md's entries.
+//! deep inside a state shows where it happened.
+//!
+//! The walk is our own, not treediff's (used before): treediff compares an
+//! object with an array key by key, so `{}` → `[]` (or `{"a": 1}` → `[1]`)
+//! came out as no change (or as a removed key and an added index) instead of
+//! the value at that path being replaced — the diff fuzz target found it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use treediff::tools::{ChangeType, Recorder};
-use treediff::value::Key;
 
 /// What happened at a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,35 +43,64 @@ pub struct DiffEntry {
 /// Objects and arrays are compared member by member down to the leaves; a
 /// subtree that appears or disappears whole is one entry at its root.
 pub fn diff_values(before: &Value, after: &Value) -> Vec<DiffEntry> {
-    let mut recorder = Recorder::default();
-    treediff::diff(before, after, &mut recorder);
-    let mut entries: Vec<DiffEntry> = recorder
-        .calls
-        .into_iter()
-        .filter_map(|call| match call {
-            ChangeType::Added(keys, new) => Some(DiffEntry {
-                path: pointer(&keys),
-                op: DiffOp::Add,
-                old: None,
-                new: Some(new.clone()),
-            }),
-            ChangeType::Removed(keys, old) => Some(DiffEntry {
-                path: pointer(&keys),
-                op: DiffOp::Remove,
-                old: Some(old.clone()),
-                new: None,
-            }),
-            ChangeType::Modified(keys, old, new) => Some(DiffEntry {
-                path: pointer(&keys),
-                op: DiffOp::Replace,
-                old: Some(old.clone()),
-                new: Some(new.clone()),
-            }),
-            ChangeType::Unchanged(..) => None,
-        })
-        .collect();
+    let mut entries = Vec::new();
+    walk(&mut String::new(), before, after, &mut entries);
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     entries
+}
+
+/// Compares `before` and `after` at `path`: two objects key by key, two
+/// arrays index by index; anything else that differs (scalars, a container
+/// that changed kind) is replaced whole.
+fn walk(path: &mut String, before: &Value, after: &Value, out: &mut Vec<DiffEntry>) {
+    let entry = |path: &str, op, old: Option<&Value>, new: Option<&Value>| DiffEntry {
+        path: path.to_owned(),
+        op,
+        old: old.cloned(),
+        new: new.cloned(),
+    };
+    match (before, after) {
+        (Value::Object(old), Value::Object(new)) => {
+            for (key, old_value) in old {
+                let len = push_key(path, key);
+                match new.get(key) {
+                    Some(new_value) => walk(path, old_value, new_value, out),
+                    None => out.push(entry(path, DiffOp::Remove, Some(old_value), None)),
+                }
+                path.truncate(len);
+            }
+            for (key, new_value) in new.iter().filter(|(key, _)| !old.contains_key(*key)) {
+                let len = push_key(path, key);
+                out.push(entry(path, DiffOp::Add, None, Some(new_value)));
+                path.truncate(len);
+            }
+        }
+        (Value::Array(old), Value::Array(new)) => {
+            for i in 0..old.len().max(new.len()) {
+                let len = path.len();
+                path.push('/');
+                path.push_str(&i.to_string());
+                match (old.get(i), new.get(i)) {
+                    (Some(o), Some(n)) => walk(path, o, n, out),
+                    (Some(o), None) => out.push(entry(path, DiffOp::Remove, Some(o), None)),
+                    (None, Some(n)) => out.push(entry(path, DiffOp::Add, None, Some(n))),
+                    (None, None) => {}
+                }
+                path.truncate(len);
+            }
+        }
+        _ if before == after => {}
+        _ => out.push(entry(path, DiffOp::Replace, Some(before), Some(after))),
+    }
+}
+
+/// Appends `/key` (RFC 6901: `~` → `~0`, `/` → `~1`) to `path`; returns the
+/// length to truncate back to.
+fn push_key(path: &mut String, key: &str) -> usize {
+    let len = path.len();
+    path.push('/');
+    path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    len
 }
 
 /// The diff between two JSON objects (graph states).
@@ -82,23 +113,27 @@ pub fn diff_objects(
     diff_values(&Value::Object(before.clone()), &Value::Object(after.clone()))
 }
 
-/// RFC 6901 pointer for a key path (`~` → `~0`, `/` → `~1`).
-fn pointer(keys: &[Key]) -> String {
-    let mut out = String::new();
-    for key in keys {
-        out.push('/');
-        match key {
-            Key::Index(i) => out.push_str(&i.to_string()),
-            Key::String(s) => out.push_str(&s.replace('~', "~0").replace('/', "~1")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Found by the `diff` fuzz target (fuzz/corpus/diff keeps the input).
+    #[test]
+    fn a_container_that_changes_kind_is_replaced_at_its_path() {
+        let d = diff_values(&json!({"x": {}}), &json!({"x": []}));
+        assert_eq!(
+            d,
+            vec![DiffEntry {
+                path: "/x".into(),
+                op: DiffOp::Replace,
+                old: Some(json!({})),
+                new: Some(json!([])),
+            }]
+        );
+        let d = diff_values(&json!({"a": 1}), &json!([1]));
+        assert_eq!((d.len(), d[0].path.as_str(), d[0].op), (1, "", DiffOp::Replace));
+    }
 
     #[test]
     fn a_change_deep_in_an_object_is_reported_at_its_leaf_path() {

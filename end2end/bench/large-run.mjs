@@ -6,30 +6,9 @@
 //   node end2end/bench/large-run.mjs            (uses the release build if present)
 //   TRACEVIS_BIN=/path/to/tracevis node end2end/bench/large-run.mjs
 import { chromium } from "@playwright/test";
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { bin, startServer } from "./server.mjs";
 
-const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "..");
-const target = process.env.CARGO_TARGET_DIR ?? path.join(root, "target");
-const bin = process.env.TRACEVIS_BIN ?? [path.join(target, "release", "tracevis"), path.join(target, "debug", "tracevis")].find(fs.existsSync);
-const port = 3190;
-const base = `http://127.0.0.1:${port}`;
-const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tracevis-large-")), "large.db");
-
-const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--database-url", `sqlite://${db}`, "--config", "/nonexistent.toml"], {
-  cwd: root, stdio: "ignore", env: { ...process.env, RUST_LOG: "warn" },
-});
-for (let i = 0; i < 200; i++) {
-  try { if ((await fetch(`${base}/healthz`)).ok) break; } catch {}
-  await new Promise((r) => setTimeout(r, 50));
-}
-
-async function post(p, body) {
-  const r = await fetch(`${base}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-}
+const { base, server, post } = await startServer(3190, "large");
 
 const nodes = ["PlanNode", "SearchNode", "FetchNode", "SummarizeNode", "ReviewNode", "TranslateNode", "FormatNode", "PublishNode"];
 async function postRun(id, events) {
