@@ -4,6 +4,7 @@
 // them in: frames per second applied, and the main thread's long tasks.
 //
 //   node end2end/bench/live-run.mjs            (uses the release build if present)
+//   HEIGHT=400 LIVE=600 node end2end/bench/live-run.mjs   (viewport height, live frames)
 //   TRACEVIS_BIN=/path/to/tracevis node end2end/bench/live-run.mjs
 import { chromium } from "@playwright/test";
 import { bin, startServer } from "./server.mjs";

@@ -137,6 +137,28 @@ async fn post(http: &reqwest::Client, base: &str, path: &str, body: &Value) -> a
     Ok(())
 }
 
+/// Starts the benchmark run `run`.
+async fn start_run(http: &reqwest::Client, base: &str, run: &str) -> anyhow::Result<()> {
+    post(
+        http,
+        base,
+        "/api/v1/executions",
+        &json!({"execution_id": run, "graph_type": "bench"}),
+    )
+    .await
+}
+
+/// Completes the benchmark run `run`, which ends its subscribers' streams.
+async fn complete_run(http: &reqwest::Client, base: &str, run: &str) -> anyhow::Result<()> {
+    post(
+        http,
+        base,
+        &format!("/api/v1/executions/{run}/complete"),
+        &json!({"status": "completed"}),
+    )
+    .await
+}
+
 fn batch(n: usize) -> Value {
     let now = chrono::Utc::now();
     let events: Vec<Value> = (0..n)
@@ -150,13 +172,7 @@ fn batch(n: usize) -> Value {
 
 async fn latency(http: &reqwest::Client, base: &str, args: &BenchLiveArgs) -> anyhow::Result<()> {
     let run = "latency-run";
-    post(
-        http,
-        base,
-        "/api/v1/executions",
-        &json!({"execution_id": run, "graph_type": "bench"}),
-    )
-    .await?;
+    start_run(http, base, run).await?;
     let mut subscribers = Vec::new();
     for _ in 0..args.latency_subscribers {
         subscribers.push(subscribe(base, run).await?);
@@ -175,13 +191,7 @@ async fn latency(http: &reqwest::Client, base: &str, args: &BenchLiveArgs) -> an
         acks.push((((b + 1) * 10) as i64, Instant::now()));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    post(
-        http,
-        base,
-        &format!("/api/v1/executions/{run}/complete"),
-        &json!({"status": "completed"}),
-    )
-    .await?;
+    complete_run(http, base, run).await?;
     let mut latencies = Vec::new();
     for subscriber in subscribers {
         let received = subscriber.await?;
@@ -220,13 +230,7 @@ fn rss_mib(pid: u32) -> f64 {
 async fn load(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs) -> anyhow::Result<()> {
     let runs: Vec<String> = (0..10).map(|i| format!("load-run-{i}")).collect();
     for run in &runs {
-        post(
-            http,
-            base,
-            "/api/v1/executions",
-            &json!({"execution_id": run, "graph_type": "bench"}),
-        )
-        .await?;
+        start_run(http, base, run).await?;
     }
     let mut subscribers = Vec::new();
     for i in 0..args.load_subscribers {
@@ -260,13 +264,7 @@ async fn load(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs
     }
     let elapsed = started.elapsed().as_secs_f64();
     for run in &runs {
-        post(
-            http,
-            base,
-            &format!("/api/v1/executions/{run}/complete"),
-            &json!({"status": "completed"}),
-        )
-        .await?;
+        complete_run(http, base, run).await?;
     }
     let (mut lost, mut duplicated, mut resyncs) = (0i64, 0i64, 0);
     for (run, subscriber) in subscribers {
@@ -321,13 +319,7 @@ fn sample_peak_rss(pid: u32) -> (Arc<Mutex<f64>>, tokio::task::JoinHandle<()>) {
 /// subscribers × run size.
 async fn backlog(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveArgs) -> anyhow::Result<()> {
     let run = "backlog-run";
-    post(
-        http,
-        base,
-        "/api/v1/executions",
-        &json!({"execution_id": run, "graph_type": "bench"}),
-    )
-    .await?;
+    start_run(http, base, run).await?;
     let payload = "x".repeat(args.backlog_payload_bytes);
     let now = chrono::Utc::now();
     for start in (0..args.backlog_events).step_by(1_000) {
@@ -345,13 +337,7 @@ async fn backlog(http: &reqwest::Client, base: &str, pid: u32, args: &BenchLiveA
         )
         .await?;
     }
-    post(
-        http,
-        base,
-        &format!("/api/v1/executions/{run}/complete"),
-        &json!({"status": "completed"}),
-    )
-    .await?;
+    complete_run(http, base, run).await?;
     let before = rss_mib(pid);
     let (peak, sampler) = sample_peak_rss(pid);
     let started = Instant::now();
