@@ -5,7 +5,7 @@
 //! and counts update live without laying the graph out again.
 
 use crate::model::GraphDefinition;
-use crate::timeline::{NodeVisit, VisitOutcome};
+use crate::timeline::{VisitIndex, VisitOutcome};
 use serde::{Deserialize, Serialize};
 
 /// A placed node.
@@ -105,11 +105,14 @@ pub struct GraphTally {
 }
 
 /// `declared` (if any) plus everything `visits` show, with edge counts.
+/// Costs the graph's size (the index keeps the counts), so a live frame
+/// does not pay for the whole run.
 // Sorted vectors rather than B-tree maps: the same answers, and far less
 // code in the browser's WASM.
-pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphTally {
-    let mut nodes: Vec<String> = visits.iter().map(|v| v.node_id.clone()).collect();
-    let mut steps: Vec<((String, String), usize)> = Vec::new();
+pub fn tally(declared: Option<&GraphDefinition>, visits: &VisitIndex) -> GraphTally {
+    let mut nodes: Vec<String> = visits.node_ids().cloned().collect();
+    let mut steps: Vec<((String, String), usize)> =
+        visits.steps().map(|(edge, n)| (edge.clone(), n)).collect();
     if let Some(graph) = declared {
         nodes.extend(graph.nodes.iter().map(|n| n.id.clone()));
         for e in &graph.edges {
@@ -119,21 +122,12 @@ pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphT
     }
     nodes.sort_unstable();
     nodes.dedup();
-    // Consecutive visits are the path taken; a retry is the same visit again,
-    // not a step along an edge.
-    for pair in visits.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        if a.node_id == b.node_id && b.attempt > 1 {
-            continue;
-        }
-        steps.push(((a.node_id.clone(), b.node_id.clone()), 1));
-    }
     steps.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut edges: Vec<(String, String)> = Vec::new();
     let mut taken: Vec<usize> = Vec::new();
     for (edge, n) in steps {
         match (edges.last(), taken.last_mut()) {
-            (Some(last), Some(count)) if *last == edge => *count += n,
+            (Some(last), Some(count)) if *last == edge => *count = count.saturating_add(n),
             _ => {
                 edges.push(edge);
                 taken.push(n);
@@ -151,15 +145,13 @@ pub fn tally(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphT
 /// with each node's visits and latest outcome. Nodes the layout does not
 /// have yet (it is being redone after the run reached a new node) are left
 /// out until it arrives.
-pub fn place(tally: &GraphTally, visits: &[NodeVisit], laid: &LaidOut) -> GraphView {
+pub fn place(tally: &GraphTally, visits: &VisitIndex, laid: &LaidOut) -> GraphView {
     let (laid_structure, layout) = laid;
     let nodes = &tally.structure.nodes;
-    let mut own: Vec<(usize, Option<VisitOutcome>, i64)> = vec![(0, None, 1); nodes.len()];
-    for v in visits {
-        if let Ok(i) = nodes.binary_search(&v.node_id) {
-            own[i] = (own[i].0 + 1, Some(v.outcome), v.attempt);
-        }
-    }
+    let own = nodes.iter().map(|id| match visits.latest_of(id) {
+        Some(latest) => (visits.row_count(Some(id)), Some(latest.outcome), latest.attempt),
+        None => (0, None, 1),
+    });
     let node_box = |id: &String| {
         let i = laid_structure.nodes.binary_search(id).ok()?;
         layout.nodes.get(i).copied()
@@ -226,38 +218,38 @@ mod tests {
     use crate::graph_layout::lay_out;
     use chrono::{TimeZone, Utc};
 
-    fn graph_view(declared: Option<&GraphDefinition>, visits: &[NodeVisit]) -> GraphView {
+    fn graph_view(declared: Option<&GraphDefinition>, visits: &VisitIndex) -> GraphView {
         let tally = tally(declared, visits);
         let layout = lay_out(&tally.structure);
         place(&tally, visits, &(tally.structure.clone(), layout))
     }
 
-    fn visit(node: &str, attempt: i64, outcome: VisitOutcome) -> NodeVisit {
-        NodeVisit {
-            index: 0,
-            node_id: node.into(),
-            start: Utc.timestamp_opt(0, 0).unwrap(),
-            end: None,
-            outcome,
-            attempt,
-            duration_ms: None,
-            saved_ms: None,
-            start_seq: None,
-            end_seq: None,
-            error: None,
+    /// The visits of `records`: (node, event type, attempt), one second apart.
+    fn visits(records: &[(&str, &str, i64)]) -> VisitIndex {
+        let mut index = VisitIndex::default();
+        for (seq, (node, kind, attempt)) in (1..).zip(records) {
+            let event: crate::model::NodeEvent = serde_json::from_value(serde_json::json!({
+                "event_id": format!("e{seq}"), "execution_id": "r", "seq": seq, "node_id": node,
+                "event_type": kind, "timestamp": Utc.timestamp_opt(seq, 0).unwrap(),
+                "duration_ms": null, "inputs": {}, "outputs": {}, "error": null,
+                "metadata": {"attempt": attempt}
+            }))
+            .unwrap();
+            index.push(&crate::model::EventOutline::from(&event));
         }
+        index
     }
 
     #[test]
     fn an_inferred_graph_counts_each_edge_taken_and_keeps_loops() {
-        use VisitOutcome::*;
-        let visits = [
-            visit("Plan", 1, Completed),
-            visit("Search", 1, Completed),
-            visit("Search", 1, Completed),
-            visit("Write", 1, Failed),
-            visit("Write", 2, Completed),
-        ];
+        let visits = visits(&[
+            ("Plan", "completed", 1),
+            ("Search", "completed", 1),
+            ("Search", "completed", 1),
+            ("Write", "failed", 1),
+            ("Write", "started", 2),
+            ("Write", "completed", 2),
+        ]);
         let view = graph_view(None, &visits);
         assert!(view.inferred);
         let taken: Vec<(&str, &str, usize)> = view
@@ -274,7 +266,10 @@ mod tests {
             ]
         );
         let write = view.nodes.iter().find(|n| n.id == "Write").unwrap();
-        assert_eq!((write.visits, write.outcome), (2, Some(Completed)));
+        assert_eq!(
+            (write.visits, write.outcome, write.attempt),
+            (2, Some(VisitOutcome::Completed), 2)
+        );
         let plan = view.nodes.iter().find(|n| n.id == "Plan").unwrap();
         let search = view.nodes.iter().find(|n| n.id == "Search").unwrap();
         assert!(plan.y < search.y, "laid out top to bottom along the path");
@@ -287,7 +282,7 @@ mod tests {
             "nodes": [{"id": "A"}, {"id": "B"}], "edges": [{"from": "A", "to": "B"}]
         }))
         .unwrap();
-        let view = graph_view(Some(&declared), &[visit("A", 1, VisitOutcome::Completed)]);
+        let view = graph_view(Some(&declared), &visits(&[("A", "completed", 1)]));
         let b = view.nodes.iter().find(|n| n.id == "B").unwrap();
         assert_eq!((b.visits, b.outcome), (0, None));
         assert_eq!(view.edges[0].taken, 0);
@@ -296,10 +291,9 @@ mod tests {
 
     #[test]
     fn a_node_the_layout_does_not_have_yet_waits_for_it() {
-        let visits = [visit("A", 1, VisitOutcome::Completed)];
-        let before = tally(None, &visits).structure;
+        let before = tally(None, &visits(&[("A", "completed", 1)])).structure;
         let old = (before.clone(), lay_out(&before));
-        let grown = [visits[0].clone(), visit("B", 1, VisitOutcome::Running)];
+        let grown = visits(&[("A", "completed", 1), ("B", "started", 1)]);
         let view = place(&tally(None, &grown), &grown, &old);
         let ids: Vec<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();
         assert_eq!((ids, view.edges.len()), (vec!["A"], 0));

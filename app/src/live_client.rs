@@ -2,6 +2,10 @@
 //! each frame to the page, and when the connection drops reconnects with
 //! capped exponential backoff, asking the page where to resume (its last
 //! `seq`), so nothing is missed and nothing arrives twice.
+//!
+//! Frames are handed over once per animation frame, all that arrived since
+//! the last: a burst of a hundred events then costs the page one redraw,
+//! not a hundred.
 
 use crate::live::LiveFrame;
 use leptos::prelude::*;
@@ -28,6 +32,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Failed attempts after which the indicator says "offline" (retries go on).
 const OFFLINE_AFTER: u32 = 3;
+/// Frames held for the next animation frame at most: a hidden tab gets no
+/// animation frames, so past this many they are handed over at once.
+const MAX_PENDING: usize = 1024;
 
 struct State {
     socket: Option<WebSocket>,
@@ -37,6 +44,10 @@ struct State {
     on_frame: Box<dyn Fn(LiveFrame) -> Flow>,
     on_open: Box<dyn Fn()>,
     connection: RwSignal<Connection>,
+    /// Frames received and not yet handed to the page.
+    pending: Vec<LiveFrame>,
+    /// Whether an animation frame will hand them over.
+    flush_scheduled: bool,
     // The JS callbacks live as long as their socket.
     handlers: Vec<Closure<dyn FnMut(web_sys::Event)>>,
 }
@@ -59,6 +70,8 @@ pub fn follow(
         on_frame: Box::new(on_frame),
         on_open: Box::new(on_open),
         connection,
+        pending: Vec::new(),
+        flush_scheduled: false,
         handlers: Vec::new(),
     }));
     open(&state);
@@ -119,11 +132,17 @@ fn open(state: &Rc<RefCell<State>>) {
                 }
                 return;
             }
-            let flow = (state.borrow().on_frame)(frame);
-            if let Flow::Finished = flow {
+            let (full, schedule) = {
                 let mut s = state.borrow_mut();
-                s.finished = true;
-                s.connection.set(Connection::Finished);
+                s.pending.push(frame);
+                let full = s.pending.len() >= MAX_PENDING;
+                (full, !full && !std::mem::replace(&mut s.flush_scheduled, true))
+            };
+            if full {
+                flush(&state);
+            } else if schedule {
+                let state = state.clone();
+                request_animation_frame(move || flush(&state));
             }
         })
     };
@@ -131,6 +150,9 @@ fn open(state: &Rc<RefCell<State>>) {
         let state = state.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             let _ = event.unchecked_into::<CloseEvent>();
+            // What arrived before the close counts: it may finish the
+            // stream, and a reconnection resumes after it.
+            flush(&state);
             if !state.borrow().finished {
                 schedule_reconnect(&state);
             }
@@ -145,6 +167,27 @@ fn open(state: &Rc<RefCell<State>>) {
         let _ = old.close();
     }
     s.handlers = vec![on_open, on_message, on_close];
+}
+
+/// Hands the pending frames to the page, in order, until one finishes the
+/// stream.
+fn flush(state: &Rc<RefCell<State>>) {
+    let frames = {
+        let mut s = state.borrow_mut();
+        s.flush_scheduled = false;
+        std::mem::take(&mut s.pending)
+    };
+    for frame in frames {
+        if state.borrow().finished {
+            return;
+        }
+        let flow = (state.borrow().on_frame)(frame);
+        if let Flow::Finished = flow {
+            let mut s = state.borrow_mut();
+            s.finished = true;
+            s.connection.set(Connection::Finished);
+        }
+    }
 }
 
 fn schedule_reconnect(state: &Rc<RefCell<State>>) {

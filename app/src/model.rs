@@ -12,8 +12,8 @@ mod snapshot;
 mod statistics;
 
 pub use execution::{
-    check_metadata_filters, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
-    ExecutionTrace, ListSort, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_METADATA_FILTERS,
+    check_filter_text, check_metadata_filters, ExecutionFilter, ExecutionList, ExecutionStatus,
+    ExecutionSummary, ExecutionTrace, ListSort, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_METADATA_FILTERS,
 };
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
 pub use ids::{Label, RecordId, MAX_LABEL_LEN};

@@ -91,6 +91,17 @@ pub struct VisitIndex {
     running: usize,
     /// The latest event time seen (the right end of a running run's axis).
     last_event: Option<DateTime<Utc>>,
+    /// Per edge (from, to), how often the run went along it: the pairs of
+    /// consecutive visits (see [`step`]), kept as visits arrive so the graph
+    /// view's counts cost the graph's size, not the run's.
+    steps: std::collections::BTreeMap<(String, String), usize>,
+}
+
+/// The edge two consecutive visits (in start order) took, if any: a retry is
+/// the same visit again, not a step along an edge.
+pub fn step(from: &NodeVisit, to: &NodeVisit) -> Option<(String, String)> {
+    let retry = from.node_id == to.node_id && to.attempt > 1;
+    (!retry).then(|| (from.node_id.clone(), to.node_id.clone()))
 }
 
 /// Where a visit sorts: its start, then its first record's `seq` (unique).
@@ -128,6 +139,41 @@ impl VisitIndex {
     /// The nodes visited, by name.
     pub fn node_ids(&self) -> impl Iterator<Item = &String> {
         self.by_node.keys()
+    }
+
+    /// The latest-starting visit of `node`: the one the graph shows it by.
+    pub fn latest_of(&self, node: &str) -> Option<&NodeVisit> {
+        self.visits.get(*self.by_node.get(node)?.last()?)
+    }
+
+    /// The edges taken, sorted, each with how often.
+    pub fn steps(&self) -> impl Iterator<Item = (&(String, String), usize)> {
+        self.steps.iter().map(|(edge, n)| (edge, *n))
+    }
+
+    /// Adds `delta` (±1) to the count of the step from visit `at` to the
+    /// next, if both exist.
+    fn count_step(&mut self, at: usize, delta: isize) {
+        let (Some(from), Some(to)) = (
+            self.visits.get(at),
+            at.checked_add(1).and_then(|n| self.visits.get(n)),
+        ) else {
+            return;
+        };
+        let Some(edge) = step(from, to) else { return };
+        let count = self.steps.entry(edge.clone()).or_default();
+        *count = count.saturating_add_signed(delta);
+        if *count == 0 {
+            self.steps.remove(&edge);
+        }
+    }
+
+    /// Counts (`delta` 1) or uncounts (-1) the steps into and out of visit `at`.
+    fn count_steps_around(&mut self, at: usize, delta: isize) {
+        if let Some(before) = at.checked_sub(1) {
+            self.count_step(before, delta);
+        }
+        self.count_step(at, delta);
     }
 
     /// How many rows the timeline has: every visit, or those of `node`.
@@ -222,6 +268,8 @@ impl VisitIndex {
                 })
             }
         };
+        // Its attempt may change, and with it whether its steps count.
+        self.count_steps_around(at, -1);
         let visit = &mut self.visits[at];
         visit.end = Some(event.timestamp);
         visit.outcome = outcome;
@@ -232,6 +280,7 @@ impl VisitIndex {
         visit.saved_ms = event.saved_ms;
         visit.error = event.error.clone();
         visit.end_seq = Some(event.seq);
+        self.count_steps_around(at, 1);
         at
     }
 
@@ -255,7 +304,13 @@ impl VisitIndex {
         let positions = self.by_node.entry(visit.node_id.clone()).or_default();
         let slot = positions.partition_point(|p| *p < at);
         positions.insert(slot, at);
+        // The step that went from the visit before to the one after now
+        // goes through this one.
+        if let Some(before) = at.checked_sub(1) {
+            self.count_step(before, -1);
+        }
         self.visits.insert(at, visit);
+        self.count_steps_around(at, 1);
         at
     }
 }
@@ -365,6 +420,49 @@ mod tests {
             ev(5, "B", "completed", 3, json!({})),
         ];
         assert_eq!(node_visits(&all), index.visits());
+    }
+
+    #[test]
+    fn edge_counts_kept_live_match_the_visits_they_come_from() {
+        // A visit reported late lands between two others; a retry's attempt
+        // is known only once it has started again. Each step of the way,
+        // the counts kept equal those of the visits as they stand.
+        let events = [
+            ev(1, "A", "started", 0, json!({"metadata": {"attempt": 1}})),
+            ev(2, "A", "failed", 1, json!({"metadata": {"attempt": 1}})),
+            ev(3, "A", "started", 2, json!({"metadata": {"attempt": 2}})),
+            ev(4, "B", "started", 3, json!({})),
+            ev(5, "C", "cached", 4, json!({"duration_ms": 3500.0})),
+            ev(6, "A", "completed", 5, json!({"metadata": {"attempt": 2}})),
+            ev(7, "B", "completed", 6, json!({})),
+            ev(8, "D", "completed", 7, json!({})),
+            ev(9, "B", "completed", 8, json!({"duration_ms": 7750.0})),
+        ];
+        let mut index = VisitIndex::default();
+        for event in &events {
+            index.push(event);
+            let mut expected: Vec<((String, String), usize)> = Vec::new();
+            let mut pairs: Vec<_> = index
+                .visits()
+                .windows(2)
+                .filter_map(|p| step(&p[0], &p[1]))
+                .collect();
+            pairs.sort();
+            for edge in pairs {
+                match expected.last_mut() {
+                    Some((last, n)) if *last == edge => *n += 1,
+                    _ => expected.push((edge, 1)),
+                }
+            }
+            let kept: Vec<_> = index.steps().map(|(e, n)| (e.clone(), n)).collect();
+            assert_eq!(kept, expected, "after seq {}", event.seq);
+        }
+        let order: Vec<&str> = index.visits().iter().map(|v| v.node_id.as_str()).collect();
+        assert_eq!(order, ["A", "B", "C", "A", "B", "D"]);
+        assert_eq!(
+            index.latest_of("B").map(|v| v.outcome),
+            Some(VisitOutcome::Completed)
+        );
     }
 
     #[test]

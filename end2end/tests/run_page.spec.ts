@@ -153,6 +153,12 @@ test("a run that does not exist, and a run with nothing in it yet, say so", asyn
   await page.screenshot({ path: "test-results/run-not-found.png" });
   await page.getByRole("link", { name: "Back to all runs" }).click();
   await expect(page).toHaveURL(/\/$/);
+  // An id no run can have (a space is outside the id rules) says why.
+  await page.goto("/executions/bad%20id");
+  await expect(page.getByRole("heading", { name: "Run not found" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Run not found" })).toContainText("No run can have the id bad id");
+  await expect(page.getByRole("region", { name: "Run not found" })).toContainText("only ASCII letters, digits");
+  await page.screenshot({ path: "test-results/run-id-invalid.png" });
 
   const id = `empty-${Date.now()}`;
   expect((await request.post("/api/v1/executions", { data: { execution_id: id, graph_type: "empty_graph" } })).status()).toBe(201);

@@ -8,6 +8,6 @@ use tracevis::export::document::ImportDocument;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(document) = parse_json::<ImportDocument>(data) {
-        let _ = document.trace.into_plan();
+        let _ = document.into_plan();
     }
 });

@@ -18,11 +18,12 @@ pub use error::AppError;
 pub use live::HEARTBEAT as LIVE_HEARTBEAT;
 
 use crate::service::TraceService;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 
-/// The `/api/v1` routes and `/healthz`, with the request body limit applied.
+/// The `/api/v1` routes, OTLP and `/healthz` (the body limit is applied
+/// to every route at once, in `web::router`).
 pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
     let v1 = Router::new()
         .route("/executions", post(executions::start).get(executions::list))
@@ -62,6 +63,5 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         // catch-all here also takes unknown /api/v1 paths from the nest).
         .route("/api/{*rest}", axum::routing::any(error::unknown_api_path))
         .route("/healthz", get(health::healthz))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(service)
 }

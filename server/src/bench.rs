@@ -144,7 +144,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             "off"
         }
     );
-    let router = web::router(service.clone(), gate, 64 * 1024 * 1024, "target/site");
+    let router = web::router(
+        service.clone(),
+        gate,
+        web::Limits {
+            max_body_bytes: 64 * 1024 * 1024,
+            ..web::Limits::default()
+        },
+        "target/site",
+    );
     tokio::spawn(web::serve(listener, router));
     let http = reqwest::Client::builder().default_headers(headers).build()?;
     let http_latency = measure(args.samples, &ids, &mut rng, |id| {

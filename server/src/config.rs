@@ -18,6 +18,9 @@ pub struct Config {
     pub database_url: String,
     /// Largest accepted request body in bytes (`TRACEVIS_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// Seconds any HTTP request may take, reading its body included, before
+    /// it is answered `503` (`TRACEVIS_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout_secs: u64,
     /// Where the built site (WASM, CSS, assets) lives (`TRACEVIS_SITE_ROOT`,
     /// or `LEPTOS_SITE_ROOT` as cargo-leptos sets it).
     pub site_root: String,
@@ -53,7 +56,8 @@ impl Default for Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             database_url: "sqlite://tracevis.db".into(),
-            max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes: crate::web::Limits::default().max_body_bytes,
+            request_timeout_secs: crate::web::Limits::default().request_timeout.as_secs(),
             site_root: "target/site".into(),
             retention_days: None,
             retention_interval_secs: 600,
@@ -113,6 +117,18 @@ pub fn redact_url(text: &str) -> String {
 }
 
 impl Config {
+    /// The limits every request is held to; an error names a timeout of 0.
+    pub fn limits(&self) -> anyhow::Result<crate::web::Limits> {
+        anyhow::ensure!(
+            self.request_timeout_secs > 0,
+            "request_timeout_secs (TRACEVIS_REQUEST_TIMEOUT_SECS) must be at least 1"
+        );
+        Ok(crate::web::Limits {
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+        })
+    }
+
     /// The access gate's settings for this configuration; an error names
     /// what is wrong (an admin token too short to be safe).
     pub fn gate_settings(&self) -> anyhow::Result<crate::access::GateSettings> {
@@ -153,6 +169,7 @@ impl fmt::Debug for Config {
             .field("addr", &self.addr)
             .field("database_url", &redact_url(&self.database_url))
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout_secs", &self.request_timeout_secs)
             .field("site_root", &self.site_root)
             .field("retention_days", &self.retention_days)
             .field("retention_interval_secs", &self.retention_interval_secs)

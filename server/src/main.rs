@@ -186,6 +186,7 @@ async fn run() -> anyhow::Result<()> {
 async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     info!(?config, "starting tracevis");
     let mut gate_settings = config.gate_settings()?;
+    let limits = config.limits()?;
     let (store, access_store) = store::open_with_access(&config.database_url).await?;
     let quiet_after = std::time::Duration::from_secs(config.otlp_quiet_secs.max(1));
     let service = TraceService::new(store).with_quiet_after(quiet_after);
@@ -246,6 +247,6 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     }
     info!("tracevis listening on http://{addr}");
     let gate = access::Gate::new(gate_settings, access_store);
-    let router = web::router(service, gate, config.max_body_bytes, &config.site_root);
+    let router = web::router(service, gate, limits, &config.site_root);
     web::serve(listener, router).await
 }

@@ -74,7 +74,7 @@ impl TraceService {
         live::subscribe(
             self.store.clone(),
             &self.hub,
-            run_id(execution_id)?,
+            run_id("execution_id", execution_id)?,
             after_seq,
             end,
         )
@@ -159,7 +159,7 @@ impl TraceService {
     /// `export::document`). Importing the same run twice is harmless; a
     /// different run under an existing id is a conflict.
     pub async fn import(&self, document: ImportDocument) -> Result<ImportOutcome, TraceError> {
-        let plan = document.trace.into_plan()?;
+        let plan = document.into_plan()?;
         let id = plan.execution_id.clone();
         let records = plan.record_ids.len();
         let graph_type = plan.start.graph_type.as_str().to_owned();
@@ -217,7 +217,7 @@ impl TraceService {
 
     /// Counts, rates and percentiles across the runs `filter` selects.
     pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
-        app::model::check_metadata_filters(&filter.metadata)?;
+        filter.check()?;
         let (inputs, series) = self.store.load_statistics_over_time(&filter).await?;
         let finished_runs: Vec<(i64, f64)> = inputs
             .run_starts
@@ -236,7 +236,7 @@ impl TraceService {
         &self,
         filter: StatisticsFilter,
     ) -> Result<Vec<NodeTypeStatistics>, TraceError> {
-        app::model::check_metadata_filters(&filter.metadata)?;
+        filter.check()?;
         let inputs = self.store.load_statistics(&filter).await?;
         Ok(statistics::assemble(filter, inputs).node_types)
     }
@@ -244,6 +244,7 @@ impl TraceService {
     /// Run `a` and run `b` aligned step by step (see `app::compare`);
     /// without `b`, the run before `a` of the same graph type.
     pub async fn compare(&self, a: &str, b: Option<&str>) -> Result<app::compare::Comparison, TraceError> {
+        run_id("a", a)?;
         let b = match b {
             Some(b) => b.to_owned(),
             None => {
@@ -256,8 +257,8 @@ impl TraceService {
             }
         };
         let (trace_a, trace_b) = tokio::try_join!(
-            self.store.load_trace(run_id(a)?, 0),
-            self.store.load_trace(run_id(&b)?, 0)
+            self.store.load_trace(run_id("a", a)?, 0),
+            self.store.load_trace(run_id("b", &b)?, 0)
         )?;
         // CPU work proportional to the runs: off the async workers.
         tokio::task::spawn_blocking(move || app::compare::compare(&trace_a, &trace_b))
@@ -277,7 +278,8 @@ impl TraceService {
         // After `i64::MAX`: the summary alone, however long the run is.
         let run = self
             .store
-            .load_trace(run_id(execution_id)?, i64::MAX)
+            // Named as the pages' compare form names it.
+            .load_trace(run_id("a", execution_id)?, i64::MAX)
             .await?
             .summary;
         let filter = ExecutionFilter {
@@ -287,6 +289,14 @@ impl TraceService {
             limit: CANDIDATES as u32 + 1,
             ..ExecutionFilter::default()
         };
+        // The search is an id filter: its rules, under the name this door uses.
+        filter.check().map_err(|e| match e {
+            TraceError::Invalid { message, .. } => TraceError::Invalid {
+                field: "search".into(),
+                message,
+            },
+            other => other,
+        })?;
         let mut runs = self.store.list_executions(&filter).await?.executions;
         runs.retain(|r| r.execution_id != execution_id);
         if search.is_none() {
@@ -310,7 +320,9 @@ impl TraceService {
 
     /// The runs that replay `execution_id`, newest first.
     pub async fn list_replays(&self, execution_id: &str) -> Result<Vec<ExecutionSummary>, TraceError> {
-        self.store.list_replays(run_id(execution_id)?).await
+        self.store
+            .list_replays(run_id("execution_id", execution_id)?)
+            .await
     }
 
     /// Deletes every run that started before `cutoff`, `chunk` runs per
@@ -355,19 +367,25 @@ impl app::protocol::HistoryQueries for TraceService {
     }
 }
 
-/// `id` if it can name a stored run: an id outside the id rules (API.md)
-/// was never stored, so it is "not found" — checked here, before any
-/// database sees text it might refuse (PostgreSQL refuses NUL bytes).
-fn run_id(id: &str) -> Result<&str, TraceError> {
+/// `id` if it can name a run, else the error every door gives for an id
+/// outside the id rules (API.md), naming `field` — checked here, behind
+/// every door, before any database sees text it might refuse (PostgreSQL
+/// refuses NUL bytes).
+fn run_id<'a>(field: &str, id: &'a str) -> Result<&'a str, TraceError> {
     RecordId::parse(id)
         .map(|_| id)
-        .map_err(|_| TraceError::execution_not_found(id))
+        .map_err(|message| TraceError::Invalid {
+            field: field.to_owned(),
+            message,
+        })
 }
 
 #[async_trait]
 impl TraceVisualization for TraceService {
     async fn get_trace(&self, execution_id: &str) -> Result<ExecutionTrace, TraceError> {
-        self.store.load_trace(run_id(execution_id)?, 0).await
+        self.store
+            .load_trace(run_id("execution_id", execution_id)?, 0)
+            .await
     }
 
     async fn get_node_timeline(
@@ -375,7 +393,10 @@ impl TraceVisualization for TraceService {
         execution_id: &str,
         node_type: Option<&str>,
     ) -> Result<Vec<NodeEvent>, TraceError> {
-        let mut events = self.store.load_events(run_id(execution_id)?, node_type).await?;
+        let mut events = self
+            .store
+            .load_events(run_id("execution_id", execution_id)?, node_type)
+            .await?;
         // Stored in seq order; the timeline is by time, seq breaking ties
         // (the sort is stable).
         events.sort_by_key(|e| e.timestamp);
@@ -383,11 +404,15 @@ impl TraceVisualization for TraceService {
     }
 
     async fn get_run_outline(&self, execution_id: &str) -> Result<app::model::RunOutline, TraceError> {
-        self.store.load_outline(run_id(execution_id)?).await
+        self.store
+            .load_outline(run_id("execution_id", execution_id)?)
+            .await
     }
 
     async fn get_node_events(&self, execution_id: &str, seqs: &[i64]) -> Result<Vec<NodeEvent>, TraceError> {
-        self.store.load_events_at(run_id(execution_id)?, seqs).await
+        self.store
+            .load_events_at(run_id("execution_id", execution_id)?, seqs)
+            .await
     }
 
     async fn get_state_history(
@@ -395,7 +420,10 @@ impl TraceVisualization for TraceService {
         execution_id: &str,
         include_diffs: bool,
     ) -> Result<Vec<StateSnapshot>, TraceError> {
-        let mut snapshots = self.store.load_snapshots(run_id(execution_id)?).await?;
+        let mut snapshots = self
+            .store
+            .load_snapshots(run_id("execution_id", execution_id)?)
+            .await?;
         if !include_diffs {
             snapshots.iter_mut().for_each(|s| s.diff = None);
         }

@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Builds the router for `service`, every route behind `gate`.
-pub fn router(service: TraceService, gate: Gate, max_body_bytes: usize, site_root: &str) -> Router {
+pub fn router(service: TraceService, gate: Gate, limits: Limits, site_root: &str) -> Router {
     let options = LeptosOptions::builder()
         .output_name("tracevis")
         .site_root(site_root)
@@ -60,18 +60,49 @@ pub fn router(service: TraceService, gate: Gate, max_body_bytes: usize, site_roo
         .route("/login", axum::routing::post(login::sign_in))
         .route("/logout", axum::routing::post(login::sign_out))
         .with_state(gate.clone());
-    let app = api::router(service, max_body_bytes)
+    let app = api::router(service, limits.max_body_bytes)
         .merge(sign_in)
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(gate, access::gate::check))
-        .layer(axum::middleware::from_fn(access::headers::add));
-    guarded(app)
+        .layer(axum::middleware::from_fn(access::headers::add))
+        // One body limit for every door: the API, OTLP and sign-in read
+        // theirs with axum's extractors, which honour DefaultBodyLimit; the
+        // pages' server functions read theirs whole themselves, past it, so
+        // `limit_body` puts the limit on the body itself too.
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.max_body_bytes,
+            limit_body,
+        ));
+    guarded(app, limits.request_timeout)
         // Everything else (pages, server functions, API answers) is compressed
         // on the fly when the client asks, at the fastest level: a large
         // run's page shrinks several times over for a little CPU. Responses
         // already encoded (the precompressed assets) and tiny ones are left alone.
         .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TraceLayer::new_for_http())
+}
+
+/// Refuses a body declared longer than `max` bytes at once (`413`, in the
+/// API's error shape) and cuts off one that streams past it, whoever reads
+/// it: a server function's arguments then fail to read (`400`).
+async fn limit_body(
+    axum::extract::State(max): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max).unwrap_or(u64::MAX)) {
+        return api::extract::body_refused(axum::http::StatusCode::PAYLOAD_TOO_LARGE, String::new())
+            .into_response();
+    }
+    let request = request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, max)));
+    next.run(request).await
 }
 
 /// Who the page is shown to, for the top bar and the sign-in page: read
@@ -113,19 +144,35 @@ fn set_content_security_policy() {
     }
 }
 
-/// The longest any HTTP request may take before it is answered `503`
-/// (WebSockets are not bounded: their upgrade is answered at once).
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// What every request is held to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body in bytes (OTLP's after decompression).
+    pub max_body_bytes: usize,
+    /// The longest any HTTP request may take, reading its body included,
+    /// before it is answered `503` (WebSockets are not bounded: their
+    /// upgrade is answered at once).
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            request_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
 
 /// `router` with the guards every route has: a panic becomes a logged
 /// `500` for that request (never a dropped connection), and no request
-/// runs longer than [`REQUEST_TIMEOUT`].
-fn guarded(router: Router) -> Router {
+/// runs longer than `timeout`.
+fn guarded(router: Router, timeout: std::time::Duration) -> Router {
     router
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
+            timeout,
         ))
 }
 
@@ -198,6 +245,7 @@ mod tests {
                     }),
                 )
                 .route("/fine", get(|| async { "ok" })),
+            Limits::default().request_timeout,
         );
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

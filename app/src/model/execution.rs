@@ -229,20 +229,27 @@ impl ExecutionFilter {
                 format!("expected an integer 1..={MAX_LIST_LIMIT}, got {}", self.limit),
             ));
         }
-        for (field, text) in [("graph_type", &self.graph_type), ("id", &self.id_contains)] {
-            let Some(text) = text else { continue };
-            if text.chars().count() > super::MAX_LABEL_LEN {
-                return Err(invalid(
-                    field,
-                    format!("at most {} characters", super::MAX_LABEL_LEN),
-                ));
-            }
-            if text.chars().any(char::is_control) {
-                return Err(invalid(field, "must not contain control characters".into()));
-            }
-        }
+        check_filter_text("graph_type", self.graph_type.as_deref())?;
+        check_filter_text("id", self.id_contains.as_deref())?;
         check_metadata_filters(&self.metadata)
     }
+}
+
+/// The rule for a text filter (a graph type, part of an id) at every door:
+/// no longer than a label can be, without control characters.
+pub fn check_filter_text(field: &str, text: Option<&str>) -> Result<(), crate::error::TraceError> {
+    let Some(text) = text else { return Ok(()) };
+    let message = if text.chars().count() > super::MAX_LABEL_LEN {
+        format!("at most {} characters", super::MAX_LABEL_LEN)
+    } else if text.chars().any(char::is_control) {
+        "must not contain control characters".into()
+    } else {
+        return Ok(());
+    };
+    Err(crate::error::TraceError::Invalid {
+        field: field.to_owned(),
+        message,
+    })
 }
 
 /// How a run list is ordered.

@@ -259,11 +259,23 @@ pub struct PerformanceTotals {
     pub cache_misses: Option<u32>,
 }
 
+/// The statuses a completion may give (the published description's view of
+/// `Completion::status`: `running` is refused there).
+#[cfg(feature = "ssr")]
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // a schema only
+pub enum FinishedStatus {
+    Completed,
+    Failed,
+}
+
 /// `POST /api/v1/executions/{id}/complete`: a run finishes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Completion {
     /// `completed` or `failed` (not `running`).
+    #[cfg_attr(feature = "ssr", schema(value_type = FinishedStatus))]
     pub status: ExecutionStatus,
     /// When it finished; now when absent.
     #[serde(default, deserialize_with = "optional_instant")]

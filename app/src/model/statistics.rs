@@ -22,6 +22,15 @@ pub struct StatisticsFilter {
     pub metadata: Vec<(String, String)>,
 }
 
+impl StatisticsFilter {
+    /// The rules every door applies to a statistics request: those of the
+    /// run list's graph type and metadata filters.
+    pub fn check(&self) -> Result<(), crate::error::TraceError> {
+        super::check_filter_text("graph_type", self.graph_type.as_deref())?;
+        super::check_metadata_filters(&self.metadata)
+    }
+}
+
 /// Run counts by status.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -40,6 +40,14 @@ pub fn ExecutionPage() -> impl IntoView {
                             <p><a href="/">"Back to all runs"</a></p>
                         </section>
                     }.into_any(),
+                    // An id outside the id rules: no run can have it.
+                    Err(PageError::Invalid(why)) => view! {
+                        <section class="not-found" aria-labelledby="not-found-title">
+                            <h1 id="not-found-title">"Run not found"</h1>
+                            <p>"No run can have the id " <code>{id()}</code> " (" {why} "): the link is mistyped."</p>
+                            <p><a href="/">"Back to all runs"</a></p>
+                        </section>
+                    }.into_any(),
                     Err(e) => view! { <p role="alert">"Could not load this run: " {e.to_string()}</p> }.into_any(),
                 }
             })}
@@ -393,7 +401,7 @@ fn graph_section(
     });
     let tallied = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
-        all_visits.with(|v| tally(declared.as_ref(), v.visits()))
+        all_visits.with(|v| tally(declared.as_ref(), v))
     });
     let structure = Memo::new(move |_| tallied.with(|t| t.structure.clone()));
     // Local: this section only ever renders in the browser (see LazySection).
@@ -413,7 +421,7 @@ fn graph_section(
             layout.with(|laid| {
                 let none = LaidOut::default();
                 let laid = laid.as_ref().and_then(|r| r.as_ref().ok()).unwrap_or(&none);
-                tallied.with(|t| place(t, v.visits(), laid))
+                tallied.with(|t| place(t, v, laid))
             })
         })
     })

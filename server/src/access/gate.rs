@@ -385,7 +385,8 @@ pub(super) fn credential_of(headers: &HeaderMap) -> Result<Credential, &'static 
     })
 }
 
-fn refusal(status: StatusCode, code: &'static str, message: &str) -> Response {
+/// A refusal in the API's error shape (`{"error", "code"}`).
+pub(super) fn refusal(status: StatusCode, code: &'static str, message: &str) -> Response {
     let mut response = (
         status,
         axum::Json(serde_json::json!({"error": message, "code": code})),

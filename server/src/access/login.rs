@@ -5,6 +5,7 @@
 use super::gate::{url_encode, SESSION_COOKIE};
 use super::secret::{hash_secret, random_secret, verify_password};
 use super::Gate;
+use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -46,8 +47,22 @@ fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
 pub async fn sign_in(
     State(gate): State<Gate>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Form(form): Form<SignInForm>,
+    form: Result<Form<SignInForm>, FormRejection>,
 ) -> Response {
+    // Refused in the API's error shape, like a body at any other door.
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return super::gate::refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is larger than the configured limit (max_body_bytes)",
+            )
+        }
+        Err(rejection) => {
+            return super::gate::refusal(rejection.status(), "unreadable_body", &rejection.body_text())
+        }
+    };
     let next = safe_next(form.next.as_deref()).to_owned();
     // Every attempt counts, so guessing is slow whatever the answers are.
     if let Some(wait) = gate.limiter().hit(peer.ip()) {

@@ -34,18 +34,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ValidJson<T> {
         }
         // `Bytes` honours DefaultBodyLimit: a declared length over the limit is
         // refused before reading, a streamed body as soon as it passes it.
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body is larger than the configured limit (max_body_bytes)",
-                )
-            } else {
-                AppError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
-            }
-        })?;
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| body_refused(rejection.status(), rejection.body_text()))?;
         parse_json(&body).map(ValidJson)
+    }
+}
+
+/// A body one of axum's extractors refused (`status`, `detail`), in the
+/// API's error shape — the same at every door that reads a body: over the
+/// limit (DefaultBodyLimit) is `413 payload_too_large`, anything else keeps
+/// the extractor's status.
+pub fn body_refused(status: StatusCode, detail: String) -> AppError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is larger than the configured limit (max_body_bytes)",
+        )
+    } else {
+        AppError::new(status, "unreadable_body", detail)
     }
 }
 

@@ -34,13 +34,7 @@ pub async fn traces(service: TraceService, request: Request, max_bytes: usize) -
         Err(e) => return e.into_response(),
     };
     let result = async {
-        let body = Bytes::from_request(request, &()).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                AppError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
-            }
-        })?;
+        let body = read_body(request).await?;
         let body = decompress(&headers, body, max_bytes)?;
         let export = decode(&body, encoding)?;
         let spans = spans_of(export.resource_spans)
@@ -68,14 +62,26 @@ pub async fn traces(service: TraceService, request: Request, max_bytes: usize) -
 
 /// `POST /v1/metrics` and `/v1/logs`: accepted and dropped, so exporters
 /// that send every signal (logfire does) log no errors.
-pub async fn ignored(headers: HeaderMap) -> Response {
-    match encoding_of(&headers) {
-        Ok(Encoding::Json) => ([(CONTENT_TYPE, "application/json")], "{}").into_response(),
-        Ok(Encoding::Protobuf) => {
-            ([(CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response()
-        }
-        Err(e) => e.into_response(),
+pub async fn ignored(request: Request) -> Response {
+    let encoding = match encoding_of(request.headers()) {
+        Ok(e) => e,
+        Err(e) => return e.into_response(),
+    };
+    // Read and dropped, so the body limit holds here as at every door.
+    if let Err(e) = read_body(request).await {
+        return e.into_response();
     }
+    match encoding {
+        Encoding::Json => ([(CONTENT_TYPE, "application/json")], "{}").into_response(),
+        Encoding::Protobuf => ([(CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response(),
+    }
+}
+
+/// The request's body as sent, within the router's body limit.
+async fn read_body(request: Request) -> Result<Bytes, AppError> {
+    Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| super::extract::body_refused(rejection.status(), rejection.body_text()))
 }
 
 fn encoding_of(headers: &HeaderMap) -> Result<Encoding, AppError> {

@@ -46,14 +46,16 @@ impl<'a> ExportDocument<'a> {
     }
 }
 
-/// An export document as read back: every id, label and number is validated
-/// while it is parsed, as for a producer's request.
+/// An export document as read back. Its `trace` is validated field by field
+/// in [`ImportDocument::into_plan`], as a producer's request is.
 #[derive(Deserialize)]
 pub struct ImportDocument {
     /// Must be [`EXPORT_FORMAT`].
     pub format: ExportFormat,
-    /// The run.
-    pub trace: ImportedTrace,
+    /// The run, read as JSON first: its parts are parsed one by one so an
+    /// error names its field by its whole path (`trace.execution_id`,
+    /// `trace.node_events[3].timestamp`), which serde's `flatten` would lose.
+    trace: serde_json::Value,
 }
 
 /// The `format` tag, checked on parse so a wrong file fails naming the field.
@@ -76,38 +78,106 @@ impl TryFrom<String> for ExportFormat {
 
 /// The exported trace's fields that an import needs (the rest — aggregates,
 /// diffs, `last_seq` — are recomputed by the store and so cannot disagree).
-#[derive(Deserialize)]
 pub struct ImportedTrace {
     /// Id, graph type, inputs, start, metadata, graph and replay link,
     /// validated as when a producer starts a run.
-    #[serde(flatten)]
     pub start: NewExecution,
     /// Status, end time, final state and error, as a producer completes a
     /// run (`running` here: exported before it finished; `performance` is
     /// absent from a trace and built from the totals below).
-    #[serde(flatten)]
     pub end: Completion,
     /// LLM calls (may have been reported on completion rather than summed).
-    #[serde(default)]
     pub total_llm_calls: u32,
     /// Tokens, likewise.
-    #[serde(default)]
     pub total_tokens: Option<u64>,
     /// Node events with their `seq`.
-    #[serde(default)]
     pub node_events: Vec<Sequenced<NewEvent>>,
     /// Snapshots with their `seq`.
-    #[serde(default)]
     pub state_snapshots: Vec<Sequenced<NewSnapshot>>,
 }
 
-/// A record and its position in the run's sequence.
+/// The totals and records of an exported trace, as JSON still.
 #[derive(Deserialize)]
+struct TraceRest {
+    #[serde(default)]
+    total_llm_calls: u32,
+    #[serde(default)]
+    total_tokens: Option<u64>,
+    #[serde(default)]
+    node_events: Vec<serde_json::Value>,
+    #[serde(default)]
+    state_snapshots: Vec<serde_json::Value>,
+}
+
+/// `T` from `value`, an error naming the field as `at.path`.
+fn part<T: serde::de::DeserializeOwned>(value: &serde_json::Value, at: &str) -> Result<T, TraceError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." {
+            at.to_owned()
+        } else {
+            format!("{at}.{path}")
+        };
+        invalid(&field, err.into_inner().to_string())
+    })
+}
+
+/// The `seq` of an exported record.
+#[derive(Deserialize)]
+struct Seq {
+    seq: i64,
+}
+
+/// Each record of `records` with its `seq`, errors naming `at[i].field`.
+fn sequenced<T: serde::de::DeserializeOwned>(
+    records: &[serde_json::Value],
+    at: &str,
+) -> Result<Vec<Sequenced<T>>, TraceError> {
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            let at = format!("{at}[{i}]");
+            Ok(Sequenced {
+                seq: part::<Seq>(record, &at)?.seq,
+                record: part(record, &at)?,
+            })
+        })
+        .collect()
+}
+
+impl ImportedTrace {
+    /// The trace of an export document, every part validated as when a
+    /// producer sends it.
+    fn parse(trace: &serde_json::Value) -> Result<Self, TraceError> {
+        if !trace.is_object() {
+            return Err(invalid("trace", "must be a JSON object"));
+        }
+        let rest: TraceRest = part(trace, "trace")?;
+        Ok(Self {
+            start: part(trace, "trace")?,
+            end: part(trace, "trace")?,
+            total_llm_calls: rest.total_llm_calls,
+            total_tokens: rest.total_tokens,
+            node_events: sequenced(&rest.node_events, "trace.node_events")?,
+            state_snapshots: sequenced(&rest.state_snapshots, "trace.state_snapshots")?,
+        })
+    }
+}
+
+impl ImportDocument {
+    /// Validates the run and plans the writes that store it (see
+    /// [`ImportedTrace::into_plan`]).
+    pub fn into_plan(self) -> Result<ImportPlan, TraceError> {
+        ImportedTrace::parse(&self.trace)?.into_plan()
+    }
+}
+
+/// A record and its position in the run's sequence.
 pub struct Sequenced<T> {
     /// Position in the exported run.
     pub seq: i64,
     /// The record, validated like a producer's.
-    #[serde(flatten)]
     pub record: T,
 }
 
@@ -320,7 +390,6 @@ mod tests {
                 snapshot("s2", 3, "2026-01-01T00:00:01Z")
             ]),
         )
-        .trace
         .into_plan()
         .unwrap();
         assert_eq!(plan.batches.len(), 1);
@@ -341,7 +410,6 @@ mod tests {
             ]),
             json!([snapshot("s1", 1, "2026-01-01T00:00:01Z")]),
         )
-        .trace
         .into_plan()
         .unwrap();
         let sizes: Vec<_> = plan
@@ -361,7 +429,6 @@ mod tests {
             ]),
             json!([]),
         )
-        .trace
         .into_plan()
         .unwrap_err();
         assert!(
@@ -372,7 +439,6 @@ mod tests {
             json!([event("e1", 1, "a", "2026-01-01T00:00:01Z")]),
             json!([snapshot("s1", 1, "2026-01-01T00:00:01Z")]),
         )
-        .trace
         .into_plan()
         .unwrap_err();
         assert!(err.to_string().contains("seq 1 is used twice"), "{err}");
@@ -381,9 +447,28 @@ mod tests {
     #[test]
     fn a_run_that_ends_before_it_starts_is_refused_before_anything_is_written() {
         let mut doc = document(json!([]), json!([]));
-        doc.trace.end.end_time = Some("2025-12-31T23:59:59Z".parse().unwrap());
-        let err = doc.trace.into_plan().unwrap_err();
+        doc.trace["end_time"] = json!("2025-12-31T23:59:59Z");
+        let err = doc.into_plan().unwrap_err();
         assert!(err.to_string().starts_with("trace.end_time"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_value_is_named_by_its_whole_path() {
+        let mut doc = document(json!([event("e1", 1, "a", "2026-01-01T00:00:01Z")]), json!([]));
+        doc.trace["execution_id"] = json!("bad id");
+        let err = doc.into_plan().unwrap_err().to_string();
+        assert!(err.starts_with("trace.execution_id: contains ' '"), "{err}");
+        let mut doc = document(json!([event("e1", 1, "a", "2026-01-01T00:00:01Z")]), json!([]));
+        doc.trace["node_events"][0]["duration_ms"] = json!(-1);
+        let err = doc.into_plan().unwrap_err().to_string();
+        assert!(err.starts_with("trace.node_events[0].duration_ms: "), "{err}");
+        let mut doc = document(json!([]), json!([]));
+        doc.trace = json!([]);
+        assert!(doc
+            .into_plan()
+            .unwrap_err()
+            .to_string()
+            .starts_with("trace: must be a JSON object"));
     }
 
     #[test]

@@ -105,8 +105,20 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_limit(max_body_bytes: usize) -> TestApp {
+    spawn_app_with_limits(web::Limits {
+        max_body_bytes,
+        ..web::Limits::default()
+    })
+    .await
+}
+
+pub async fn spawn_app_with_limits(limits: web::Limits) -> TestApp {
     let db = TestDatabase::new();
-    let addr = serve_on(&db.url, max_body_bytes).await;
+    let settings = GateSettings {
+        loopback_guard: true,
+        ..GateSettings::default()
+    };
+    let addr = serve_with_gate(&db.url, limits, settings).await;
     TestApp {
         addr,
         client: reqwest::Client::new(),
@@ -121,23 +133,22 @@ pub async fn serve_on(url: &str, max_body_bytes: usize) -> SocketAddr {
         loopback_guard: true,
         ..GateSettings::default()
     };
-    serve_with_gate(url, max_body_bytes, settings).await
+    let limits = web::Limits {
+        max_body_bytes,
+        ..web::Limits::default()
+    };
+    serve_with_gate(url, limits, settings).await
 }
 
 /// Serves a new tracevis instance over `url` behind a gate with `settings`.
-pub async fn serve_with_gate(url: &str, max_body_bytes: usize, settings: GateSettings) -> SocketAddr {
+pub async fn serve_with_gate(url: &str, limits: web::Limits, settings: GateSettings) -> SocketAddr {
     let (history, access) = store::open_with_access(url).await.expect("store opens");
     let service = TraceService::new(history);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(
         listener,
-        web::router(
-            service,
-            Gate::new(settings, access),
-            max_body_bytes,
-            "target/site",
-        ),
+        web::router(service, Gate::new(settings, access), limits, "target/site"),
     ));
     addr
 }
@@ -232,4 +243,58 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str, me
     for word in mentions {
         assert!(message.contains(word), "{message:?} should mention {word:?}");
     }
+}
+
+/// Every (method, path) the routers declare, read from their sources, so a
+/// test that must cover every door fails when one is added. Paths are as
+/// written (`{execution_id}`), under `/api/v1` for the API's nest and with
+/// their `/otlp` twins for OpenTelemetry; the catch-alls are left out.
+pub fn declared_routes() -> Vec<(&'static str, String)> {
+    let mut routes = vec![];
+    for (source, nests) in [
+        (include_str!("../../src/api.rs"), true),
+        (include_str!("../../src/web.rs"), false),
+    ] {
+        // The routers, not their unit tests' routes.
+        let source = source.split("#[cfg(test)]").next().unwrap_or(source);
+        let v1_routes = source.find("let v1 =");
+        let v1_end = source.find(".fallback(error::unknown_route)");
+        let mut at = 0;
+        for line in source.split_inclusive('\n') {
+            let start = at;
+            at += line.len();
+            if !line.trim_start().starts_with(".route(\"") {
+                continue;
+            }
+            let path = line.split('"').nth(1).unwrap();
+            if path.contains("{*") {
+                continue;
+            }
+            let methods = [
+                ("get(", "GET"),
+                ("post(", "POST"),
+                ("delete(", "DELETE"),
+                ("traces", "POST"),
+            ]
+            .into_iter()
+            .filter(|(call, _)| line.split_once(',').is_some_and(|(_, rest)| rest.contains(call)))
+            .map(|(_, method)| method);
+            let in_v1 = nests
+                && v1_routes
+                    .zip(v1_end)
+                    .is_some_and(|(a, b)| (a..b).contains(&start));
+            let in_otlp = nests && path.starts_with("/v1/");
+            for method in methods {
+                if in_v1 {
+                    routes.push((method, format!("/api/v1{path}")));
+                } else {
+                    routes.push((method, path.to_owned()));
+                    if in_otlp {
+                        routes.push((method, format!("/otlp{path}")));
+                    }
+                }
+            }
+        }
+    }
+    routes
 }

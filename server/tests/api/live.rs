@@ -395,7 +395,7 @@ async fn spawn_relayed_instance(db: &TestDatabase) -> (tokio::task::JoinHandle<(
         tracevis::web::router(
             b_service,
             tracevis::access::Gate::new(tracevis::access::GateSettings::default(), access),
-            1 << 20,
+            tracevis::web::Limits::default(),
             "target/site",
         ),
     ));

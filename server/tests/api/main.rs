@@ -3,6 +3,7 @@
 
 mod access;
 mod compare;
+mod doors;
 mod durability;
 mod export;
 mod helpers;

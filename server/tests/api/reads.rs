@@ -465,9 +465,15 @@ async fn server_functions_refuse_hostile_arguments_and_say_not_found() {
         error,
         app::error::PageError::NotFound("execution \"ghost\"".into())
     );
-    // Ids with characters no id has are simply not found, not an error page.
+    // An id outside the id rules is refused naming the field, as at the
+    // REST API's doors.
     let r = call(outline, "execution_id=%00%27%3B--".into()).await;
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: app::error::PageError = r.json().await.unwrap();
+    assert!(
+        matches!(&error, app::error::PageError::Invalid(m) if m.starts_with("execution_id: contains '\\0'")),
+        "{error:?}"
+    );
 
     // The run page says so: end2end/tests/run_page.spec.ts.
 }
