@@ -19,6 +19,7 @@ pub mod graph_view;
 pub mod histogram;
 pub mod live;
 pub mod model;
+pub mod parallel;
 pub mod server_fns;
 pub mod state_history;
 pub mod timeline;

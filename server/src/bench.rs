@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// Node events in each of the two runs compared for the compare figure.
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
+    /// Node events of the parallel run (1,000 visits at a time) whose
+    /// critical path, lanes and parallelism are timed.
+    #[arg(long, default_value_t = 100_000)]
+    parallel_events: u32,
     /// `required`: every HTTP request carries an admin token and passes the
     /// access gate's check, as on a team's server (compare with `off`).
     #[arg(long, value_enum, default_value = "off")]
@@ -201,6 +205,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.compare_events
     );
 
+    let parallel = time_parallel_figures(args.parallel_events);
+    println!(
+        "critical path, lanes and parallelism of a {}-event run, 1,000 visits at a time: {parallel}",
+        args.parallel_events
+    );
+
     fill_small_runs(&service, args.stats_runs).await?;
     let stats_latency = measure(20, &ids, &mut rng, |_| {
         let http = http.clone();
@@ -228,6 +238,46 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .total;
     println!("GET /api/v1/statistics over all {total} runs: {stats_latency}");
     Ok(())
+}
+
+/// Times what a parallel run's page works out once it has finished
+/// (`app::parallel`) over `events / 2` visits that start a thousand at a
+/// time, each running 0.4–1 s: five samples.
+fn time_parallel_figures(events: u32) -> Percentiles {
+    use app::parallel::{critical_path, lanes, parallelism};
+    use app::timeline::{NodeVisit, VisitOutcome};
+    let origin = Utc::now();
+    let visits: Vec<NodeVisit> = (0..i64::from(events / 2))
+        .map(|i| {
+            let start = origin + ChronoDuration::milliseconds((i / 1_000) * 500);
+            let took = 400 + (i * 7_919) % 600;
+            NodeVisit {
+                index: usize::try_from(i).unwrap_or(usize::MAX),
+                node_id: format!("Branch{}", i % 1_000),
+                start,
+                end: Some(start + ChronoDuration::milliseconds(took)),
+                outcome: VisitOutcome::Completed,
+                attempt: 1,
+                duration_ms: Some(took as f64),
+                saved_ms: None,
+                start_seq: Some(2 * i + 1),
+                end_seq: Some(2 * i + 2),
+                error: None,
+            }
+        })
+        .collect();
+    let end = visits.iter().filter_map(|v| v.end).max().unwrap_or(origin);
+    let times = (0..5)
+        .map(|_| {
+            let began = Instant::now();
+            let path = critical_path(&visits, end);
+            let lanes = lanes(&visits, end);
+            let figures = parallelism(&visits, origin, end);
+            assert!(!path.visits.is_empty() && lanes.len() == visits.len() && figures.peak >= 1_000);
+            began.elapsed()
+        })
+        .collect();
+    Percentiles::of(times)
 }
 
 /// Two runs of `events` node events each (a planner loop over three

@@ -30,6 +30,9 @@ pub fn NodeDetails(
     execution_id: String,
     visit: NodeVisit,
     usual: UsualDurations,
+    /// How much later it could have ended without delaying the run (0 on
+    /// the critical path); `None` when the run has no critical path shown.
+    slack_ms: Option<f64>,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let (start_seq, end_seq) = (visit.start_seq, visit.end_seq);
@@ -62,6 +65,14 @@ pub fn NodeDetails(
                 <div><dt>"Duration"</dt><dd>{visit.duration_ms.map(format::duration_ms).unwrap_or_else(|| "running".into())}</dd></div>
                 <div><dt>"Started"</dt><dd>{format::timestamp(&visit.start)}</dd></div>
                 {visit.saved_ms.map(|s| view! { <div><dt>"Cache saved"</dt><dd>{format::duration_ms(s)}</dd></div> })}
+                {slack_ms.map(|slack| {
+                    let said = if slack > 0.0 {
+                        format!("off it: {} of slack", format::duration_ms(slack))
+                    } else {
+                        "on it".to_owned()
+                    };
+                    view! { <div><dt>"Critical path"</dt><dd>{said}</dd></div> }
+                })}
             </dl>
             <UsualDuration usual node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>
             {visit.error.clone().map(|error| view! {

@@ -4,6 +4,7 @@
 //! ↑/↓ (or k/j) move the choice between visits and Esc closes it.
 
 use crate::format;
+use crate::parallel::CriticalPath;
 use crate::timeline::{axis_ticks, NodeVisit, VisitIndex};
 use crate::url_state::{query_param, query_setter};
 use crate::virtual_window::{visible_range, INITIAL_ROWS};
@@ -23,6 +24,9 @@ pub fn Timeline(
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
     on_clear: Callback<()>,
+    /// The run's critical path, when it ran nodes side by side: its visits
+    /// are outlined and say so.
+    critical: Memo<Option<CriticalPath>>,
 ) -> impl IntoView {
     // The zoom level lives in the URL (?zoom=), set when the slider is let go.
     let zoom_param = query_param("zoom");
@@ -134,11 +138,15 @@ pub fn Timeline(
                                 (length_ms / span * 100.0).clamp(0.0, 100.0)
                             )
                         };
-                        let label = bar_label(&visit);
+                        let on_path = critical.with(|c| c.as_ref().is_some_and(|c| c.contains(index)));
+                        let mut label = bar_label(&visit);
+                        if on_path {
+                            label.push_str(" · critical path");
+                        }
                         view! {
                             <li style=format!("top: {}px", row as f64 * ROW_PX)>
                                 <button
-                                    class=format!("visit visit-{}", visit.outcome.as_str())
+                                    class=format!("visit visit-{}{}", visit.outcome.as_str(), if on_path { " critical" } else { "" })
                                     aria-pressed=move || (selected.get() == Some(index)).to_string()
                                     on:click=move |_| on_select.run(index)
                                 >

@@ -10,6 +10,7 @@ use crate::components::{
 use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
+use crate::parallel::{critical_path, parallelism};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
 use crate::timeline::VisitIndex;
 use crate::url_state::{query_param, query_setter};
@@ -172,6 +173,22 @@ fn RunView(run: RunOutline) -> impl IntoView {
         })
     })
     .into();
+    // How many nodes ran at once, and the chain of visits that decided the
+    // run's duration: a pass over every visit, so worked out once the run
+    // has finished, never per live frame. The critical path is shown for
+    // runs that ran nodes side by side (in a sequential run it is every visit).
+    let finished = Memo::new(move |_| summary.with(|s| s.status != ExecutionStatus::Running));
+    let parallel = Memo::new(move |_| {
+        finished
+            .get()
+            .then(|| all_visits.with(|v| parallelism(v.visits(), start.get(), end.get())))
+    });
+    let critical = Memo::new(move |_| {
+        parallel
+            .get()
+            .filter(|p| p.peak > 1)
+            .map(|_| all_visits.with(|v| critical_path(v.visits(), end.get())))
+    });
     let step = Memo::new(move |_| {
         let count = trace.with(|t| t.snapshots.len());
         step_param
@@ -237,6 +254,10 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         n => format!("{} ({n} running)", v.visits().len()),
                     }
                 })}</dd></div>
+                <div><dt>"Parallelism"</dt><dd title="Most nodes running at once, and the average over the run">{move || match parallel.get() {
+                    Some(p) => format!("peak {}, average {:.1}", p.peak, p.average),
+                    None => "— (when the run ends)".into(),
+                }}</dd></div>
                 {move || {
                     let s = summary.get();
                     let tokens = s.total_tokens.map(|t| t.to_string()).unwrap_or_else(|| "—".into());
@@ -271,12 +292,19 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         </select>
                     </label>
                 </div>
-                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close/>
+                {move || critical.with(|c| c.as_ref().map(|c| {
+                    let shares = c.shares.iter().take(5).map(|(node, ms, share)| {
+                        format!("{node} {:.0} % ({})", share * 100.0, format::duration_ms(*ms))
+                    }).collect::<Vec<_>>().join(" · ");
+                    view! { <p class="critical-summary">"Critical path (outlined): " {shares}</p> }
+                }))}
+                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close critical/>
             </section>
             {move || {
                 let visit = selected_visit.get()?;
                 let execution_id = trace.with_untracked(|t| t.summary.execution_id.clone());
-                Some(view! { <NodeDetails execution_id visit usual on_close/> })
+                let slack_ms = critical.with(|c| c.as_ref().and_then(|c| c.slack_ms.get(visit.index).copied()));
+                Some(view! { <NodeDetails execution_id visit usual slack_ms on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">

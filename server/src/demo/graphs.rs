@@ -1,6 +1,7 @@
-//! The demo's graph types: three workflows of the kinds people trace —
+//! The demo's graph types: four workflows of the kinds people trace —
 //! a research agent with a search loop and a review loop, a translation
-//! pipeline with quality retries, and a support triage with branches.
+//! pipeline with quality retries, a support triage with branches, and a
+//! retrieval that searches three sources in parallel and joins them.
 
 use super::simulator::{NodeSpec, Sim};
 use rand::rngs::StdRng;
@@ -34,7 +35,7 @@ impl DemoGraph {
     }
 }
 
-const GRAPHS: [DemoGraph; 3] = [
+const GRAPHS: [DemoGraph; 4] = [
     DemoGraph {
         graph_type: "research_agent",
         short_name: "research",
@@ -101,6 +102,30 @@ const GRAPHS: [DemoGraph; 3] = [
         inputs: triage_inputs,
         initial_state: triage_state,
         walk: triage_walk,
+    },
+    DemoGraph {
+        graph_type: "parallel_retrieval",
+        short_name: "retrieval",
+        nodes: &[
+            "PlanQueryNode",
+            "WebSearchNode",
+            "DocsSearchNode",
+            "CodeSearchNode",
+            "MergeNode",
+            "AnswerNode",
+        ],
+        edges: &[
+            ("PlanQueryNode", "WebSearchNode"),
+            ("PlanQueryNode", "DocsSearchNode"),
+            ("PlanQueryNode", "CodeSearchNode"),
+            ("WebSearchNode", "MergeNode"),
+            ("DocsSearchNode", "MergeNode"),
+            ("CodeSearchNode", "MergeNode"),
+            ("MergeNode", "AnswerNode"),
+        ],
+        inputs: retrieval_inputs,
+        initial_state: retrieval_state,
+        walk: retrieval_walk,
     },
 ];
 
@@ -406,6 +431,85 @@ fn triage_walk(sim: &mut Sim<'_>, inputs: &Value) -> bool {
         |s, _| {
             s["reply"]["sent"] = json!(true);
             json!({"delivered": true})
+        },
+    )
+}
+
+fn retrieval_inputs(rng: &mut StdRng) -> Value {
+    let questions = [
+        "How do I rotate the signing keys without downtime?",
+        "Why does the nightly export time out on large tenants?",
+        "Which services still call the v1 billing API?",
+    ];
+    json!({"question": questions.choose(rng).unwrap_or(&questions[0]), "sources": ["web", "docs", "code"]})
+}
+
+fn retrieval_state(inputs: &Value) -> Map<String, Value> {
+    obj(json!({"question": inputs["question"], "queries": [], "answer": null}))
+}
+
+/// One source's search, a branch of the fork: writes its own key.
+fn search_source(sim: &mut Sim<'_>, node: &str, key: &str, spec: NodeSpec) -> bool {
+    sim.visit(node, spec, json!({"source": key}), |s, rng| {
+        let hits = rng.random_range(2..12);
+        s.insert(format!("{key}_hits"), json!(hits));
+        json!({"hits": hits})
+    })
+}
+
+fn retrieval_walk(sim: &mut Sim<'_>, inputs: &Value) -> bool {
+    let question = inputs["question"].clone();
+    let ok = sim.visit(
+        "PlanQueryNode",
+        NodeSpec::llm(300, 900, 1),
+        json!({"question": question}),
+        |s, _| {
+            s["queries"] = json!(["keywords", "semantic", "symbols"]);
+            json!({"queries": 3})
+        },
+    );
+    if !ok {
+        return false;
+    }
+    // Three sources at once; the slowest decides when the merge can start.
+    let ok = sim.fork(&mut [
+        &mut |sim| {
+            search_source(
+                sim,
+                "WebSearchNode",
+                "web",
+                NodeSpec::quick(400, 2_600).flaky(0.05),
+            )
+        },
+        &mut |sim| {
+            search_source(
+                sim,
+                "DocsSearchNode",
+                "docs",
+                NodeSpec::quick(200, 1_200).cached(0.3),
+            )
+        },
+        &mut |sim| search_source(sim, "CodeSearchNode", "code", NodeSpec::quick(600, 1_800)),
+    ]);
+    if !ok {
+        return false;
+    }
+    let ok = sim.visit(
+        "MergeNode",
+        NodeSpec::quick(40, 150),
+        json!({}),
+        |_, _| json!({"merged": true}),
+    );
+    if !ok {
+        return false;
+    }
+    sim.visit(
+        "AnswerNode",
+        NodeSpec::llm(700, 2_000, 1),
+        json!({"question": question}),
+        |s, _| {
+            s["answer"] = json!("See the runbook section on key rotation.");
+            json!({"characters": 41})
         },
     )
 }

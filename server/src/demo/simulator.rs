@@ -210,6 +210,44 @@ impl Sim<'_> {
         unreachable!("the loop returns on the last attempt")
     }
 
+    /// Runs `branches` side by side, each one visit starting now, and goes
+    /// on once the last has ended (a join). Each branch writes its own
+    /// state keys; a branch's snapshot shows what the branches that had
+    /// ended by then wrote, and live mode posts them in the order they end.
+    /// Returns `false` when a branch failed (the others still ran).
+    pub fn fork(&mut self, branches: &mut [&mut dyn FnMut(&mut Self) -> bool]) -> bool {
+        let (forked, before, first) = (self.now, self.state.clone(), self.steps.len());
+        let mut joined = forked;
+        let mut ok = true;
+        let mut wrote = Vec::with_capacity(branches.len());
+        for branch in branches.iter_mut() {
+            self.now = forked;
+            let state = self.state.clone();
+            ok &= branch(self);
+            joined = joined.max(self.now);
+            let keys: Map<String, Value> = self
+                .state
+                .iter()
+                .filter(|(k, v)| state.get(*k) != Some(*v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            wrote.push(keys);
+        }
+        self.now = joined;
+        // One step per branch (a visit and its retries): in the order they ended.
+        let mut ended: Vec<(Step, Map<String, Value>)> = self.steps.drain(first..).zip(wrote).collect();
+        ended.sort_by_key(|(step, _)| step.offset);
+        let mut seen = before;
+        for (mut step, keys) in ended {
+            seen.extend(keys);
+            for snapshot in &mut step.snapshots {
+                snapshot["state"] = Value::Object(seen.clone());
+            }
+            self.steps.push(step);
+        }
+        ok
+    }
+
     fn finish_step(&mut self, node: &str, events: Vec<Value>) -> bool {
         let snapshot = json!({
             "snapshot_id": format!("{}-s{}", self.execution_id, self.event_no),
@@ -302,5 +340,60 @@ pub fn plan_run(rng: &mut StdRng, start: DateTime<Utc>) -> RunPlan {
         duration: (end - start).to_std().unwrap_or_default(),
         steps: sim.steps,
         execution_id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn a_fork_runs_its_branches_side_by_side_and_snapshots_follow_the_order_they_end() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let mut sim = Sim {
+            rng: &mut rng,
+            state: Map::new(),
+            execution_id: "r".into(),
+            start,
+            now: start,
+            steps: Vec::new(),
+            event_no: 0,
+            failed_node: None,
+        };
+        let branch = |node: &'static str, ms: u64| {
+            move |sim: &mut Sim<'_>| {
+                sim.visit(node, NodeSpec::quick(ms, ms), json!({}), |s, _| {
+                    s.insert(node.into(), json!(true));
+                    json!({})
+                })
+            }
+        };
+        let (mut slow, mut quick) = (branch("Slow", 900), branch("Quick", 100));
+        assert!(sim.fork(&mut [&mut slow, &mut quick]));
+        assert_eq!(
+            sim.now,
+            start + ChronoDuration::milliseconds(900),
+            "joined when the last ended"
+        );
+        let started: Vec<&Value> = sim.steps.iter().map(|s| &s.events[0]["timestamp"]).collect();
+        assert_eq!(started[0], started[1], "both started at the fork");
+        let nodes: Vec<&str> = sim
+            .steps
+            .iter()
+            .map(|s| s.events[0]["node_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(nodes, ["Quick", "Slow"], "in the order they ended");
+        let quick_state = &sim.steps[0].snapshots[0]["state"];
+        assert_eq!(
+            quick_state,
+            &json!({"Quick": true}),
+            "the slow branch had not ended yet"
+        );
+        assert_eq!(
+            &sim.steps[1].snapshots[0]["state"],
+            &json!({"Quick": true, "Slow": true})
+        );
     }
 }

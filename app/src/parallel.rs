@@ -1,0 +1,309 @@
+//! Runs whose nodes overlap: how many visits ran at once, a lane for each
+//! visit so parallel branches sit side by side, and the critical path — the
+//! chain of visits that decided the run's duration — with each other
+//! visit's slack (how much longer it could have taken without delaying the
+//! run).
+//!
+//! Without causal links between visits the chain is read off the timeline:
+//! from the visit that ended last, step back each time to the visit that
+//! ended last before the current one started (the one it waited for). A
+//! sequential run's critical path is every visit.
+
+use crate::timeline::NodeVisit;
+use chrono::{DateTime, Utc};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Microseconds from `origin` to `at`, saturating (stored times are within
+/// the calendar, so this never saturates in practice).
+fn micros(origin: DateTime<Utc>, at: DateTime<Utc>) -> i64 {
+    (at - origin).num_microseconds().unwrap_or(i64::MAX)
+}
+
+/// A visit's interval in microseconds from `origin`; a visit still running
+/// runs until `until`. An end before the start (clock skew) is the start.
+fn interval(visit: &NodeVisit, origin: DateTime<Utc>, until: DateTime<Utc>) -> (i64, i64) {
+    let start = micros(origin, visit.start);
+    let end = micros(origin, visit.end.unwrap_or(until)).max(start);
+    (start, end)
+}
+
+/// How many visits ran at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Parallelism {
+    /// The most visits running at one moment.
+    pub peak: usize,
+    /// Visit time over the run's span: 1.0 for a run that always ran one
+    /// node, 2.0 for one that ran two at a time throughout.
+    pub average: f64,
+}
+
+/// The parallelism of `visits` over a run from `start` to `end` (visits
+/// still running count until `end`). A visit that ends when another starts
+/// does not overlap it.
+pub fn parallelism(visits: &[NodeVisit], start: DateTime<Utc>, end: DateTime<Utc>) -> Parallelism {
+    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(visits.len().saturating_mul(2));
+    let mut busy: f64 = 0.0;
+    for visit in visits {
+        let (from, to) = interval(visit, start, end);
+        busy += (to - from) as f64;
+        // -1 sorts before +1 at the same instant: an end frees its slot first.
+        edges.push((from, 1));
+        edges.push((to, -1));
+    }
+    edges.sort_unstable();
+    let (mut running, mut peak) = (0i64, 0i64);
+    for (_, step) in edges {
+        running += i64::from(step);
+        peak = peak.max(running);
+    }
+    let span = micros(start, end) as f64;
+    Parallelism {
+        peak: usize::try_from(peak).unwrap_or(0),
+        average: if span > 0.0 { busy / span } else { 0.0 },
+    }
+}
+
+/// A lane for each of `visits` (given in start order): the lowest lane free
+/// when it starts. Visits that overlap never share a lane, and a run that
+/// ran one node at a time is one lane. Visits still running run until `end`.
+pub fn lanes(visits: &[NodeVisit], end: DateTime<Utc>) -> Vec<usize> {
+    let Some(origin) = visits.first().map(|v| v.start) else {
+        return Vec::new();
+    };
+    let mut busy: BinaryHeap<Reverse<(i64, usize)>> = BinaryHeap::new();
+    let mut free: BinaryHeap<Reverse<usize>> = BinaryHeap::new();
+    let mut next_lane = 0;
+    visits
+        .iter()
+        .map(|visit| {
+            let (from, to) = interval(visit, origin, end);
+            while let Some(Reverse((until, lane))) = busy.peek().copied() {
+                if until > from {
+                    break;
+                }
+                busy.pop();
+                free.push(Reverse(lane));
+            }
+            let lane = free.pop().map_or_else(
+                || {
+                    next_lane += 1;
+                    next_lane - 1
+                },
+                |Reverse(lane)| lane,
+            );
+            busy.push(Reverse((to, lane)));
+            lane
+        })
+        .collect()
+}
+
+/// The chain of visits that decided a run's duration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CriticalPath {
+    /// Positions (in the slice given) of the visits on it, in time order.
+    pub visits: Vec<usize>,
+    /// Per node on it: its time on the path in ms and that time's share of
+    /// the path's visit time, largest first.
+    pub shares: Vec<(String, f64, f64)>,
+    /// Per visit (in the slice's order): how many ms later it could have
+    /// ended without delaying the path; 0 on the path.
+    pub slack_ms: Vec<f64>,
+}
+
+impl CriticalPath {
+    /// Whether the visit at `position` is on the path.
+    pub fn contains(&self, position: usize) -> bool {
+        self.visits.binary_search(&position).is_ok()
+    }
+}
+
+/// The critical path of `visits` (in start order) of a run that ended at
+/// `end` (visits still running run until then).
+pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
+    let Some(origin) = visits.first().map(|v| v.start) else {
+        return CriticalPath {
+            visits: Vec::new(),
+            shares: Vec::new(),
+            slack_ms: Vec::new(),
+        };
+    };
+    let spans: Vec<(i64, i64)> = visits.iter().map(|v| interval(v, origin, end)).collect();
+    // Positions by end time (ties: the later start, the shorter wait, last).
+    let mut by_end: Vec<usize> = (0..visits.len()).collect();
+    by_end.sort_unstable_by_key(|&i| (spans[i].1, spans[i].0, i));
+    // From the visit that ended last, step back to the one that ended last
+    // by the time the current one started. Only visits before the current
+    // one in `by_end` are candidates, so each step moves left and this ends
+    // (zero-length visits at one instant cannot send it round in a circle).
+    let mut path = Vec::new();
+    let mut next = by_end.len().checked_sub(1);
+    while let Some(p) = next {
+        let at = by_end[p];
+        path.push(at);
+        let started = spans[at].0;
+        next = by_end[..p]
+            .partition_point(|&i| spans[i].1 <= started)
+            .checked_sub(1);
+    }
+    // Positions in the slice's (start) order.
+    path.sort_unstable();
+
+    // Slack: until the first visit on the path that starts at or after this
+    // visit's end (the path could not have used its result earlier), or
+    // until the run's end.
+    let path_starts: Vec<i64> = {
+        let mut starts: Vec<i64> = path.iter().map(|&i| spans[i].0).collect();
+        starts.sort_unstable();
+        starts
+    };
+    let run_end = micros(origin, end).max(spans.iter().map(|s| s.1).max().unwrap_or(0));
+    let slack_ms = (0..visits.len())
+        .map(|i| {
+            if path.binary_search(&i).is_ok() {
+                return 0.0;
+            }
+            let ended = spans[i].1;
+            let next = path_starts
+                .get(path_starts.partition_point(|&s| s < ended))
+                .copied()
+                .unwrap_or(run_end);
+            (next - ended).max(0) as f64 / 1_000.0
+        })
+        .collect();
+
+    let mut shares: Vec<(String, f64, f64)> = Vec::new();
+    for &i in &path {
+        let ms = (spans[i].1 - spans[i].0) as f64 / 1_000.0;
+        match shares.iter_mut().find(|(node, _, _)| *node == visits[i].node_id) {
+            Some(share) => share.1 += ms,
+            None => shares.push((visits[i].node_id.clone(), ms, 0.0)),
+        }
+    }
+    let total: f64 = shares.iter().map(|s| s.1).sum();
+    for share in &mut shares {
+        share.2 = if total > 0.0 { share.1 / total } else { 0.0 };
+    }
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    CriticalPath {
+        visits: path,
+        shares,
+        slack_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::VisitOutcome;
+    use chrono::TimeZone;
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_767_225_600_000 + ms).unwrap()
+    }
+
+    /// A finished visit of `node` from `from` to `to` ms.
+    fn visit(node: &str, from: i64, to: i64) -> NodeVisit {
+        NodeVisit {
+            index: 0,
+            node_id: node.into(),
+            start: at(from),
+            end: Some(at(to)),
+            outcome: VisitOutcome::Completed,
+            attempt: 1,
+            duration_ms: Some((to - from) as f64),
+            saved_ms: None,
+            start_seq: None,
+            end_seq: None,
+            error: None,
+        }
+    }
+
+    /// Plan, then three sources in parallel (B the slowest), then a join.
+    fn fork_join() -> Vec<NodeVisit> {
+        vec![
+            visit("Plan", 0, 100),
+            visit("SourceA", 100, 300),
+            visit("SourceB", 100, 900),
+            visit("SourceC", 110, 500),
+            visit("Join", 900, 1_000),
+        ]
+    }
+
+    #[test]
+    fn a_sequential_run_is_one_lane_and_its_critical_path_is_every_visit() {
+        let visits = vec![visit("A", 0, 100), visit("B", 100, 300), visit("A", 300, 350)];
+        assert_eq!(lanes(&visits, at(350)), [0, 0, 0]);
+        let p = parallelism(&visits, at(0), at(350));
+        assert_eq!(p.peak, 1);
+        assert!((p.average - 1.0).abs() < 1e-9);
+        let path = critical_path(&visits, at(350));
+        assert_eq!(path.visits, [0, 1, 2]);
+        assert_eq!(path.slack_ms, [0.0, 0.0, 0.0]);
+        assert_eq!(path.shares[0].0, "B");
+        assert!((path.shares[0].2 - 200.0 / 350.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_fork_join_runs_its_branches_in_lanes_and_the_slowest_branch_is_critical() {
+        let visits = fork_join();
+        assert_eq!(lanes(&visits, at(1_000)), [0, 0, 1, 2, 0]);
+        let p = parallelism(&visits, at(0), at(1_000));
+        assert_eq!(p.peak, 3);
+        // 100 + 200 + 800 + 390 + 100 ms of visits over 1,000 ms.
+        assert!((p.average - 1.59).abs() < 1e-9, "{}", p.average);
+        let path = critical_path(&visits, at(1_000));
+        assert_eq!(path.visits, [0, 2, 4], "Plan, SourceB, Join");
+        // A could have taken until the join started (900 ms): 600 ms more;
+        // C likewise 400 ms more.
+        assert_eq!(path.slack_ms, [0.0, 600.0, 0.0, 400.0, 0.0]);
+        assert_eq!(path.shares[0], ("SourceB".to_owned(), 800.0, 0.8));
+        assert!(path.contains(2) && !path.contains(1));
+    }
+
+    #[test]
+    fn a_wait_between_visits_is_not_anyones_and_a_running_visit_runs_until_the_end() {
+        // A gap (the executor waited) between A and B; C still running.
+        let mut visits = vec![visit("A", 0, 100), visit("B", 400, 500), visit("C", 450, 0)];
+        visits[2].end = None;
+        let path = critical_path(&visits, at(800));
+        assert_eq!(path.visits, [0, 2], "A, then C which ends last");
+        assert_eq!(path.slack_ms[1], 300.0, "B could have run until the end");
+        let p = parallelism(&visits, at(0), at(800));
+        assert_eq!(p.peak, 2);
+        assert_eq!(lanes(&visits, at(800)), [0, 0, 1]);
+    }
+
+    #[test]
+    fn ten_thousand_visits_in_one_instant_are_ten_thousand_lanes() {
+        let visits: Vec<NodeVisit> = (0..10_000)
+            .map(|i| visit(&format!("N{}", i % 7), 0, 10 + i))
+            .collect();
+        let lanes = lanes(&visits, at(10_009));
+        assert_eq!(lanes.iter().max(), Some(&9_999));
+        assert_eq!(parallelism(&visits, at(0), at(10_009)).peak, 10_000);
+        let path = critical_path(&visits, at(10_009));
+        assert_eq!(path.visits, [9_999], "the longest one alone");
+        assert_eq!(path.slack_ms[0], 9_999.0);
+    }
+
+    #[test]
+    fn visits_of_no_length_at_one_instant_do_not_send_the_path_in_circles() {
+        let visits = vec![
+            visit("A", 0, 5),
+            visit("X", 5, 5),
+            visit("Y", 5, 5),
+            visit("B", 5, 9),
+        ];
+        let path = critical_path(&visits, at(9));
+        assert_eq!(path.visits, [0, 1, 2, 3], "through both, at no cost");
+    }
+
+    #[test]
+    fn no_visits_is_no_path() {
+        let path = critical_path(&[], at(0));
+        assert!(path.visits.is_empty() && path.shares.is_empty());
+        assert_eq!(parallelism(&[], at(0), at(0)).peak, 0);
+        assert!(lanes(&[], at(0)).is_empty());
+    }
+}
