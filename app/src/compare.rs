@@ -5,7 +5,7 @@
 
 use crate::diff::{diff_objects, DiffEntry};
 use crate::model::{ExecutionSummary, ExecutionTrace, JsonObject, StateSnapshot};
-use crate::timeline::trace_visits;
+use crate::timeline::{trace_visits, NodeVisit};
 use serde::{Deserialize, Serialize};
 
 /// How long the alignment of two huge, very different runs may search for
@@ -89,10 +89,47 @@ pub struct Comparison {
     pub final_state_diff: Vec<DiffEntry>,
 }
 
-/// A run's steps: visits in order, retries of a node folded into one step.
+/// The order compare aligns a run's visits in: start order, except that
+/// visits that ran side by side — a block of visits whose times overlap one
+/// another in a chain — are taken by node name (then start). Two runs whose
+/// parallel branches started or finished in another order then line up;
+/// a run that ran one node at a time keeps its order. A visit still
+/// running counts as ending where it started.
+fn alignment_order(visits: &mut [NodeVisit]) {
+    let mut block = Vec::with_capacity(visits.len());
+    let (mut id, mut block_end) = (0usize, None);
+    for visit in visits.iter() {
+        let end = visit.end.unwrap_or(visit.start).max(visit.start);
+        block_end = match block_end {
+            Some(until) if visit.start < until => Some(end.max(until)),
+            Some(_) => {
+                id += 1;
+                Some(end)
+            }
+            None => Some(end),
+        };
+        block.push(id);
+    }
+    let mut order: Vec<usize> = (0..visits.len()).collect();
+    order.sort_by(|&x, &y| {
+        (block[x], &visits[x].node_id, visits[x].start, x).cmp(&(
+            block[y],
+            &visits[y].node_id,
+            visits[y].start,
+            y,
+        ))
+    });
+    let sorted: Vec<NodeVisit> = order.iter().map(|&i| visits[i].clone()).collect();
+    visits.clone_from_slice(&sorted);
+}
+
+/// A run's steps: visits in alignment order (see `alignment_order`),
+/// retries of a node folded into one step.
 pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
-    for visit in trace_visits(trace) {
+    let mut visits = trace_visits(trace);
+    alignment_order(&mut visits);
+    for visit in visits {
         // Events are in seq order: found by binary search, not a scan per visit.
         let outputs = visit
             .end_seq
@@ -288,6 +325,81 @@ mod tests {
             "last_seq": seq, "node_events": events, "state_snapshots": snapshots
         }))
         .unwrap()
+    }
+
+    /// A trace from events `(node, event type, ms from the start)` in the
+    /// order they were stored; outputs name the node alone.
+    fn timed_trace(id: &str, records: &[(&str, &str, i64)]) -> ExecutionTrace {
+        let events: Vec<serde_json::Value> = records
+            .iter()
+            .enumerate()
+            .map(|(i, (node, kind, ms))| {
+                json!({"event_id": format!("e{i}"), "execution_id": id, "seq": i + 1, "node_id": node,
+                    "event_type": kind, "timestamp": format!("2025-01-01T00:00:{:02}.{:03}Z", ms / 1_000, ms % 1_000),
+                    "duration_ms": null, "inputs": {}, "outputs": {"node": node}, "error": null, "metadata": {}})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "execution_id": id, "graph_type": "g", "status": "completed", "start_time": "2025-01-01T00:00:00Z",
+            "end_time": null, "total_duration_ms": null, "total_nodes": 0, "failed_nodes": 0, "cached_nodes": 0,
+            "total_llm_calls": 0, "total_tokens": null, "original_inputs": {}, "final_state": null,
+            "metadata": {}, "graph": null, "is_replay": false, "original_execution_id": null, "error": null,
+            "last_seq": records.len(), "node_events": events, "state_snapshots": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn parallel_branches_that_started_and_finished_in_another_order_line_up() {
+        let a = timed_trace(
+            "a",
+            &[
+                ("Plan", "started", 0),
+                ("Plan", "completed", 100),
+                ("SourceA", "started", 100),
+                ("SourceB", "started", 100),
+                ("SourceC", "started", 110),
+                ("SourceA", "completed", 300),
+                ("SourceC", "completed", 500),
+                ("SourceB", "completed", 900),
+                ("Join", "started", 900),
+                ("Join", "completed", 1_000),
+            ],
+        );
+        // Run b's producer reported the branches in another order, C first,
+        // and they finished in another order too.
+        let b = timed_trace(
+            "b",
+            &[
+                ("Plan", "started", 0),
+                ("Plan", "completed", 100),
+                ("SourceC", "started", 100),
+                ("SourceA", "started", 100),
+                ("SourceB", "started", 105),
+                ("SourceB", "completed", 400),
+                ("SourceA", "completed", 600),
+                ("SourceC", "completed", 700),
+                ("Join", "started", 700),
+                ("Join", "completed", 800),
+            ],
+        );
+        let c = compare(&a, &b);
+        assert_eq!(c.first_divergence, None, "{:?}", shape(&c));
+        let nodes: Vec<&str> = c.aligned.iter().map(|s| s.node_id.as_str()).collect();
+        assert_eq!(nodes, ["Plan", "SourceA", "SourceB", "SourceC", "Join"]);
+        assert!(c.aligned.iter().all(|s| s.a.is_some() && s.b.is_some()));
+        // A run without overlaps keeps its order (B before A here).
+        let sequential = timed_trace(
+            "s",
+            &[
+                ("B", "started", 0),
+                ("B", "completed", 10),
+                ("A", "started", 10),
+                ("A", "completed", 20),
+            ],
+        );
+        let own: Vec<String> = steps(&sequential).into_iter().map(|s| s.node_id).collect();
+        assert_eq!(own, ["B", "A"]);
     }
 
     fn shape(c: &Comparison) -> Vec<(String, bool, bool)> {

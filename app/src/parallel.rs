@@ -64,6 +64,55 @@ pub fn parallelism(visits: &[NodeVisit], start: DateTime<Utc>, end: DateTime<Utc
     }
 }
 
+/// How many visits ran at once over a run from `start` to `end`, cut into
+/// `columns` equal spans: the most running at any moment of each (a visit
+/// that ends when another starts does not overlap it). What the timeline's
+/// concurrency strip draws.
+pub fn concurrency(
+    visits: &[NodeVisit],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    columns: usize,
+) -> Vec<usize> {
+    let span = micros(start, end).max(1);
+    let mut counts = vec![0usize; columns];
+    if columns == 0 {
+        return counts;
+    }
+    let column_of = |t: i64| -> usize {
+        let t = t.clamp(0, span);
+        // The end of the run belongs to the last column.
+        usize::try_from((i128::from(t) * columns as i128 / i128::from(span)).min(columns as i128 - 1))
+            .unwrap_or(0)
+    };
+    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(visits.len().saturating_mul(2));
+    for visit in visits {
+        let (from, to) = interval(visit, start, end);
+        edges.push((from, 1));
+        edges.push((to, -1));
+    }
+    edges.sort_unstable();
+    let mut running = 0i64;
+    let mut at = 0;
+    while at < edges.len() {
+        // Every change at one instant at once (ends sort before starts).
+        let instant = edges[at].0;
+        while at < edges.len() && edges[at].0 == instant {
+            running += i64::from(edges[at].1);
+            at += 1;
+        }
+        // `running` holds from this instant until the next change.
+        let next = edges.get(at).map_or(span, |e| e.0);
+        if next > instant {
+            let level = usize::try_from(running).unwrap_or(0);
+            for count in &mut counts[column_of(instant)..=column_of(next - 1)] {
+                *count = (*count).max(level);
+            }
+        }
+    }
+    counts
+}
+
 /// A lane for each of `visits` (given in start order): the lowest lane free
 /// when it starts. Visits that overlap never share a lane, and a run that
 /// ran one node at a time is one lane. Visits still running run until `end`.
@@ -297,6 +346,15 @@ mod tests {
         ];
         let path = critical_path(&visits, at(9));
         assert_eq!(path.visits, [0, 1, 2, 3], "through both, at no cost");
+    }
+
+    #[test]
+    fn the_concurrency_strip_counts_what_ran_at_once_in_each_column() {
+        // Ten columns of 100 ms over the fork/join of 1,000 ms.
+        let strip = concurrency(&fork_join(), at(0), at(1_000), 10);
+        assert_eq!(strip, [1, 3, 3, 2, 2, 1, 1, 1, 1, 1]);
+        assert_eq!(concurrency(&[], at(0), at(1_000), 4), [0, 0, 0, 0]);
+        assert!(concurrency(&fork_join(), at(0), at(1_000), 0).is_empty());
     }
 
     #[test]

@@ -28,6 +28,7 @@ test("a fork/join run shows its parallelism, its critical path and each visit's 
   const timeline = page.getByRole("region", { name: "Timeline" });
   await expect(timeline).toContainText("Critical path (outlined): SourceB 80 % (800 ms) · Join 10 % (100 ms) · Plan 10 % (100 ms)");
   await expect(timeline.getByRole("button", { name: "SourceB · completed · 800 ms · critical path" })).toBeVisible();
+  await expect(timeline.getByRole("img", { name: "Nodes running at once over the run: at most 3" })).toBeVisible();
   await expect(timeline.getByRole("button", { name: "SourceA · completed · 200 ms", exact: true })).toBeVisible();
   await page.screenshot({ path: "test-results/parallel-run.png", fullPage: true });
 
@@ -49,4 +50,5 @@ test("a run that ran one node at a time has no critical path to outline", async 
   await page.goto(`/executions/${id}`);
   await expect(page.locator(".run-header .facts").getByText("peak 1, average 1.0")).toBeVisible();
   await expect(page.getByRole("region", { name: "Timeline" })).not.toContainText("Critical path");
+  await expect(page.getByRole("img", { name: /running at once/ })).toHaveCount(0);
 });

@@ -27,6 +27,9 @@ pub fn Timeline(
     /// The run's critical path, when it ran nodes side by side: its visits
     /// are outlined and say so.
     critical: Memo<Option<CriticalPath>>,
+    /// How many visits ran at once, per column of the run's span, for a
+    /// run that ran nodes side by side: drawn under the axis.
+    strip: Memo<Option<Vec<usize>>>,
 ) -> impl IntoView {
     // The zoom level lives in the URL (?zoom=), set when the slider is let go.
     let zoom_param = query_param("zoom");
@@ -107,6 +110,20 @@ pub fn Timeline(
                     }).collect_view()}
                 </span>
             </div>
+            {move || strip.with(|strip| strip.as_ref().map(|counts| {
+                let peak = counts.iter().copied().max().unwrap_or(0).max(1);
+                let columns = counts.len();
+                view! {
+                    <div class="concurrency-strip" style=format!("width: {}%", zoom.get() * 100.0)>
+                        <span class="axis-corner muted">"Running at once"</span>
+                        <svg viewBox=format!("0 0 {columns} {peak}") preserveAspectRatio="none" role="img"
+                            aria-label=format!("Nodes running at once over the run: at most {peak}")>
+                            // One step outline, not a rect per column: no seams between columns.
+                            <path d=strip_outline(counts, peak)></path>
+                        </svg>
+                    </div>
+                }
+            }))}
             <ol class="timeline" style=move || format!(
                 "width: {}%; height: {}px", zoom.get() * 100.0, row_count() as f64 * ROW_PX
             )>
@@ -160,6 +177,18 @@ pub fn Timeline(
             </ol>
         </div>
     }
+}
+
+/// The concurrency strip's shape: a step line over `counts` (one unit wide
+/// each, `peak` high), closed along the bottom.
+fn strip_outline(counts: &[usize], peak: usize) -> String {
+    let mut d = format!("M0 {peak}");
+    for (i, c) in counts.iter().enumerate() {
+        let y = peak.saturating_sub(*c);
+        d.push_str(&format!(" L{i} {y} L{} {y}", i + 1));
+    }
+    d.push_str(&format!(" L{} {peak} Z", counts.len()));
+    d
 }
 
 /// The deepest zoom: the run's span 50 times the panel's width.

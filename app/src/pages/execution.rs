@@ -10,7 +10,7 @@ use crate::components::{
 use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
-use crate::parallel::{critical_path, parallelism};
+use crate::parallel::{concurrency, critical_path, parallelism};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
 use crate::timeline::VisitIndex;
 use crate::url_state::{query_param, query_setter};
@@ -18,6 +18,8 @@ use crate::virtual_window::{visible_range, INITIAL_ROWS};
 
 /// Height of one row of the node events table (matches the stylesheet).
 const EVENT_ROW_PX: f64 = 33.0;
+/// Columns of the timeline's concurrency strip.
+const STRIP_COLUMNS: usize = 200;
 use crate::error::PageError;
 use leptos::lazy;
 use leptos::prelude::*;
@@ -189,6 +191,12 @@ fn RunView(run: RunOutline) -> impl IntoView {
             .filter(|p| p.peak > 1)
             .map(|_| all_visits.with(|v| critical_path(v.visits(), end.get())))
     });
+    // What the timeline's concurrency strip draws, for the same runs.
+    let strip = Memo::new(move |_| {
+        critical
+            .with(Option::is_some)
+            .then(|| all_visits.with(|v| concurrency(v.visits(), start.get(), end.get(), STRIP_COLUMNS)))
+    });
     let step = Memo::new(move |_| {
         let count = trace.with(|t| t.snapshots.len());
         step_param
@@ -298,7 +306,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
                     }).collect::<Vec<_>>().join(" · ");
                     view! { <p class="critical-summary">"Critical path (outlined): " {shares}</p> }
                 }))}
-                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close critical/>
+                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close critical strip/>
             </section>
             {move || {
                 let visit = selected_visit.get()?;
