@@ -104,15 +104,23 @@ pub struct GraphTally {
     pub inferred: bool,
 }
 
-/// `declared` (if any) plus everything `visits` show, with edge counts.
-/// Costs the graph's size (the index keeps the counts), so a live frame
-/// does not pay for the whole run.
+/// `declared` (if any) plus everything `visits` show, with edge counts:
+/// `taken` when given (a finished parallel run's edges read off its
+/// timeline, `parallel::inferred_edges`), else the index's consecutive
+/// visits. Costs the graph's size (the index keeps the counts), so a live
+/// frame does not pay for the whole run.
 // Sorted vectors rather than B-tree maps: the same answers, and far less
 // code in the browser's WASM.
-pub fn tally(declared: Option<&GraphDefinition>, visits: &VisitIndex) -> GraphTally {
+pub fn tally(
+    declared: Option<&GraphDefinition>,
+    visits: &VisitIndex,
+    taken: Option<&[((String, String), usize)]>,
+) -> GraphTally {
     let mut nodes: Vec<String> = visits.node_ids().cloned().collect();
-    let mut steps: Vec<((String, String), usize)> =
-        visits.steps().map(|(edge, n)| (edge.clone(), n)).collect();
+    let mut steps: Vec<((String, String), usize)> = match taken {
+        Some(taken) => taken.to_vec(),
+        None => visits.steps().map(|(edge, n)| (edge.clone(), n)).collect(),
+    };
     if let Some(graph) = declared {
         nodes.extend(graph.nodes.iter().map(|n| n.id.clone()));
         for e in &graph.edges {
@@ -219,7 +227,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn graph_view(declared: Option<&GraphDefinition>, visits: &VisitIndex) -> GraphView {
-        let tally = tally(declared, visits);
+        let tally = tally(declared, visits, None);
         let layout = lay_out(&tally.structure);
         place(&tally, visits, &(tally.structure.clone(), layout))
     }
@@ -291,10 +299,10 @@ mod tests {
 
     #[test]
     fn a_node_the_layout_does_not_have_yet_waits_for_it() {
-        let before = tally(None, &visits(&[("A", "completed", 1)])).structure;
+        let before = tally(None, &visits(&[("A", "completed", 1)]), None).structure;
         let old = (before.clone(), lay_out(&before));
         let grown = visits(&[("A", "completed", 1), ("B", "started", 1)]);
-        let view = place(&tally(None, &grown), &grown, &old);
+        let view = place(&tally(None, &grown, None), &grown, &old);
         let ids: Vec<&str> = view.nodes.iter().map(|n| n.id.as_str()).collect();
         assert_eq!((ids, view.edges.len()), (vec!["A"], 0));
     }

@@ -113,6 +113,86 @@ pub fn concurrency(
     counts
 }
 
+/// Edges (from, to) with how often the run took each, sorted.
+pub type EdgeCounts = Vec<((String, String), usize)>;
+
+/// Most (from, to) pairs one instant may link all to all: past it (many
+/// branches ending where many start, a superstep), each visit that starts
+/// follows the one that ended last, so the work stays linear.
+const MAX_PAIRS_PER_INSTANT: usize = 4_096;
+
+/// The edges a run took, read off the timeline so that branches which ran
+/// side by side are not chained: a visit leads to the visits that started
+/// first once it had ended (all of them, when several started at that
+/// instant: a fork), so a join follows every branch that ended before it;
+/// a visit nothing led to that way (it started a moment after its
+/// siblings) follows the visit that ended last before it started. A
+/// sequential run's edges are its consecutive visits. A retry is the same
+/// visit again, not a step along an edge. Edges are (from, to) with how
+/// often, sorted.
+pub fn inferred_edges(visits: &[NodeVisit], end: DateTime<Utc>) -> EdgeCounts {
+    let Some(origin) = visits.first().map(|v| v.start) else {
+        return Vec::new();
+    };
+    let spans: Vec<(i64, i64)> = visits.iter().map(|v| interval(v, origin, end)).collect();
+    // Visits are in start order, so starts are sorted.
+    let starts: Vec<i64> = spans.iter().map(|s| s.0).collect();
+    // Each visit's successors start at the first instant at or after its
+    // end: group the visits by that instant (its first position in `starts`).
+    let mut sources: Vec<(usize, usize)> = spans
+        .iter()
+        .enumerate()
+        .filter_map(|(u, &(_, ended))| {
+            let first = starts.partition_point(|&s| s < ended);
+            (first < starts.len()).then_some((first, u))
+        })
+        .collect();
+    sources.sort_unstable();
+    let mut led_to = vec![false; visits.len()];
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    for group in sources.chunk_by(|a, b| a.0 == b.0) {
+        let first = group[0].0;
+        let targets = first..starts.partition_point(|&s| s <= starts[first]);
+        if group.len().saturating_mul(targets.len()) <= MAX_PAIRS_PER_INSTANT {
+            for &(_, u) in group {
+                pairs.extend(targets.clone().filter(|&v| v != u).map(|v| (u, v)));
+            }
+            for v in targets {
+                led_to[v] = group.iter().any(|&(_, u)| u != v);
+            }
+        }
+    }
+    // The visits nothing led to: after the one that ended last before them.
+    let mut by_end: Vec<usize> = (0..visits.len()).collect();
+    by_end.sort_unstable_by_key(|&i| (spans[i].1, i));
+    for (v, &(started, _)) in spans.iter().enumerate() {
+        if led_to[v] {
+            continue;
+        }
+        let before = by_end.partition_point(|&i| spans[i].1 <= started);
+        if let Some(&u) = by_end[..before].iter().rev().find(|&&u| u != v) {
+            pairs.push((u, v));
+        }
+    }
+    // Counted by node number, named at the end: no strings per pair.
+    let mut names: Vec<&str> = visits.iter().map(|v| v.node_id.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let number = |i: usize| names.binary_search(&visits[i].node_id.as_str()).unwrap_or(0);
+    let mut steps: Vec<(usize, usize)> = pairs
+        .into_iter()
+        .filter(|&(u, v)| !crate::timeline::is_retry(&visits[u], &visits[v]))
+        .map(|(u, v)| (number(u), number(v)))
+        .collect();
+    steps.sort_unstable();
+    let mut edges: EdgeCounts = Vec::new();
+    for group in steps.chunk_by(|a, b| a == b) {
+        let (from, to) = group[0];
+        edges.push(((names[from].to_owned(), names[to].to_owned()), group.len()));
+    }
+    edges
+}
+
 /// A lane for each of `visits` (given in start order): the lowest lane free
 /// when it starts. Visits that overlap never share a lane, and a run that
 /// ran one node at a time is one lane. Visits still running run until `end`.
@@ -355,6 +435,58 @@ mod tests {
         assert_eq!(strip, [1, 3, 3, 2, 2, 1, 1, 1, 1, 1]);
         assert_eq!(concurrency(&[], at(0), at(1_000), 4), [0, 0, 0, 0]);
         assert!(concurrency(&fork_join(), at(0), at(1_000), 0).is_empty());
+    }
+
+    #[test]
+    fn inferred_edges_fork_to_every_branch_and_join_from_each() {
+        let named = |edges: Vec<((String, String), usize)>| -> Vec<(String, usize)> {
+            edges
+                .into_iter()
+                .map(|((a, b), n)| (format!("{a}->{b}"), n))
+                .collect()
+        };
+        let edges = named(inferred_edges(&fork_join(), at(1_000)));
+        let expected: Vec<(String, usize)> = [
+            "Plan->SourceA",
+            "Plan->SourceB",
+            "Plan->SourceC",
+            "SourceA->Join",
+            "SourceB->Join",
+            "SourceC->Join",
+        ]
+        .iter()
+        .map(|e| (e.to_string(), 1))
+        .collect();
+        assert_eq!(edges, expected);
+        // Sequential: consecutive visits, a loop counted twice, a retry not a step.
+        let mut retry = visit("B", 300, 400);
+        retry.attempt = 2;
+        let visits = vec![
+            visit("A", 0, 100),
+            visit("B", 100, 200),
+            visit("B", 200, 300),
+            retry,
+            visit("A", 400, 500),
+        ];
+        assert_eq!(
+            named(inferred_edges(&visits, at(500))),
+            [
+                ("A->B".to_owned(), 1),
+                ("B->A".to_owned(), 1),
+                ("B->B".to_owned(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_superstep_of_many_to_many_stays_linear() {
+        // 100 branches end where 100 others start: 10,000 pairs, over the
+        // cap, so each of the second step follows the one that ended last.
+        let mut visits: Vec<NodeVisit> = (0..100).map(|i| visit(&format!("A{i}"), 0, 100 + i)).collect();
+        visits.extend((0..100).map(|i| visit(&format!("B{i}"), 200, 300)));
+        let edges = inferred_edges(&visits, at(300));
+        assert_eq!(edges.len(), 100);
+        assert!(edges.iter().all(|((from, _), n)| from == "A99" && *n == 1));
     }
 
     #[test]

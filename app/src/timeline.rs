@@ -100,8 +100,12 @@ pub struct VisitIndex {
 /// The edge two consecutive visits (in start order) took, if any: a retry is
 /// the same visit again, not a step along an edge.
 pub fn step(from: &NodeVisit, to: &NodeVisit) -> Option<(String, String)> {
-    let retry = from.node_id == to.node_id && to.attempt > 1;
-    (!retry).then(|| (from.node_id.clone(), to.node_id.clone()))
+    (!is_retry(from, to)).then(|| (from.node_id.clone(), to.node_id.clone()))
+}
+
+/// Whether `to` is `from` tried again.
+pub fn is_retry(from: &NodeVisit, to: &NodeVisit) -> bool {
+    from.node_id == to.node_id && to.attempt > 1
 }
 
 /// Where a visit sorts: its start, then its first record's `seq` (unique).

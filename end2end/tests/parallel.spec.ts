@@ -30,6 +30,10 @@ test("a fork/join run shows its parallelism, its critical path and each visit's 
   await expect(timeline.getByRole("button", { name: "SourceB · completed · 800 ms · critical path" })).toBeVisible();
   await expect(timeline.getByRole("img", { name: "Nodes running at once over the run: at most 3" })).toBeVisible();
   await expect(timeline.getByRole("button", { name: "SourceA · completed · 200 ms", exact: true })).toBeVisible();
+  // The graph forks to each source and joins from each, rather than chaining
+  // the sources that merely ran side by side.
+  const graph = page.getByRole("region", { name: "Graph" });
+  await expect(graph.getByRole("img", { name: "Graph of the run: 5 nodes, 6 edges" })).toBeVisible();
   await page.screenshot({ path: "test-results/parallel-run.png", fullPage: true });
 
   await timeline.getByRole("button", { name: "SourceA · completed · 200 ms", exact: true }).click();

@@ -50,7 +50,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
     /// Node events of the parallel run (1,000 visits at a time) whose
-    /// critical path, lanes and parallelism are timed.
+    /// critical path, lanes, parallelism and graph edges are timed.
     #[arg(long, default_value_t = 100_000)]
     parallel_events: u32,
     /// `required`: every HTTP request carries an admin token and passes the
@@ -207,7 +207,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let parallel = time_parallel_figures(args.parallel_events);
     println!(
-        "critical path, lanes and parallelism of a {}-event run, 1,000 visits at a time: {parallel}",
+        "critical path, lanes, parallelism and graph edges of a {}-event run, 1,000 visits at a time: {parallel}",
         args.parallel_events
     );
 
@@ -241,10 +241,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Times what a parallel run's page works out once it has finished
-/// (`app::parallel`) over `events / 2` visits that start a thousand at a
-/// time, each running 0.4–1 s: five samples.
+/// (`app::parallel`: critical path, lanes, parallelism, graph edges) over
+/// `events / 2` visits that start a thousand at a time, each running
+/// 0.4–1 s: five samples.
 fn time_parallel_figures(events: u32) -> Percentiles {
-    use app::parallel::{critical_path, lanes, parallelism};
+    use app::parallel::{critical_path, inferred_edges, lanes, parallelism};
     use app::timeline::{NodeVisit, VisitOutcome};
     let origin = Utc::now();
     let visits: Vec<NodeVisit> = (0..i64::from(events / 2))
@@ -273,7 +274,9 @@ fn time_parallel_figures(events: u32) -> Percentiles {
             let path = critical_path(&visits, end);
             let lanes = lanes(&visits, end);
             let figures = parallelism(&visits, origin, end);
+            let edges = inferred_edges(&visits, end);
             assert!(!path.visits.is_empty() && lanes.len() == visits.len() && figures.peak >= 1_000);
+            assert!(!edges.is_empty());
             began.elapsed()
         })
         .collect();

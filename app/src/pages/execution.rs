@@ -10,7 +10,7 @@ use crate::components::{
 use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
 use crate::model::{EventOutline, ExecutionStatus, RunOutline, StateSnapshot};
-use crate::parallel::{concurrency, critical_path, parallelism};
+use crate::parallel::{concurrency, critical_path, inferred_edges, parallelism};
 use crate::server_fns::{get_run_outline, get_state_history, lay_out_graph};
 use crate::timeline::VisitIndex;
 use crate::url_state::{query_param, query_setter};
@@ -191,6 +191,14 @@ fn RunView(run: RunOutline) -> impl IntoView {
             .filter(|p| p.peak > 1)
             .map(|_| all_visits.with(|v| critical_path(v.visits(), end.get())))
     });
+    // The graph's edges for the same runs: read off the timeline (forks to
+    // every branch, joins from each), not off the order of visits, which
+    // would chain branches that merely ran side by side.
+    let parallel_edges = Memo::new(move |_| {
+        critical
+            .with(Option::is_some)
+            .then(|| all_visits.with(|v| inferred_edges(v.visits(), end.get())))
+    });
     // What the timeline's concurrency strip draws, for the same runs.
     let strip = Memo::new(move |_| {
         critical
@@ -317,7 +325,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </div>
         <section aria-labelledby="graph-heading">
             <h2 id="graph-heading">"Graph"</h2>
-            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits, selected, on_select)/>
+            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits, parallel_edges, selected, on_select)/>
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
@@ -417,6 +425,7 @@ fn loading_state<T: 'static>(
 fn graph_section(
     trace: RwSignal<RunOutline>,
     all_visits: RwSignal<VisitIndex>,
+    parallel_edges: Memo<Option<crate::parallel::EdgeCounts>>,
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
 ) -> AnyView {
@@ -437,7 +446,7 @@ fn graph_section(
     });
     let tallied = Memo::new(move |_| {
         let declared = trace.with(|t| t.summary.graph.clone());
-        all_visits.with(|v| tally(declared.as_ref(), v))
+        parallel_edges.with(|taken| all_visits.with(|v| tally(declared.as_ref(), v, taken.as_deref())))
     });
     let structure = Memo::new(move |_| tallied.with(|t| t.structure.clone()));
     // Local: this section only ever renders in the browser (see LazySection).
