@@ -95,41 +95,34 @@ pub struct Comparison {
 /// parallel branches started or finished in another order then line up;
 /// a run that ran one node at a time keeps its order. A visit still
 /// running counts as ending where it started.
-fn alignment_order(visits: &mut [NodeVisit]) {
-    let mut block = Vec::with_capacity(visits.len());
-    let (mut id, mut block_end) = (0usize, None);
-    for visit in visits.iter() {
-        let end = visit.end.unwrap_or(visit.start).max(visit.start);
-        block_end = match block_end {
-            Some(until) if visit.start < until => Some(end.max(until)),
-            Some(_) => {
-                id += 1;
-                Some(end)
-            }
-            None => Some(end),
-        };
-        block.push(id);
-    }
-    let mut order: Vec<usize> = (0..visits.len()).collect();
-    order.sort_by(|&x, &y| {
-        (block[x], &visits[x].node_id, visits[x].start, x).cmp(&(
-            block[y],
-            &visits[y].node_id,
-            visits[y].start,
-            y,
-        ))
-    });
-    let sorted: Vec<NodeVisit> = order.iter().map(|&i| visits[i].clone()).collect();
-    visits.clone_from_slice(&sorted);
+fn alignment_order(visits: Vec<NodeVisit>) -> Vec<NodeVisit> {
+    let mut block_end = None;
+    let mut id = 0usize;
+    let mut keyed: Vec<(usize, NodeVisit)> = visits
+        .into_iter()
+        .map(|visit| {
+            let end = visit.end.unwrap_or(visit.start).max(visit.start);
+            block_end = match block_end {
+                Some(until) if visit.start < until => Some(end.max(until)),
+                Some(_) => {
+                    id += 1;
+                    Some(end)
+                }
+                None => Some(end),
+            };
+            (id, visit)
+        })
+        .collect();
+    // Stable: visits of one node in one block keep their start order.
+    keyed.sort_by(|(bx, x), (by, y)| (bx, &x.node_id, x.start).cmp(&(by, &y.node_id, y.start)));
+    keyed.into_iter().map(|(_, visit)| visit).collect()
 }
 
 /// A run's steps: visits in alignment order (see `alignment_order`),
 /// retries of a node folded into one step.
 pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
-    let mut visits = trace_visits(trace);
-    alignment_order(&mut visits);
-    for visit in visits {
+    for visit in alignment_order(trace_visits(trace)) {
         // Events are in seq order: found by binary search, not a scan per visit.
         let outputs = visit
             .end_seq
@@ -317,12 +310,22 @@ mod tests {
                 "timestamp": "2025-01-01T01:00:00Z", "state": {"last": node, "n": i}, "diff": null}),
             );
         }
+        trace_of(id, seq, events, snapshots)
+    }
+
+    /// A completed trace of run `id` holding `events` and `snapshots`.
+    fn trace_of(
+        id: &str,
+        last_seq: impl serde::Serialize,
+        events: Vec<serde_json::Value>,
+        snapshots: Vec<serde_json::Value>,
+    ) -> ExecutionTrace {
         serde_json::from_value(json!({
             "execution_id": id, "graph_type": "g", "status": "completed", "start_time": "2025-01-01T00:00:00Z",
             "end_time": null, "total_duration_ms": null, "total_nodes": 0, "failed_nodes": 0, "cached_nodes": 0,
             "total_llm_calls": 0, "total_tokens": null, "original_inputs": {"q": id}, "final_state": null,
             "metadata": {}, "graph": null, "is_replay": false, "original_execution_id": null, "error": null,
-            "last_seq": seq, "node_events": events, "state_snapshots": snapshots
+            "last_seq": last_seq, "node_events": events, "state_snapshots": snapshots
         }))
         .unwrap()
     }
@@ -339,14 +342,7 @@ mod tests {
                     "duration_ms": null, "inputs": {}, "outputs": {"node": node}, "error": null, "metadata": {}})
             })
             .collect();
-        serde_json::from_value(json!({
-            "execution_id": id, "graph_type": "g", "status": "completed", "start_time": "2025-01-01T00:00:00Z",
-            "end_time": null, "total_duration_ms": null, "total_nodes": 0, "failed_nodes": 0, "cached_nodes": 0,
-            "total_llm_calls": 0, "total_tokens": null, "original_inputs": {}, "final_state": null,
-            "metadata": {}, "graph": null, "is_replay": false, "original_execution_id": null, "error": null,
-            "last_seq": records.len(), "node_events": events, "state_snapshots": []
-        }))
-        .unwrap()
+        trace_of(id, records.len(), events, Vec::new())
     }
 
     #[test]

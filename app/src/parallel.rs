@@ -28,6 +28,27 @@ fn interval(visit: &NodeVisit, origin: DateTime<Utc>, until: DateTime<Utc>) -> (
     (start, end)
 }
 
+/// Each visit's start (+1) and end (-1) in microseconds from `start`,
+/// sorted; at one instant an end sorts before a start, so a visit that ends
+/// when another starts does not overlap it.
+fn starts_and_ends(visits: &[NodeVisit], start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(i64, i8)> {
+    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(visits.len().saturating_mul(2));
+    for visit in visits {
+        let (from, to) = interval(visit, start, end);
+        edges.push((from, 1));
+        edges.push((to, -1));
+    }
+    edges.sort_unstable();
+    edges
+}
+
+/// Positions of `spans` by end (ties: the later start, then position).
+fn by_end(spans: &[(i64, i64)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_unstable_by_key(|&i| (spans[i].1, spans[i].0, i));
+    order
+}
+
 /// How many visits ran at once.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Parallelism {
@@ -42,16 +63,12 @@ pub struct Parallelism {
 /// still running count until `end`). A visit that ends when another starts
 /// does not overlap it.
 pub fn parallelism(visits: &[NodeVisit], start: DateTime<Utc>, end: DateTime<Utc>) -> Parallelism {
-    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(visits.len().saturating_mul(2));
-    let mut busy: f64 = 0.0;
-    for visit in visits {
-        let (from, to) = interval(visit, start, end);
-        busy += (to - from) as f64;
-        // -1 sorts before +1 at the same instant: an end frees its slot first.
-        edges.push((from, 1));
-        edges.push((to, -1));
-    }
-    edges.sort_unstable();
+    let edges = starts_and_ends(visits, start, end);
+    // Visit time: each end minus each start, summed exactly.
+    let busy = edges
+        .iter()
+        .map(|&(at, step)| -i128::from(at) * i128::from(step))
+        .sum::<i128>() as f64;
     let (mut running, mut peak) = (0i64, 0i64);
     for (_, step) in edges {
         running += i64::from(step);
@@ -85,13 +102,7 @@ pub fn concurrency(
         usize::try_from((i128::from(t) * columns as i128 / i128::from(span)).min(columns as i128 - 1))
             .unwrap_or(0)
     };
-    let mut edges: Vec<(i64, i8)> = Vec::with_capacity(visits.len().saturating_mul(2));
-    for visit in visits {
-        let (from, to) = interval(visit, start, end);
-        edges.push((from, 1));
-        edges.push((to, -1));
-    }
-    edges.sort_unstable();
+    let edges = starts_and_ends(visits, start, end);
     let mut running = 0i64;
     let mut at = 0;
     while at < edges.len() {
@@ -163,8 +174,7 @@ pub fn inferred_edges(visits: &[NodeVisit], end: DateTime<Utc>) -> EdgeCounts {
         }
     }
     // The visits nothing led to: after the one that ended last before them.
-    let mut by_end: Vec<usize> = (0..visits.len()).collect();
-    by_end.sort_unstable_by_key(|&i| (spans[i].1, i));
+    let by_end = by_end(&spans);
     for (v, &(started, _)) in spans.iter().enumerate() {
         if led_to[v] {
             continue;
@@ -258,9 +268,7 @@ pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
         };
     };
     let spans: Vec<(i64, i64)> = visits.iter().map(|v| interval(v, origin, end)).collect();
-    // Positions by end time (ties: the later start, the shorter wait, last).
-    let mut by_end: Vec<usize> = (0..visits.len()).collect();
-    by_end.sort_unstable_by_key(|&i| (spans[i].1, spans[i].0, i));
+    let by_end = by_end(&spans);
     // From the visit that ended last, step back to the one that ended last
     // by the time the current one started. Only visits before the current
     // one in `by_end` are candidates, so each step moves left and this ends

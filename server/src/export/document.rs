@@ -96,17 +96,23 @@ pub struct ImportedTrace {
     pub state_snapshots: Vec<Sequenced<NewSnapshot>>,
 }
 
-/// The totals and records of an exported trace, as JSON still.
+/// The totals of an exported trace.
 #[derive(Deserialize)]
-struct TraceRest {
+struct TraceTotals {
     #[serde(default)]
     total_llm_calls: u32,
     #[serde(default)]
     total_tokens: Option<u64>,
-    #[serde(default)]
-    node_events: Vec<serde_json::Value>,
-    #[serde(default)]
-    state_snapshots: Vec<serde_json::Value>,
+}
+
+/// The records under `key` of an exported trace, borrowed (absent or null:
+/// none).
+fn records<'t>(trace: &'t serde_json::Value, key: &str) -> Result<&'t [serde_json::Value], TraceError> {
+    match trace.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(&[]),
+        Some(serde_json::Value::Array(records)) => Ok(records),
+        Some(_) => Err(invalid(&format!("trace.{key}"), "must be an array")),
+    }
 }
 
 /// `T` from `value`, an error naming the field as `at.path`.
@@ -153,14 +159,14 @@ impl ImportedTrace {
         if !trace.is_object() {
             return Err(invalid("trace", "must be a JSON object"));
         }
-        let rest: TraceRest = part(trace, "trace")?;
+        let totals: TraceTotals = part(trace, "trace")?;
         Ok(Self {
             start: part(trace, "trace")?,
             end: part(trace, "trace")?,
-            total_llm_calls: rest.total_llm_calls,
-            total_tokens: rest.total_tokens,
-            node_events: sequenced(&rest.node_events, "trace.node_events")?,
-            state_snapshots: sequenced(&rest.state_snapshots, "trace.state_snapshots")?,
+            total_llm_calls: totals.total_llm_calls,
+            total_tokens: totals.total_tokens,
+            node_events: sequenced(records(trace, "node_events")?, "trace.node_events")?,
+            state_snapshots: sequenced(records(trace, "state_snapshots")?, "trace.state_snapshots")?,
         })
     }
 }

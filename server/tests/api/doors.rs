@@ -343,7 +343,7 @@ async fn send(app: &TestApp, method: &str, path: &str, input: &Input, id: &str) 
 }
 
 /// Asserts a refusal: one of `statuses`, a JSON body, its text naming each
-/// of `mentions`. Returns the body.
+/// of `mentions`.
 async fn assert_refused(what: &str, response: reqwest::Response, statuses: &[StatusCode], mentions: &[&str]) {
     let status = response.status();
     let json = response
