@@ -37,6 +37,12 @@ pub struct Step {
     pub first_seq: i64,
     /// `seq` of the step's last record.
     pub last_seq: i64,
+    /// Whether one of its attempts is on the run's critical path (the
+    /// chain of visits that decided its duration, `parallel::critical_path`),
+    /// for a run that ran nodes side by side; false in a run that ran one
+    /// node at a time, where every step is on it.
+    #[serde(default)]
+    pub on_critical_path: bool,
 }
 
 /// Two steps (or one, when only one run took it) in the alignment.
@@ -69,6 +75,25 @@ pub struct Divergence {
     pub description: String,
 }
 
+/// A step whose duration changed where it decided the run's duration: on
+/// the critical path of the run in which it took longer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CriticalChange {
+    /// Index into `aligned`.
+    pub index: usize,
+    /// The step's node.
+    pub node_id: String,
+    /// `b - a` duration of the step.
+    pub duration_delta_ms: f64,
+    /// A sentence for people, e.g. "SourceB got 800 ms slower and is on run
+    /// b's critical path".
+    pub description: String,
+}
+
+/// Most critical-path changes a comparison calls out (the largest first).
+const MAX_CRITICAL_CHANGES: usize = 5;
+
 /// The answer of `GET /api/v1/compare`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -87,6 +112,12 @@ pub struct Comparison {
     pub inputs_diff: Vec<DiffEntry>,
     /// Final states, a → b.
     pub final_state_diff: Vec<DiffEntry>,
+    /// When either run ran nodes side by side: the steps that got slower
+    /// (faster) and are on the critical path of the run where they took
+    /// longer, largest change first, at most five. Empty for two runs that
+    /// ran one node at a time (every step of those is on the path).
+    #[serde(default)]
+    pub critical_path_changes: Vec<CriticalChange>,
 }
 
 /// The order compare aligns a run's visits in: start order, except that
@@ -121,8 +152,25 @@ fn alignment_order(visits: Vec<NodeVisit>) -> Vec<NodeVisit> {
 /// A run's steps: visits in alignment order (see `alignment_order`),
 /// retries of a node folded into one step.
 pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
+    steps_and_parallelism(trace).0
+}
+
+/// `steps`, and whether the run ran nodes side by side.
+fn steps_and_parallelism(trace: &ExecutionTrace) -> (Vec<Step>, bool) {
+    let visits = trace_visits(trace);
+    let end = trace
+        .summary
+        .end_time
+        .into_iter()
+        .chain(trace.node_events.last().map(|e| e.timestamp))
+        .chain(visits.iter().filter_map(|v| v.end))
+        .max()
+        .unwrap_or(trace.summary.start_time);
+    let side_by_side = crate::parallel::parallelism(&visits, trace.summary.start_time, end).peak > 1;
+    let critical = crate::parallel::critical_path(&visits, end);
     let mut steps: Vec<Step> = Vec::new();
-    for visit in alignment_order(trace_visits(trace)) {
+    for visit in alignment_order(visits) {
+        let on_path = side_by_side && critical.contains(visit.index);
         // Events are in seq order: found by binary search, not a scan per visit.
         let outputs = visit
             .end_seq
@@ -142,6 +190,7 @@ pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
                 };
                 prev.outputs = outputs;
                 prev.last_seq = last_seq;
+                prev.on_critical_path |= on_path;
             }
             _ => steps.push(Step {
                 index: steps.len(),
@@ -155,10 +204,55 @@ pub fn steps(trace: &ExecutionTrace) -> Vec<Step> {
                     .map_or(0.0, |us| us as f64 / 1_000.0),
                 first_seq: visit.start_seq.or(visit.end_seq).unwrap_or(0),
                 last_seq,
+                on_critical_path: on_path,
             }),
         }
     }
-    steps
+    (steps, side_by_side)
+}
+
+/// The steps of `aligned` whose duration changed by at least a millisecond
+/// and that are on the critical path of the run where they took longer,
+/// largest change first (see `Comparison::critical_path_changes`).
+fn critical_path_changes(aligned: &[AlignedStep], parallel_a: bool, parallel_b: bool) -> Vec<CriticalChange> {
+    let mut changes: Vec<CriticalChange> = aligned
+        .iter()
+        .enumerate()
+        .filter_map(|(index, step)| {
+            let (a, b) = (step.a.as_ref()?, step.b.as_ref()?);
+            let delta = step.duration_delta_ms?;
+            // A run that ran one node at a time: every step is on its path.
+            let description = if delta >= 1.0 && (b.on_critical_path || !parallel_b) {
+                format!(
+                    "{} got {} slower and is on run b's critical path",
+                    step.node_id,
+                    crate::format::duration_ms(delta)
+                )
+            } else if delta <= -1.0 && (a.on_critical_path || !parallel_a) {
+                format!(
+                    "{} got {} faster; it was on run a's critical path",
+                    step.node_id,
+                    crate::format::duration_ms(-delta)
+                )
+            } else {
+                return None;
+            };
+            Some(CriticalChange {
+                index,
+                node_id: step.node_id.clone(),
+                duration_delta_ms: delta,
+                description,
+            })
+        })
+        .collect();
+    changes.sort_by(|x, y| {
+        y.duration_delta_ms
+            .abs()
+            .total_cmp(&x.duration_delta_ms.abs())
+            .then(x.index.cmp(&y.index))
+    });
+    changes.truncate(MAX_CRITICAL_CHANGES);
+    changes
 }
 
 /// Aligns two step sequences by node: a longest-common-subsequence
@@ -213,7 +307,7 @@ fn state_after<'s>(snapshots: &'s [StateSnapshot], next: Option<&Step>) -> Optio
 
 /// Compares run `a` with run `b`.
 pub fn compare(a: &ExecutionTrace, b: &ExecutionTrace) -> Comparison {
-    let (steps_a, steps_b) = (steps(a), steps(b));
+    let ((steps_a, parallel_a), (steps_b, parallel_b)) = (steps_and_parallelism(a), steps_and_parallelism(b));
     let pairs = align(&steps_a, &steps_b);
     let aligned: Vec<AlignedStep> = pairs
         .iter()
@@ -278,6 +372,11 @@ pub fn compare(a: &ExecutionTrace, b: &ExecutionTrace) -> Comparison {
             a.summary.final_state.as_ref().unwrap_or(&empty),
             b.summary.final_state.as_ref().unwrap_or(&empty),
         ),
+        critical_path_changes: if parallel_a || parallel_b {
+            critical_path_changes(&aligned, parallel_a, parallel_b)
+        } else {
+            Vec::new()
+        },
         a: a.summary.clone(),
         b: b.summary.clone(),
         aligned,
@@ -384,6 +483,21 @@ mod tests {
         let nodes: Vec<&str> = c.aligned.iter().map(|s| s.node_id.as_str()).collect();
         assert_eq!(nodes, ["Plan", "SourceA", "SourceB", "SourceC", "Join"]);
         assert!(c.aligned.iter().all(|s| s.a.is_some() && s.b.is_some()));
+        // In a, SourceB (800 ms) decided the run; in b, SourceC did. SourceA
+        // got slower too, but off b's critical path: not called out.
+        let called_out: Vec<&str> = c
+            .critical_path_changes
+            .iter()
+            .map(|change| change.description.as_str())
+            .collect();
+        assert_eq!(
+            called_out,
+            [
+                "SourceB got 505 ms faster; it was on run a's critical path",
+                "SourceC got 210 ms slower and is on run b's critical path",
+            ]
+        );
+        assert_eq!(c.aligned[c.critical_path_changes[1].index].node_id, "SourceC");
         // A run without overlaps keeps its order (B before A here).
         let sequential = timed_trace(
             "s",
@@ -536,6 +650,7 @@ mod tests {
                 offset_ms: 0.0,
                 first_seq: 0,
                 last_seq: 0,
+                on_critical_path: false,
             }
         }
 

@@ -19,7 +19,7 @@ pub use graph::{GraphDefinition, GraphEdge, GraphNode};
 pub use ids::{Label, RecordId, MAX_LABEL_LEN};
 pub use ingest::{
     check_instant, metadata_count, Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot,
-    PerformanceTotals, MAX_DURATION_MS, MAX_EVENT_COUNT, MAX_RUN_TOTAL,
+    PerformanceTotals, MAX_DURATION_MS, MAX_EVENT_COUNT, MAX_PARENTS, MAX_RUN_TOTAL,
 };
 pub use node_event::{NodeEvent, NodeEventType};
 pub use outline::{EventOutline, RunOutline, SnapshotOutline};

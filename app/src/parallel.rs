@@ -4,15 +4,16 @@
 //! visit's slack (how much longer it could have taken without delaying the
 //! run).
 //!
-//! Without causal links between visits the chain is read off the timeline:
-//! from the visit that ended last, step back each time to the visit that
-//! ended last before the current one started (the one it waited for). A
-//! sequential run's critical path is every visit.
+//! The chain runs from the visit that ended last, stepping back each time
+//! to the visit the current one waited for: the parent that ended last,
+//! when the producer named the visit's parents (`parents` on its events);
+//! otherwise, read off the timeline, the visit that ended last before the
+//! current one started. A sequential run's critical path is every visit.
 
 use crate::timeline::NodeVisit;
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 /// Microseconds from `origin` to `at`, saturating (stored times are within
 /// the calendar, so this never saturates in practice).
@@ -47,6 +48,40 @@ fn by_end(spans: &[(i64, i64)]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..spans.len()).collect();
     order.sort_unstable_by_key(|&i| (spans[i].1, spans[i].0, i));
     order
+}
+
+/// Per visit (in the slice's order), the positions of the visits it follows
+/// as its producer named them (`NodeVisit::parents`), each once; `None`
+/// when no visit names any (causality unknown: read off the timeline).
+/// Only parents earlier in start order count, so the links form no cycle
+/// whatever was stored.
+pub fn causal_parents(visits: &[NodeVisit]) -> Option<Vec<Vec<usize>>> {
+    if visits.iter().all(|v| v.parents.is_empty()) {
+        return None;
+    }
+    let mut by_seq: HashMap<i64, usize> = HashMap::with_capacity(visits.len().saturating_mul(2));
+    for (i, visit) in visits.iter().enumerate() {
+        for seq in [visit.start_seq, visit.end_seq].into_iter().flatten() {
+            by_seq.insert(seq, i);
+        }
+    }
+    Some(
+        visits
+            .iter()
+            .enumerate()
+            .map(|(i, visit)| {
+                let mut parents: Vec<usize> = visit
+                    .parents
+                    .iter()
+                    .filter_map(|seq| by_seq.get(seq).copied())
+                    .filter(|&p| p < i)
+                    .collect();
+                parents.sort_unstable();
+                parents.dedup();
+                parents
+            })
+            .collect(),
+    )
 }
 
 /// How many visits ran at once.
@@ -132,8 +167,9 @@ pub type EdgeCounts = Vec<((String, String), usize)>;
 /// follows the one that ended last, so the work stays linear.
 const MAX_PAIRS_PER_INSTANT: usize = 4_096;
 
-/// The edges a run took, read off the timeline so that branches which ran
-/// side by side are not chained: a visit leads to the visits that started
+/// The edges a run took. A visit whose producer named its parents follows
+/// each of them. The others' edges are read off the timeline so that
+/// branches which ran side by side are not chained: a visit leads to the visits that started
 /// first once it had ended (all of them, when several started at that
 /// instant: a fork), so a join follows every branch that ended before it;
 /// a visit nothing led to that way (it started a moment after its
@@ -182,6 +218,13 @@ pub fn inferred_edges(visits: &[NodeVisit], end: DateTime<Utc>) -> EdgeCounts {
         let before = by_end.partition_point(|&i| spans[i].1 <= started);
         if let Some(&u) = by_end[..before].iter().rev().find(|&&u| u != v) {
             pairs.push((u, v));
+        }
+    }
+    // Where the producer said what a visit followed, that replaces the guess.
+    if let Some(causal) = causal_parents(visits) {
+        pairs.retain(|&(_, v)| causal[v].is_empty());
+        for (v, parents) in causal.iter().enumerate() {
+            pairs.extend(parents.iter().map(|&u| (u, v)));
         }
     }
     // Counted by node number, named at the end: no strings per pair.
@@ -269,45 +312,40 @@ pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
     };
     let spans: Vec<(i64, i64)> = visits.iter().map(|v| interval(v, origin, end)).collect();
     let by_end = by_end(&spans);
-    // From the visit that ended last, step back to the one that ended last
-    // by the time the current one started. Only visits before the current
-    // one in `by_end` are candidates, so each step moves left and this ends
-    // (zero-length visits at one instant cannot send it round in a circle).
+    let mut rank = vec![0; visits.len()];
+    for (r, &i) in by_end.iter().enumerate() {
+        rank[i] = r;
+    }
+    let causal = causal_parents(visits);
+    // From the visit that ended last, step back to the parent that ended
+    // last, or (no parents named) to the visit that ended last by the time
+    // the current one started, among those before it in `by_end`. A visit
+    // already on the path ends the walk, so mixed links cannot loop.
+    let mut on_path = vec![false; visits.len()];
     let mut path = Vec::new();
-    let mut next = by_end.len().checked_sub(1);
-    while let Some(p) = next {
-        let at = by_end[p];
+    let mut next = by_end.last().copied();
+    while let Some(at) = next {
+        if std::mem::replace(&mut on_path[at], true) {
+            break;
+        }
         path.push(at);
         let started = spans[at].0;
-        next = by_end[..p]
-            .partition_point(|&i| spans[i].1 <= started)
-            .checked_sub(1);
+        next = match causal.as_ref().map(|c| &c[at]).filter(|p| !p.is_empty()) {
+            Some(parents) => parents.iter().copied().max_by_key(|&p| (spans[p].1, p)),
+            None => by_end[..rank[at]]
+                .partition_point(|&i| spans[i].1 <= started)
+                .checked_sub(1)
+                .map(|r| by_end[r]),
+        };
     }
     // Positions in the slice's (start) order.
     path.sort_unstable();
 
-    // Slack: until the first visit on the path that starts at or after this
-    // visit's end (the path could not have used its result earlier), or
-    // until the run's end.
-    let path_starts: Vec<i64> = {
-        let mut starts: Vec<i64> = path.iter().map(|&i| spans[i].0).collect();
-        starts.sort_unstable();
-        starts
-    };
     let run_end = micros(origin, end).max(spans.iter().map(|s| s.1).max().unwrap_or(0));
-    let slack_ms = (0..visits.len())
-        .map(|i| {
-            if path.binary_search(&i).is_ok() {
-                return 0.0;
-            }
-            let ended = spans[i].1;
-            let next = path_starts
-                .get(path_starts.partition_point(|&s| s < ended))
-                .copied()
-                .unwrap_or(run_end);
-            (next - ended).max(0) as f64 / 1_000.0
-        })
-        .collect();
+    let slack_ms = match &causal {
+        Some(parents) => causal_slack(&spans, parents, &path, run_end),
+        None => timeline_slack(&spans, &path, run_end),
+    };
 
     let mut shares: Vec<(String, f64, f64)> = Vec::new();
     for &i in &path {
@@ -327,6 +365,50 @@ pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
         shares,
         slack_ms,
     }
+}
+
+/// Slack read off the timeline: until the first visit on the path that
+/// starts at or after this visit's end (the path could not have used its
+/// result earlier), or until the run's end.
+fn timeline_slack(spans: &[(i64, i64)], path: &[usize], run_end: i64) -> Vec<f64> {
+    let mut path_starts: Vec<i64> = path.iter().map(|&i| spans[i].0).collect();
+    path_starts.sort_unstable();
+    (0..spans.len())
+        .map(|i| {
+            if path.binary_search(&i).is_ok() {
+                return 0.0;
+            }
+            let ended = spans[i].1;
+            let next = path_starts
+                .get(path_starts.partition_point(|&s| s < ended))
+                .copied()
+                .unwrap_or(run_end);
+            (next - ended).max(0) as f64 / 1_000.0
+        })
+        .collect()
+}
+
+/// Slack over the named links: the latest a visit could have ended is the
+/// latest start of the visits that follow it (each as late as its own
+/// slack allows), or the run's end for a visit nothing follows — the
+/// critical path method, one pass backwards since parents start earlier.
+fn causal_slack(spans: &[(i64, i64)], parents: &[Vec<usize>], path: &[usize], run_end: i64) -> Vec<f64> {
+    let mut latest_end = vec![run_end; spans.len()];
+    for v in (0..spans.len()).rev() {
+        let latest_start = latest_end[v] - (spans[v].1 - spans[v].0);
+        for &p in &parents[v] {
+            latest_end[p] = latest_end[p].min(latest_start);
+        }
+    }
+    (0..spans.len())
+        .map(|i| {
+            if path.binary_search(&i).is_ok() {
+                0.0
+            } else {
+                (latest_end[i] - spans[i].1).max(0) as f64 / 1_000.0
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -353,6 +435,7 @@ mod tests {
             start_seq: None,
             end_seq: None,
             error: None,
+            parents: Vec::new(),
         }
     }
 
@@ -503,5 +586,74 @@ mod tests {
         assert!(path.visits.is_empty() && path.shares.is_empty());
         assert_eq!(parallelism(&[], at(0), at(0)).peak, 0);
         assert!(lanes(&[], at(0)).is_empty());
+    }
+
+    /// `visits` with start seqs 1, 2, … and the given parents (by position).
+    fn linked(mut visits: Vec<NodeVisit>, links: &[(usize, usize)]) -> Vec<NodeVisit> {
+        for (i, v) in visits.iter_mut().enumerate() {
+            v.start_seq = Some(i as i64 + 1);
+        }
+        for &(parent, child) in links {
+            visits[child].parents.push(parent as i64 + 1);
+        }
+        visits
+    }
+
+    /// Plan, then Fetch (slow, its result unused) beside Summarize, then a
+    /// Report that the producer says follows Summarize only.
+    fn side_task() -> Vec<NodeVisit> {
+        vec![
+            visit("Plan", 0, 100),
+            visit("Fetch", 100, 600),
+            visit("Summarize", 100, 300),
+            visit("Report", 610, 700),
+        ]
+    }
+
+    #[test]
+    fn named_parents_decide_the_critical_path_and_the_edges() {
+        // Read off the timeline, Report waited for Fetch (it ended last
+        // before Report started).
+        let guessed = critical_path(&side_task(), at(700));
+        assert_eq!(guessed.visits, [0, 1, 3]);
+        let visits = linked(side_task(), &[(0, 1), (0, 2), (2, 3)]);
+        let path = critical_path(&visits, at(700));
+        assert_eq!(path.visits, [0, 2, 3], "Plan, Summarize, Report");
+        // Nothing follows Fetch: it could have run until the run's end.
+        assert_eq!(path.slack_ms, [0.0, 100.0, 0.0, 0.0]);
+        let edges: Vec<(String, String)> = inferred_edges(&visits, at(700))
+            .into_iter()
+            .map(|(edge, _)| edge)
+            .collect();
+        let edge = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(
+            edges,
+            [
+                edge("Plan", "Fetch"),
+                edge("Plan", "Summarize"),
+                edge("Summarize", "Report")
+            ]
+        );
+    }
+
+    #[test]
+    fn slack_over_named_parents_is_how_late_a_visit_could_end_without_delaying_what_follows() {
+        // A join after three branches, each named: C could have ended at
+        // 900 (when the join started), A likewise.
+        let visits = linked(fork_join(), &[(0, 1), (0, 2), (0, 3), (1, 4), (2, 4), (3, 4)]);
+        let path = critical_path(&visits, at(1_000));
+        assert_eq!(path.visits, [0, 2, 4]);
+        assert_eq!(path.slack_ms, [0.0, 600.0, 0.0, 400.0, 0.0]);
+    }
+
+    #[test]
+    fn a_parent_that_started_after_its_child_is_ignored_so_links_cannot_loop() {
+        // Plan names Report (which starts later) and Report names Plan: only
+        // the link back in time counts.
+        let visits = linked(side_task(), &[(3, 0), (0, 3)]);
+        let parents = causal_parents(&visits).unwrap();
+        assert_eq!(parents, [vec![], vec![], vec![], vec![0]]);
+        let path = critical_path(&visits, at(700));
+        assert_eq!(path.visits, [0, 3]);
     }
 }

@@ -56,6 +56,9 @@ pub struct NodeVisit {
     pub end_seq: Option<i64>,
     /// The ending event's error, if it failed.
     pub error: Option<String>,
+    /// The `seq`s of the events whose visits this one follows, as its
+    /// events named them (`parents`); empty when the producer named none.
+    pub parents: Vec<i64>,
 }
 
 /// The visits of a whole stored run (server side: exports, comparison).
@@ -226,6 +229,7 @@ impl VisitIndex {
                 start_seq: Some(event.seq),
                 end_seq: None,
                 error: None,
+                parents: event.parents.clone(),
             };
             self.open
                 .entry(event.node_id.clone())
@@ -269,6 +273,7 @@ impl VisitIndex {
                     // Its sort key: set before it is placed.
                     end_seq: Some(event.seq),
                     error: None,
+                    parents: Vec::new(),
                 })
             }
         };
@@ -284,6 +289,11 @@ impl VisitIndex {
         visit.saved_ms = event.saved_ms;
         visit.error = event.error.clone();
         visit.end_seq = Some(event.seq);
+        for &parent in &event.parents {
+            if !visit.parents.contains(&parent) {
+                visit.parents.push(parent);
+            }
+        }
         self.count_steps_around(at, 1);
         at
     }

@@ -56,3 +56,95 @@ test("a run that ran one node at a time has no critical path to outline", async 
   await expect(page.getByRole("region", { name: "Timeline" })).not.toContainText("Critical path");
   await expect(page.getByRole("img", { name: /running at once/ })).toHaveCount(0);
 });
+
+/** Posts a finished run of `visits` ([node, from ms, to ms, parent nodes]), each
+ * visit's started event named `<node>` so later visits can name it as a parent. */
+async function postLinkedRun(
+  request: import("@playwright/test").APIRequestContext,
+  id: string,
+  visits: [string, number, number, string[]][],
+) {
+  const t0 = Date.parse("2026-04-02T09:00:00Z");
+  const at = (ms: number) => new Date(t0 + ms).toISOString();
+  expect((await request.post("/api/v1/executions", { data: { execution_id: id, graph_type: "side_task", start_time: at(0) } })).status()).toBe(201);
+  const events = visits.flatMap(([node, from, to, parents]) => [
+    { event_id: node, node_id: node, event_type: "started", timestamp: at(from), parents },
+    { event_id: `${node}-end`, node_id: node, event_type: "completed", timestamp: at(to), duration_ms: to - from },
+  ]);
+  const end = Math.max(...visits.map(([, , to]) => to));
+  expect((await request.post(`/api/v1/executions/${id}/events`, { data: { events } })).ok()).toBeTruthy();
+  expect((await request.post(`/api/v1/executions/${id}/complete`, { data: { status: "completed", end_time: at(end) } })).ok()).toBeTruthy();
+}
+
+// Report follows Summarize only (its producer says so); Fetch ran beside
+// Summarize and ended later, but nothing waited for it. Read off the
+// timeline alone, Report would seem to wait for Fetch.
+test("a run whose producer named each visit's parents is drawn and timed by them, and lays out in lanes", async ({ page, request }) => {
+  const id = `side-task-${Date.now()}`;
+  await postLinkedRun(request, id, [
+    ["Plan", 0, 100, []],
+    ["Fetch", 100, 600, ["Plan"]],
+    ["Summarize", 100, 300, ["Plan"]],
+    ["Report", 600, 700, ["Summarize"]],
+  ]);
+  await page.goto(`/executions/${id}`);
+  const timeline = page.getByRole("region", { name: "Timeline" });
+  await expect(timeline).toContainText("Critical path (outlined): Summarize 50 % (200 ms) · Plan 25 % (100 ms) · Report 25 % (100 ms)");
+  await expect(timeline.getByRole("button", { name: "Fetch · completed · 500 ms", exact: true })).toBeVisible();
+  const graph = page.getByRole("region", { name: "Graph" });
+  await expect(graph.getByRole("img", { name: "Graph of the run: 4 nodes, 3 edges" })).toBeVisible();
+
+  // Report's details say what it follows; the link opens that visit.
+  await timeline.getByRole("button", { name: /^Report/ }).click();
+  const details = page.locator(".node-details");
+  await details.getByRole("button", { name: "Open the visit it follows: Summarize" }).click();
+  await expect(page.getByRole("heading", { name: "Node Summarize" })).toBeVisible();
+  await expect(details).toContainText("Critical pathon it");
+
+  // Lanes: Plan, Fetch and Report one after another; Summarize beside Fetch.
+  await timeline.getByRole("combobox", { name: "Timeline layout" }).selectOption("lanes");
+  await expect(page).toHaveURL(/layout=lanes/);
+  const lanes = timeline.getByRole("list", { name: "Timeline by lane" });
+  await expect(lanes.getByRole("listitem")).toHaveCount(2);
+  await expect(lanes.getByRole("listitem").nth(0)).toContainText("Lane 1 · Fetch, Plan, Report");
+  await expect(lanes.getByRole("listitem").nth(1)).toContainText("Lane 2 · Summarize");
+  await lanes.getByRole("button", { name: "Fetch · completed · 500 ms", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Node Fetch" })).toBeVisible();
+  await expect(details).toContainText("off it: 100 ms of slack");
+  await page.screenshot({ path: "test-results/parallel-lanes.png", fullPage: true });
+  await page.reload();
+  await expect(timeline.getByRole("list", { name: "Timeline by lane" })).toBeVisible();
+});
+
+// Two runs of one fork/join: in b, the branches ended in another order and
+// another branch decided the run. Compare lines them up without a
+// divergence and says which changes were on a critical path.
+test("compare calls out the changes on the critical path of two fork/join runs", async ({ page, request }) => {
+  const stamp = Date.now();
+  const [a, b] = [`fork-a-${stamp}`, `fork-b-${stamp}`];
+  await postLinkedRun(request, a, [
+    ["Plan", 0, 100, []],
+    ["SourceA", 100, 300, ["Plan"]],
+    ["SourceB", 100, 900, ["Plan"]],
+    ["SourceC", 110, 500, ["Plan"]],
+    ["Join", 900, 1000, ["SourceA", "SourceB", "SourceC"]],
+  ]);
+  await postLinkedRun(request, b, [
+    ["Plan", 0, 100, []],
+    ["SourceC", 100, 700, ["Plan"]],
+    ["SourceA", 100, 600, ["Plan"]],
+    ["SourceB", 105, 400, ["Plan"]],
+    ["Join", 700, 800, ["SourceA", "SourceB", "SourceC"]],
+  ]);
+  await page.goto(`/compare?a=${a}&b=${b}`);
+  await expect(page.getByRole("note").filter({ hasText: "The runs took the same path" })).toBeVisible();
+  const callouts = page.getByRole("region", { name: "Changes on the critical path" });
+  await expect(callouts.getByRole("listitem")).toHaveText([
+    "SourceB got 505 ms faster; it was on run a's critical path",
+    "SourceC got 210 ms slower and is on run b's critical path",
+  ]);
+  await callouts.getByRole("link", { name: /SourceC got/ }).click();
+  await expect(page).toHaveURL(/#step-4$/);
+  await expect(page.locator("#step-4")).toContainText("critical path");
+  await page.screenshot({ path: "test-results/parallel-compare.png", fullPage: true });
+});

@@ -264,6 +264,7 @@ fn time_parallel_figures(events: u32) -> Percentiles {
                 start_seq: Some(2 * i + 1),
                 end_seq: Some(2 * i + 2),
                 error: None,
+                parents: Vec::new(),
             }
         })
         .collect();

@@ -90,6 +90,32 @@ pub(crate) fn json_column<T: serde::de::DeserializeOwned>(text: &str, column: &s
         .map_err(|e| TraceError::Internal(format!("corrupt JSON in column {column}: {e}")))
 }
 
+/// An event's `parents` as stored: a JSON array of `[event_id, seq]`
+/// pairs, `None` when it names none (so events without parents cost nothing).
+pub(crate) fn parents_column(event: &app::model::NodeEvent) -> Option<String> {
+    if event.parents.is_empty() {
+        return None;
+    }
+    let pairs: Vec<(&str, i64)> = event
+        .parents
+        .iter()
+        .map(String::as_str)
+        .zip(event.parent_seqs.iter().copied())
+        .collect();
+    serde_json::to_string(&pairs).ok()
+}
+
+/// A stored `parents` column (JSON `null` or `[[event_id, seq], …]`) read
+/// back as the event's `(parents, parent_seqs)`.
+pub(crate) fn parents_from(value: &serde_json::Value) -> Result<(Vec<String>, Vec<i64>), TraceError> {
+    if value.is_null() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let pairs: Vec<(String, i64)> = serde_json::from_value(value.clone())
+        .map_err(|e| TraceError::Internal(format!("corrupt JSON in column parents: {e}")))?;
+    Ok(pairs.into_iter().unzip())
+}
+
 /// An event's outline from its stored columns: the two metadata values are
 /// read with the same rules as a whole event's (`EventOutline::from`).
 #[allow(clippy::too_many_arguments, reason = "one per stored column")]
@@ -102,6 +128,7 @@ pub(crate) fn event_outline(
     error: Option<String>,
     attempt: &serde_json::Value,
     saved_ms: &serde_json::Value,
+    parents: &serde_json::Value,
 ) -> Result<app::model::EventOutline, TraceError> {
     Ok(app::model::EventOutline {
         seq,
@@ -113,6 +140,7 @@ pub(crate) fn event_outline(
         error,
         attempt: app::model::EventOutline::attempt_of(Some(attempt)),
         saved_ms: app::model::EventOutline::saved_ms_of(Some(saved_ms)),
+        parents: parents_from(parents)?.1,
     })
 }
 

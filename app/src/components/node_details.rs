@@ -33,6 +33,10 @@ pub fn NodeDetails(
     /// How much later it could have ended without delaying the run (0 on
     /// the critical path); `None` when the run has no critical path shown.
     slack_ms: Option<f64>,
+    /// The visits its producer said it follows (`parents`), as (index,
+    /// node): each opens that visit.
+    follows: Vec<(usize, String)>,
+    on_select: Callback<usize>,
     on_close: Callback<()>,
 ) -> impl IntoView {
     let (start_seq, end_seq) = (visit.start_seq, visit.end_seq);
@@ -72,6 +76,14 @@ pub fn NodeDetails(
                         "on it".to_owned()
                     };
                     view! { <div><dt>"Critical path"</dt><dd>{said}</dd></div> }
+                })}
+                {(!follows.is_empty()).then(|| view! {
+                    <div><dt>"Follows"</dt><dd class="follows">
+                        {follows.into_iter().map(|(index, node)| view! {
+                            <button class="link" on:click=move |_| on_select.run(index)
+                                aria-label=format!("Open the visit it follows: {node}")>{node.clone()}</button>
+                        }).collect_view()}
+                    </dd></div>
                 })}
             </dl>
             <UsualDuration usual node_id=visit.node_id.clone() duration_ms=visit.duration_ms/>

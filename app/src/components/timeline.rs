@@ -30,6 +30,9 @@ pub fn Timeline(
     /// How many visits ran at once, per column of the run's span, for a
     /// run that ran nodes side by side: drawn under the axis.
     strip: Memo<Option<Vec<usize>>>,
+    /// Each visit's lane (by index), for a finished run that ran nodes side
+    /// by side and is small enough to draw whole: offers the lanes layout.
+    lanes: Memo<Option<Vec<usize>>>,
 ) -> impl IntoView {
     // The zoom level lives in the URL (?zoom=), set when the slider is let go.
     let zoom_param = query_param("zoom");
@@ -43,6 +46,12 @@ pub fn Timeline(
     let zoom = RwSignal::new(zoom_from_url());
     Effect::new(move |_| zoom.set(zoom_from_url()));
     let set_query = query_setter();
+    let set_layout = set_query.clone();
+    // One row per visit, or (?layout=lanes) one row per lane: visits that
+    // ran side by side on rows of their own, one after another on the same.
+    let layout = query_param("layout");
+    let in_lanes =
+        Memo::new(move |_| layout.with(|l| l.as_deref() == Some("lanes")) && lanes.with(Option::is_some));
     // Only the rows around the scroll position are in the DOM (see virtual_window).
     let scroll_top = RwSignal::new(0.0f64);
     let span_ms =
@@ -94,6 +103,20 @@ pub fn Timeline(
                         set_query("zoom", (z > 1.0).then(|| z.to_string()));
                     }/>
             </label>
+            {move || lanes.with(Option::is_some).then(|| {
+                let set_query = set_layout.clone();
+                view! {
+                    <label>"Layout "
+                        <select aria-label="Timeline layout" on:change=move |ev| {
+                            let lanes = event_target_value(&ev) == "lanes";
+                            set_query("layout", lanes.then(|| "lanes".to_owned()));
+                        }>
+                            <option value="visits" selected=move || !in_lanes.get()>"One row per visit"</option>
+                            <option value="lanes" selected=move || in_lanes.get()>"Lanes (branches side by side)"</option>
+                        </select>
+                    </label>
+                }
+            })}
             <span class="muted">{move || format!("{} visits over {}", row_count(), format::duration_ms(span_ms()))}</span>
             <span class="muted keys" id="timeline-keys">"↑/↓ move between visits · Esc closes"</span>
         </div>
@@ -124,7 +147,10 @@ pub fn Timeline(
                     </div>
                 }
             }))}
-            <ol class="timeline" style=move || format!(
+            {move || in_lanes.get().then(|| view! {
+                <LaneRows visits lanes node start end span_ms=Signal::derive(span_ms) zoom selected on_select critical/>
+            })}
+            <ol class="timeline" hidden=move || in_lanes.get() style=move || format!(
                 "width: {}%; height: {}px", zoom.get() * 100.0, row_count() as f64 * ROW_PX
             )>
                 // A plain list, not a keyed <For>: the rows are a window that
@@ -176,6 +202,92 @@ pub fn Timeline(
                 }}
             </ol>
         </div>
+    }
+}
+
+/// The lanes layout: a row per lane, each visit a bar on its lane's row (a
+/// button that opens it, named like the rows of the other layout). Offered
+/// only for runs small enough to draw whole (`lanes` is `None` otherwise).
+#[component]
+fn LaneRows(
+    visits: RwSignal<VisitIndex>,
+    lanes: Memo<Option<Vec<usize>>>,
+    node: Memo<Option<String>>,
+    start: Signal<DateTime<Utc>>,
+    end: Signal<DateTime<Utc>>,
+    span_ms: Signal<f64>,
+    zoom: RwSignal<f64>,
+    selected: Memo<Option<usize>>,
+    on_select: Callback<usize>,
+    critical: Memo<Option<CriticalPath>>,
+) -> impl IntoView {
+    let rows = move || {
+        lanes.with(|lanes| {
+            let Some(lanes) = lanes else { return Vec::new() };
+            let count = lanes.iter().copied().max().map_or(0, |m| m + 1);
+            let mut rows: Vec<Vec<NodeVisit>> = vec![Vec::new(); count];
+            node.with(|node| {
+                visits.with(|v| {
+                    for visit in v.visits() {
+                        if node.as_ref().is_some_and(|n| *n != visit.node_id) {
+                            continue;
+                        }
+                        if let Some(&lane) = lanes.get(visit.index) {
+                            rows[lane].push(visit.clone());
+                        }
+                    }
+                })
+            });
+            rows
+        })
+    };
+    view! {
+        <ol class="timeline lanes" aria-label="Timeline by lane" style=move || format!(
+            "width: {}%; height: {}px", zoom.get() * 100.0,
+            lanes.with(|l| l.as_ref().and_then(|l| l.iter().max()).map_or(0, |m| m + 1)) as f64 * ROW_PX
+        )>
+            {move || rows().into_iter().enumerate().map(|(lane, visits)| {
+                let names = {
+                    let mut names: Vec<&str> = visits.iter().map(|v| v.node_id.as_str()).collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    names.join(", ")
+                };
+                view! {
+                    <li class="lane" style=format!("top: {}px", lane as f64 * ROW_PX)>
+                        <span class="visit-label" title=names.clone()>{format!("Lane {} · {names}", lane + 1)}</span>
+                        <span class="visit-track">
+                            {visits.into_iter().map(|visit| {
+                                let index = visit.index;
+                                let offset_ms = (visit.start - start.get_untracked()).num_microseconds().unwrap_or(0) as f64 / 1_000.0;
+                                let length_ms = visit.duration_ms.unwrap_or_else(|| {
+                                    (end.get_untracked() - visit.start).num_microseconds().unwrap_or(0) as f64 / 1_000.0
+                                });
+                                let on_path = critical.with(|c| c.as_ref().is_some_and(|c| c.contains(index)));
+                                let mut label = bar_label(&visit);
+                                if on_path {
+                                    label.push_str(" · critical path");
+                                }
+                                let style = move || {
+                                    let span = span_ms.get();
+                                    format!(
+                                        "left: {:.3}%; width: max({:.3}%, 2px)",
+                                        (offset_ms / span * 100.0).clamp(0.0, 100.0),
+                                        (length_ms / span * 100.0).clamp(0.0, 100.0)
+                                    )
+                                };
+                                view! {
+                                    <button class=format!("lane-visit visit-{}{}", visit.outcome.as_str(), if on_path { " critical" } else { "" })
+                                        style=style title=label.clone() aria-label=label
+                                        aria-pressed=move || (selected.get() == Some(index)).to_string()
+                                        on:click=move |_| on_select.run(index)></button>
+                                }
+                            }).collect_view()}
+                        </span>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
     }
 }
 

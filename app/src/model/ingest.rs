@@ -158,6 +158,36 @@ pub struct NewEvent {
     #[serde(default, deserialize_with = "event_metadata")]
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
+    /// The visits this one follows (a join names every branch it waited
+    /// for), each named by the `event_id` of one of its events: stored
+    /// before this event, or earlier in the same batch. At most
+    /// `MAX_PARENTS`; a repeat counts once.
+    #[serde(
+        default,
+        deserialize_with = "parent_ids",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    #[cfg_attr(feature = "ssr", schema(max_items = 64))]
+    pub parents: Vec<RecordId>,
+}
+
+/// Most parents one event may name: a join of more branches than this
+/// names the ones that matter (the graph and the critical path read the
+/// latest), and a bounded list keeps every event's cost bounded.
+pub const MAX_PARENTS: usize = 64;
+
+/// Serde reader for `parents`: at most `MAX_PARENTS` ids, repeats dropped.
+fn parent_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecordId>, D::Error> {
+    let mut ids = Vec::<RecordId>::deserialize(d)?;
+    if ids.len() > MAX_PARENTS {
+        return Err(serde::de::Error::custom(format!(
+            "at most {MAX_PARENTS} parents, got {}",
+            ids.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.as_str().to_owned()));
+    Ok(ids)
 }
 
 impl NewEvent {

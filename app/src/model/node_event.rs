@@ -77,4 +77,11 @@ pub struct NodeEvent {
     /// Free-form metadata: `attempt`, `llm_calls`, `tokens`, cache keys, …
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub metadata: JsonObject,
+    /// The `event_id`s the producer named as the visits this one follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<String>,
+    /// The `seq` of each of `parents`, in the same order: how readers that
+    /// index a run by `seq` (the live page) find them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parent_seqs: Vec<i64>,
 }

@@ -34,6 +34,9 @@ pub struct EventOutline {
     /// Time a cache hit saved, from the event's metadata (`saved_ms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saved_ms: Option<f64>,
+    /// The `seq`s of the events whose visits this one follows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<i64>,
 }
 
 impl EventOutline {
@@ -61,6 +64,7 @@ impl From<&NodeEvent> for EventOutline {
             error: event.error.clone(),
             attempt: Self::attempt_of(event.metadata.get("attempt")),
             saved_ms: Self::saved_ms_of(event.metadata.get("saved_ms")),
+            parents: event.parent_seqs.clone(),
         }
     }
 }

@@ -133,6 +133,17 @@ fn ComparisonView(c: Comparison, defaulted: bool) -> impl IntoView {
             }.into_any(),
             None => view! { <p class="muted" role="note">"The runs took the same path with the same outcomes and outputs."</p> }.into_any(),
         }}
+        // Which changes moved the runs' durations: the steps that decided them.
+        {(!c.critical_path_changes.is_empty()).then(|| view! {
+            <section aria-labelledby="critical-heading" class="critical-changes">
+                <h2 id="critical-heading">"Changes on the critical path"</h2>
+                <ul>
+                    {c.critical_path_changes.iter().map(|change| view! {
+                        <li><a href=format!("#step-{}", change.index + 1)>{change.description.clone()}</a></li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
         <section aria-labelledby="aligned-heading">
             <h2 id="aligned-heading">"Aligned steps"</h2>
             <div class="table-scroll" tabindex="0" role="group" aria-label="Aligned steps, scrolls sideways when narrow">
@@ -258,9 +269,10 @@ fn StepCell(step: Option<Step>) -> impl IntoView {
                 _ => "running",
             };
             let attempts = (s.attempts > 1).then(|| format!(" · {} attempts", s.attempts));
+            let critical = s.on_critical_path.then_some(" · critical path");
             view! {
                 <StatusBadge status/>
-                " " {s.duration_ms.map(format::duration_ms).unwrap_or_default()} {attempts}
+                " " {s.duration_ms.map(format::duration_ms).unwrap_or_default()} {attempts} {critical}
             }
             .into_any()
         }

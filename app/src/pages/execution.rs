@@ -20,6 +20,8 @@ use crate::virtual_window::{visible_range, INITIAL_ROWS};
 const EVENT_ROW_PX: f64 = 33.0;
 /// Columns of the timeline's concurrency strip.
 const STRIP_COLUMNS: usize = 200;
+/// Most visits the lanes layout draws: it puts every bar in the page.
+const MAX_LANE_VISITS: usize = 2_000;
 use crate::error::PageError;
 use leptos::lazy;
 use leptos::prelude::*;
@@ -194,10 +196,25 @@ fn RunView(run: RunOutline) -> impl IntoView {
     // The graph's edges for the same runs: read off the timeline (forks to
     // every branch, joins from each), not off the order of visits, which
     // would chain branches that merely ran side by side.
+    // Also for any finished run whose producer named what visits follow:
+    // those links are the edges, even where nothing ran side by side.
     let parallel_edges = Memo::new(move |_| {
+        let causal = || all_visits.with(|v| v.visits().iter().any(|visit| !visit.parents.is_empty()));
+        (critical.with(Option::is_some) || (finished.get() && causal()))
+            .then(|| all_visits.with(|v| inferred_edges(v.visits(), end.get())))
+    });
+    // The lanes layout, for the same runs when small enough that every bar
+    // can be in the page at once (the row layout shows only a window).
+    let lanes = Memo::new(move |_| {
         critical
             .with(Option::is_some)
-            .then(|| all_visits.with(|v| inferred_edges(v.visits(), end.get())))
+            .then(|| {
+                all_visits.with(|v| {
+                    (v.visits().len() <= MAX_LANE_VISITS)
+                        .then(|| crate::parallel::lanes(v.visits(), end.get()))
+                })
+            })
+            .flatten()
     });
     // What the timeline's concurrency strip draws, for the same runs.
     let strip = Memo::new(move |_| {
@@ -314,13 +331,26 @@ fn RunView(run: RunOutline) -> impl IntoView {
                     }).collect::<Vec<_>>().join(" · ");
                     view! { <p class="critical-summary">"Critical path (outlined): " {shares}</p> }
                 }))}
-                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close critical strip/>
+                <Timeline visits=all_visits node=node_filter start end selected on_select on_clear=on_close critical strip lanes/>
             </section>
             {move || {
                 let visit = selected_visit.get()?;
                 let execution_id = trace.with_untracked(|t| t.summary.execution_id.clone());
                 let slack_ms = critical.with(|c| c.as_ref().and_then(|c| c.slack_ms.get(visit.index).copied()));
-                Some(view! { <NodeDetails execution_id visit usual slack_ms on_close/> })
+                // Its parents are named by events' seqs: found by a pass over
+                // the visits, once per opened visit.
+                let follows: Vec<(usize, String)> = if visit.parents.is_empty() {
+                    Vec::new()
+                } else {
+                    all_visits.with_untracked(|v| {
+                        v.visits()
+                            .iter()
+                            .filter(|p| [p.start_seq, p.end_seq].iter().flatten().any(|s| visit.parents.contains(s)))
+                            .map(|p| (p.index, p.node_id.clone()))
+                            .collect()
+                    })
+                };
+                Some(view! { <NodeDetails execution_id visit usual slack_ms follows on_select on_close/> })
             }}
         </div>
         <section aria-labelledby="graph-heading">

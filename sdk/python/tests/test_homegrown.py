@@ -76,6 +76,40 @@ def test_run_with_nodes_snapshots_cached_and_a_failing_node(api, graph_type):
     assert trace["final_state"] == {"draft": {"title": "a"}, "sources": ["cache"]}
 
 
+def test_a_fork_join_names_the_branches_its_join_waited_for(api, graph_type):
+    import threading
+
+    with tracevis.run(graph_type) as run:
+        with run.node("plan") as plan:
+            pass
+        branches = [run.node(f"search_{name}", after=plan) for name in ("web", "docs", "code")]
+
+        def search(visit):
+            with visit:
+                pass
+
+        threads = [threading.Thread(target=search, args=(b,)) for b in branches]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        never_entered = run.node("skipped")
+        with run.node("merge", after=[*branches, never_entered]):
+            pass
+
+    assert tracevis.flush(10)
+    trace = api.trace(run.execution_id)
+    started = {e["node_id"]: e for e in trace["node_events"] if e["event_type"] == "started"}
+    assert started["plan"].get("parents", []) == []
+    for name in ("web", "docs", "code"):
+        assert started[f"search_{name}"]["parents"] == [plan.id]
+    # The join names the three branches (by their started events), not the
+    # visit that never ran; each parent resolved to the seq it was stored at.
+    assert started["merge"]["parents"] == [b.id for b in branches]
+    seq_of = {e["event_id"]: e["seq"] for e in trace["node_events"]}
+    assert started["merge"]["parent_seqs"] == [seq_of[b.id] for b in branches]
+
+
 def test_completed_run_with_explicit_final_state_llm_totals_and_attempts(api, graph_type):
     with tracevis.run(graph_type, inputs="plain text", initial_state={"n": 0}) as run:
         for attempt in (1, 2):

@@ -132,6 +132,9 @@ pub struct Sim<'r> {
     steps: Vec<Step>,
     event_no: u32,
     failed_node: Option<(String, String)>,
+    /// The started events of the visits the next visit follows (API field
+    /// `parents`): the previous visit, or every branch after a fork.
+    follows: Vec<String>,
 }
 
 impl Sim<'_> {
@@ -147,7 +150,7 @@ impl Sim<'_> {
     ) -> bool {
         let mut events = Vec::new();
         for attempt in 1..=spec.max_attempts {
-            events.push(self.event(
+            let mut started = self.event(
                 node,
                 "started",
                 None,
@@ -155,7 +158,21 @@ impl Sim<'_> {
                 json!({}),
                 None,
                 json!({"attempt": attempt}),
-            ));
+            );
+            if attempt == 1 {
+                let follows = std::mem::replace(
+                    &mut self.follows,
+                    started["event_id"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .into_iter()
+                        .collect(),
+                );
+                if !follows.is_empty() {
+                    started["parents"] = json!(follows);
+                }
+            }
+            events.push(started);
             if attempt == 1 && self.rng.random_bool(spec.cache_hit) {
                 let saved = self.rng.random_range(spec.ms.0..=spec.ms.1);
                 let took = self.rng.random_range(1..6);
@@ -220,10 +237,13 @@ impl Sim<'_> {
         let mut joined = forked;
         let mut ok = true;
         let mut wrote = Vec::with_capacity(branches.len());
+        let (follows, mut ends) = (self.follows.clone(), Vec::new());
         for branch in branches.iter_mut() {
             self.now = forked;
+            self.follows = follows.clone();
             let state = self.state.clone();
             ok &= branch(self);
+            ends.append(&mut self.follows);
             joined = joined.max(self.now);
             let keys: Map<String, Value> = self
                 .state
@@ -234,6 +254,8 @@ impl Sim<'_> {
             wrote.push(keys);
         }
         self.now = joined;
+        // What comes next is a join: it follows every branch.
+        self.follows = ends;
         // One step per branch (a visit and its retries): in the order they ended.
         let mut ended: Vec<(Step, Map<String, Value>)> = self.steps.drain(first..).zip(wrote).collect();
         ended.sort_by_key(|(step, _)| step.offset);
@@ -314,6 +336,7 @@ pub fn plan_run(rng: &mut StdRng, start: DateTime<Utc>) -> RunPlan {
         steps: Vec::new(),
         event_no: 0,
         failed_node: None,
+        follows: Vec::new(),
     };
     let succeeded = (graph.walk)(&mut sim, &inputs);
     let end = sim.now + ChronoDuration::milliseconds(5);
@@ -361,6 +384,7 @@ mod tests {
             steps: Vec::new(),
             event_no: 0,
             failed_node: None,
+            follows: Vec::new(),
         };
         let branch = |node: &'static str, ms: u64| {
             move |sim: &mut Sim<'_>| {
@@ -394,6 +418,19 @@ mod tests {
         assert_eq!(
             &sim.steps[1].snapshots[0]["state"],
             &json!({"Quick": true, "Slow": true})
+        );
+        // The visit after the fork follows both branches (their started events).
+        assert!(sim.visit("Join", NodeSpec::quick(10, 10), json!({}), |_, _| json!({})));
+        let ids = |i: usize| sim.steps[i].events[0]["event_id"].clone();
+        assert_eq!(
+            sim.steps[2].events[0]["parents"],
+            json!([ids(1), ids(0)]),
+            "Slow was forked first, Quick second"
+        );
+        assert_eq!(
+            sim.steps[0].events[0].get("parents"),
+            None,
+            "nothing came before the fork"
         );
     }
 }

@@ -267,6 +267,8 @@ mod tests {
             outputs: Default::default(),
             error: None,
             metadata: Default::default(),
+            parents: Vec::new(),
+            parent_seqs: Vec::new(),
         }
     }
 

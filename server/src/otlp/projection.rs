@@ -330,6 +330,7 @@ fn started(span_id: &str, node_id: &Label, span: &Span, attempt: Option<i64>) ->
         outputs: JsonObject::new(),
         error: None,
         metadata: attempt_metadata(span, attempt),
+        parents: Vec::new(),
     }
 }
 
@@ -381,6 +382,7 @@ fn ended(
         outputs: payload(span, OUTPUT_KEYS).unwrap_or_default(),
         error,
         metadata,
+        parents: Vec::new(),
     }
 }
 

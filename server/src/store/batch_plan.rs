@@ -5,9 +5,10 @@
 
 use super::rows::CountedEventRow;
 use app::diff::diff_objects;
+use app::error::TraceError;
 use app::histogram::bucket_of;
 use app::model::{EventBatch, JsonObject, NodeEvent, NodeEventType, RecordId, StateSnapshot};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// What a batch adds to one node type's counters.
 #[derive(Debug, Default, PartialEq)]
@@ -116,13 +117,38 @@ pub struct StoredContext<'a> {
     pub stored_snapshot_ids: &'a HashSet<String>,
     /// The state of the run's latest stored snapshot, the base of the first diff.
     pub previous_state: Option<JsonObject>,
+    /// The `seq` of each stored event the batch's `parents` name (see
+    /// [`parent_ids`]); names not found here must come earlier in the batch.
+    pub stored_parents: &'a HashMap<String, i64>,
+}
+
+/// Every event id the batch's events name as parents: what the store looks
+/// up (an empty list, and no lookup, for producers that send none).
+pub fn parent_ids(batch: &EventBatch) -> Vec<&str> {
+    let mut ids: Vec<&str> = batch
+        .events
+        .iter()
+        .flat_map(|e| e.parents.iter().map(RecordId::as_str))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 /// Plans `batch` for execution `execution_id` on top of what is stored.
 ///
 /// Events and snapshots share one sequence; they are interleaved by timestamp
 /// (events first on ties) so a node's event precedes the state it produced.
-pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredContext<'_>) -> BatchPlan {
+///
+/// A parent must be an event stored before, or one placed earlier in this
+/// batch: so parents always point back in the sequence and can never form a
+/// cycle, and a name that is not yet stored (or belongs to another run) is
+/// refused naming the field, with nothing of the batch stored.
+pub fn plan_batch(
+    execution_id: &RecordId,
+    batch: &EventBatch,
+    stored: StoredContext<'_>,
+) -> Result<BatchPlan, TraceError> {
     enum Item {
         Event(usize),
         Snapshot(usize),
@@ -154,11 +180,36 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
 
     let mut seq = stored.last_seq;
     let mut previous_state = stored.previous_state;
+    // The seqs given so far to this batch's events, by id (only kept when
+    // some event names parents).
+    let mut placed: HashMap<&str, i64> = HashMap::new();
+    let tracks_parents = batch.events.iter().any(|e| !e.parents.is_empty());
     for (_, _, item) in items {
         seq += 1;
         match item {
             Item::Event(i) => {
                 let e = &batch.events[i];
+                let mut parent_seqs = Vec::with_capacity(e.parents.len());
+                for (j, parent) in e.parents.iter().enumerate() {
+                    let found = placed
+                        .get(parent.as_str())
+                        .or_else(|| stored.stored_parents.get(parent.as_str()));
+                    let Some(&parent_seq) = found else {
+                        return Err(TraceError::Invalid {
+                            field: format!("events[{i}].parents[{j}]"),
+                            message: format!(
+                                "no event {parent} of this run comes before this one: a parent is an \
+                                 event_id stored earlier, or sent earlier in the batch"
+                            ),
+                        });
+                    };
+                    parent_seqs.push(parent_seq);
+                }
+                if tracks_parents {
+                    if let Some(id) = &e.event_id {
+                        placed.insert(id.as_str(), seq);
+                    }
+                }
                 plan.count_visit(
                     e.node_id.as_str(),
                     e.event_type,
@@ -181,6 +232,8 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
                     outputs: e.outputs.clone(),
                     error: e.error.clone(),
                     metadata: e.metadata.clone(),
+                    parents: e.parents.iter().map(|p| p.as_str().to_owned()).collect(),
+                    parent_seqs,
                 });
             }
             Item::Snapshot(i) => {
@@ -200,7 +253,7 @@ pub fn plan_batch(execution_id: &RecordId, batch: &EventBatch, stored: StoredCon
         }
     }
     plan.last_seq = seq;
-    plan
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -212,12 +265,15 @@ mod tests {
         serde_json::from_value(value).unwrap()
     }
 
+    static NO_PARENTS: std::sync::LazyLock<HashMap<String, i64>> = std::sync::LazyLock::new(HashMap::new);
+
     fn context<'a>(ids: &'a HashSet<String>, last_seq: i64) -> StoredContext<'a> {
         StoredContext {
             last_seq,
             stored_event_ids: ids,
             stored_snapshot_ids: ids,
             previous_state: None,
+            stored_parents: &NO_PARENTS,
         }
     }
 
@@ -231,7 +287,7 @@ mod tests {
             "snapshots": [{"snapshot_id": "s1", "node_id": "A", "timestamp": "2025-01-01T00:00:02Z", "state": {"x": 1}}]
         }));
         let none = HashSet::new();
-        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 10));
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 10)).unwrap();
         assert_eq!(
             plan.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![11, 12]
@@ -248,7 +304,7 @@ mod tests {
             {"event_id": "new", "node_id": "A", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z"}
         ]}));
         let stored: HashSet<String> = ["old".to_string()].into();
-        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&stored, 0));
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&stored, 0)).unwrap();
         assert_eq!(plan.duplicates, 2);
         assert_eq!(plan.events.len(), 1);
         assert_eq!(plan.events[0].event_id, "new");
@@ -264,7 +320,7 @@ mod tests {
             {"node_id": "C", "event_type": "cached", "timestamp": "2025-01-01T00:00:03Z"}
         ]}));
         let none = HashSet::new();
-        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 0));
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 0)).unwrap();
         assert_eq!((plan.nodes, plan.failed, plan.cached), (3, 1, 1));
         assert_eq!((plan.llm_calls, plan.tokens), (3, Some(300)));
         assert_eq!(
@@ -302,12 +358,53 @@ mod tests {
         let none = HashSet::new();
         let mut ctx = context(&none, 0);
         ctx.previous_state = Some(serde_json::from_value(json!({"n": 0})).unwrap());
-        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, ctx);
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, ctx).unwrap();
         let olds: Vec<_> = plan
             .snapshots
             .iter()
             .map(|s| s.diff.as_ref().unwrap()[0].old.clone().unwrap())
             .collect();
         assert_eq!(olds, vec![json!(0), json!(1)]);
+    }
+
+    #[test]
+    fn parents_resolve_to_earlier_seqs_in_the_batch_or_the_store() {
+        let b = batch(json!({"events": [
+            {"event_id": "a", "node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:01Z"},
+            {"event_id": "b", "node_id": "B", "event_type": "started", "timestamp": "2025-01-01T00:00:02Z",
+             "parents": ["a", "old", "a"]}
+        ]}));
+        let none = HashSet::new();
+        let stored: HashMap<String, i64> = [("old".to_string(), 4)].into();
+        let mut ctx = context(&none, 10);
+        ctx.stored_parents = &stored;
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, ctx).unwrap();
+        assert_eq!(plan.events[1].parents, vec!["a", "old"]);
+        assert_eq!(plan.events[1].parent_seqs, vec![11, 4]);
+        assert!(plan.events[0].parents.is_empty());
+    }
+
+    #[test]
+    fn a_parent_not_stored_before_the_event_is_refused_naming_it() {
+        // Later in the batch (by time), itself, and never sent: each would
+        // let parents point forward and so form a cycle, or dangle.
+        for (parents, field) in [
+            (json!(["later"]), "events[1].parents[0]"),
+            (json!(["self"]), "events[1].parents[0]"),
+            (json!(["ok", "nowhere"]), "events[1].parents[1]"),
+        ] {
+            let b = batch(json!({"events": [
+                {"event_id": "ok", "node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:00Z"},
+                {"event_id": "self", "node_id": "B", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z",
+                 "parents": parents},
+                {"event_id": "later", "node_id": "C", "event_type": "started", "timestamp": "2025-01-01T00:00:02Z"}
+            ]}));
+            let none = HashSet::new();
+            let err = plan_batch(&RecordId::parse("r").unwrap(), &b, context(&none, 0)).unwrap_err();
+            match err {
+                TraceError::Invalid { field: named, .. } => assert_eq!(named, field),
+                other => panic!("expected a field error, got {other:?}"),
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! the run (`FOR UPDATE`); batches go in with one `UNNEST` insert per table.
 
 use super::batch_plan::BatchPlan;
-use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
+use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, POSTGRES};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
@@ -252,7 +252,8 @@ impl HistoryStore for PostgresStore {
         // No payload columns: only the two metadata fields the outline keeps.
         let event_rows = sqlx::query(
             "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
-             (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms \
+             (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms, \
+             parents \
              FROM node_events WHERE execution_id = $1 ORDER BY seq",
         )
         .bind(id)
@@ -282,6 +283,7 @@ impl HistoryStore for PostgresStore {
                     column(row, "error")?,
                     &json_or_null(column(row, "attempt")?)?,
                     &json_or_null(column(row, "saved_ms")?)?,
+                    &json_or_null(column(row, "parents")?)?,
                 )
             })
             .collect::<Result<_, _>>()?;
@@ -553,10 +555,15 @@ where
 
 /// The columns `decode_event` reads.
 const EVENT_COLUMNS: &str =
-    "seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata";
+    "seq, event_id, node_id, event_type, timestamp, duration_ms, inputs, outputs, error, metadata, parents";
 
 fn decode_event(id: &str, row: &PgRow) -> Result<NodeEvent, TraceError> {
     let event_type: &str = column(row, "event_type")?;
+    let parents: Option<&str> = column(row, "parents")?;
+    let (parents, parent_seqs) = match parents {
+        Some(text) => super::parents_from(&json_column(text, "parents")?)?,
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(NodeEvent {
         event_id: column(row, "event_id")?,
         execution_id: id.to_owned(),
@@ -570,6 +577,8 @@ fn decode_event(id: &str, row: &PgRow) -> Result<NodeEvent, TraceError> {
         outputs: json_column(column(row, "outputs")?, "outputs")?,
         error: column(row, "error")?,
         metadata: json_column(column(row, "metadata")?, "metadata")?,
+        parents,
+        parent_seqs,
     })
 }
 
@@ -638,15 +647,32 @@ async fn stored_ids(
     Ok(found.into_iter().collect())
 }
 
+/// The `seq` of each of the run's stored events among `event_ids`.
+async fn stored_seqs(
+    conn: &mut PgConnection,
+    execution_id: &RecordId,
+    event_ids: &[&str],
+) -> Result<HashMap<String, i64>, TraceError> {
+    let found: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT event_id, seq FROM node_events WHERE execution_id = $1 AND event_id = ANY($2)",
+    )
+    .bind(execution_id.as_str())
+    .bind(event_ids)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(found.into_iter().collect())
+}
+
 async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) -> Result<(), TraceError> {
     if events.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, duration_ms, \
-         inputs, outputs, error, metadata) \
+         inputs, outputs, error, metadata, parents) \
          SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
-         $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[])",
+         $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])",
     )
     .bind(id)
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
@@ -674,6 +700,7 @@ async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) 
             .map(|e| to_json_column(&e.metadata))
             .collect::<Vec<_>>(),
     )
+    .bind(events.iter().map(super::parents_column).collect::<Vec<_>>())
     .execute(conn)
     .await
     .map_err(db_error)?;
@@ -1011,6 +1038,12 @@ async fn append_in(
     } else {
         latest_state(&mut *tx, id.as_str()).await?
     };
+    let parents = parent_ids(batch);
+    let stored_parents = if last_seq == 0 || parents.is_empty() {
+        HashMap::new()
+    } else {
+        stored_seqs(&mut *tx, id, &parents).await?
+    };
     let mut plan = plan_batch(
         id,
         batch,
@@ -1018,9 +1051,10 @@ async fn append_in(
             last_seq,
             stored_event_ids: &stored_event_ids,
             stored_snapshot_ids: &stored_snapshot_ids,
+            stored_parents: &stored_parents,
             previous_state,
         },
-    );
+    )?;
     let llm = if llm_calls.is_empty() {
         LlmPlan::default()
     } else {

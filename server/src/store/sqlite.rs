@@ -4,7 +4,7 @@
 //! database file.
 
 use super::batch_plan::BatchPlan;
-use super::batch_plan::{moved_node_stats, plan_batch, StoredContext};
+use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, SQLITE};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
@@ -318,7 +318,7 @@ impl HistoryStore for SqliteStore {
         // two metadata fields the outline keeps are read out of the metadata.
         let events: String = sqlx::query_scalar(
             "SELECT json_group_array(json_array(seq, node_id, event_type, timestamp, duration_ms, error, \
-             json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms')) ORDER BY seq) \
+             json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms'), json(parents)) ORDER BY seq) \
              FROM node_events WHERE execution_id = ?",
         )
         .bind(id)
@@ -343,12 +343,23 @@ impl HistoryStore for SqliteStore {
             Option<String>,
             Value,
             Value,
+            Value,
         );
         let events = json_column::<Vec<EventRow>>(&events, "node_events")?
             .into_iter()
             .map(
-                |(seq, node_id, kind, at, duration_ms, error, attempt, saved_ms)| {
-                    event_outline(seq, node_id, &kind, at, duration_ms, error, &attempt, &saved_ms)
+                |(seq, node_id, kind, at, duration_ms, error, attempt, saved_ms, parents)| {
+                    event_outline(
+                        seq,
+                        node_id,
+                        &kind,
+                        at,
+                        duration_ms,
+                        error,
+                        &attempt,
+                        &saved_ms,
+                        &parents,
+                    )
                 },
             )
             .collect::<Result<_, _>>()?;
@@ -584,6 +595,7 @@ type EventColumns = (
     JsonObject,
     Option<String>,
     JsonObject,
+    Value,
 );
 
 async fn select_events(
@@ -613,7 +625,7 @@ async fn select_events(
 
 /// Events packed by SQLite into one JSON array of `EventColumns`, in seq order.
 const EVENT_ARRAY: &str = "json_group_array(json_array(seq, event_id, node_id, event_type, timestamp, \
-     duration_ms, json(inputs), json(outputs), error, json(metadata)) ORDER BY seq)";
+     duration_ms, json(inputs), json(outputs), error, json(metadata), json(parents)) ORDER BY seq)";
 
 fn decode_events(id: &str, packed: &str) -> Result<Vec<NodeEvent>, TraceError> {
     let rows: Vec<EventColumns> = json_column(packed, "node_events")?;
@@ -630,7 +642,9 @@ fn decode_events(id: &str, packed: &str) -> Result<Vec<NodeEvent>, TraceError> {
                 outputs,
                 error,
                 metadata,
+                parents,
             )| {
+                let (parents, parent_seqs) = super::parents_from(&parents)?;
                 Ok(NodeEvent {
                     event_type: NodeEventType::parse(&event_type).ok_or_else(|| {
                         TraceError::Internal(format!("unknown stored event type {event_type:?}"))
@@ -645,6 +659,8 @@ fn decode_events(id: &str, packed: &str) -> Result<Vec<NodeEvent>, TraceError> {
                     outputs,
                     error,
                     metadata,
+                    parents,
+                    parent_seqs,
                 })
             },
         )
@@ -727,11 +743,33 @@ async fn stored_ids(
     Ok(found)
 }
 
+/// The `seq` of each of the run's stored events among `event_ids`.
+async fn stored_seqs(
+    conn: &mut SqliteConnection,
+    execution_id: &RecordId,
+    event_ids: &[&str],
+) -> Result<HashMap<String, i64>, TraceError> {
+    let mut found = HashMap::new();
+    for chunk in event_ids.chunks(INSERT_CHUNK) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT event_id, seq FROM node_events WHERE execution_id = ");
+        q.push_bind(execution_id.as_str()).push(" AND event_id IN (");
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_error)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
 async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
     for chunk in events.chunks(INSERT_CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, \
-             duration_ms, inputs, outputs, error, metadata) ",
+             duration_ms, inputs, outputs, error, metadata, parents) ",
         );
         q.push_values(chunk, |mut row, e| {
             row.push_bind(e.execution_id.as_str())
@@ -744,7 +782,8 @@ async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Res
                 .push_bind(to_json_column(&e.inputs))
                 .push_bind(to_json_column(&e.outputs))
                 .push_bind(e.error.as_deref())
-                .push_bind(to_json_column(&e.metadata));
+                .push_bind(to_json_column(&e.metadata))
+                .push_bind(super::parents_column(e));
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
@@ -1077,6 +1116,12 @@ async fn append_in(
     } else {
         latest_state(&mut *tx, id.as_str()).await?
     };
+    let parents = parent_ids(batch);
+    let stored_parents = if last_seq == 0 || parents.is_empty() {
+        HashMap::new()
+    } else {
+        stored_seqs(&mut *tx, id, &parents).await?
+    };
     let mut plan = plan_batch(
         id,
         batch,
@@ -1084,9 +1129,10 @@ async fn append_in(
             last_seq,
             stored_event_ids: &stored_event_ids,
             stored_snapshot_ids: &stored_snapshot_ids,
+            stored_parents: &stored_parents,
             previous_state,
         },
-    );
+    )?;
     let llm = if llm_calls.is_empty() {
         LlmPlan::default()
     } else {

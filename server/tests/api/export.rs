@@ -34,7 +34,7 @@ async fn post_rich_run(app: &TestApp, id: &str) {
                               "state": {"notes": ["a"], "plan": ["search", "write"]}}]}),
         json!({"events": [
             {"event_id": "s1", "node_id": "Search", "event_type": "started", "timestamp": "2026-03-01T09:00:00.400Z",
-             "metadata": {"attempt": 1}},
+             "metadata": {"attempt": 1}, "parents": ["p1"]},
             {"event_id": "s2", "node_id": "Search", "event_type": "failed", "timestamp": "2026-03-01T09:00:00.900Z",
              "duration_ms": 500.0, "error": "timeout", "metadata": {"attempt": 1}},
             {"event_id": "s3", "node_id": "Search", "event_type": "started", "timestamp": "2026-03-01T09:00:01.000Z",
@@ -42,7 +42,7 @@ async fn post_rich_run(app: &TestApp, id: &str) {
             {"event_id": "s4", "node_id": "Search", "event_type": "completed", "timestamp": "2026-03-01T09:00:01.500Z",
              "duration_ms": 500.0, "outputs": {"hits": 3}, "metadata": {"attempt": 2, "llm_calls": 2, "tokens": 800}},
             {"event_id": "w1", "node_id": "Write", "event_type": "cached", "timestamp": "2026-03-01T09:00:01.600Z",
-             "duration_ms": 1.5, "metadata": {"saved_ms": 900.0}}]}),
+             "duration_ms": 1.5, "metadata": {"saved_ms": 900.0}, "parents": ["s3"]}]}),
     ];
     for batch in &batches {
         let r = app.post(&format!("/api/v1/executions/{id}/events"), batch).await;

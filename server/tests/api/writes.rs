@@ -1,7 +1,7 @@
 //! Producers' writes: a run posted as API.md shows comes back field for field;
 //! retries, duplicates and aggregates behave as documented.
 
-use crate::helpers::{event, spawn_app};
+use crate::helpers::{assert_error, event, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -213,4 +213,89 @@ async fn totals_given_on_completion_override_the_summed_metadata() {
     assert_eq!(summary["error"], "boom");
     assert_eq!(summary["total_llm_calls"], 7);
     assert_eq!(summary["total_tokens"], 1200);
+}
+
+#[tokio::test]
+async fn parents_name_earlier_events_of_the_run_and_anything_else_is_refused_whole() {
+    let app = spawn_app().await;
+    app.start("fork").await;
+    app.start("other").await;
+    let at = |s: u32| format!("2025-10-21T10:00:{s:02}Z");
+    let started = |id: &str, node: &str, s: u32, parents: Value| json!({"event_id": id, "node_id": node, "event_type": "started", "timestamp": at(s), "parents": parents});
+    let r = app
+        .post(
+            "/api/v1/executions/other/events",
+            &json!({"events": [started("elsewhere", "X", 0, json!([]))]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Plan, then two branches that follow it (one in the same batch).
+    let r = app
+        .post(
+            "/api/v1/executions/fork/events",
+            &json!({"events": [started("plan", "Plan", 1, json!([])), started("a", "A", 2, json!(["plan"]))]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Refused, naming the field, with nothing of the batch stored: a parent
+    // not stored yet, one of another run, the event itself, one later in
+    // the batch, too many.
+    let too_many: Vec<String> = (0..65).map(|i| format!("p{i}")).collect();
+    for (events, field) in [
+        (
+            json!([started("b", "B", 3, json!(["plan", "nowhere"]))]),
+            "events[0].parents[1]",
+        ),
+        (
+            json!([started("b", "B", 3, json!(["elsewhere"]))]),
+            "events[0].parents[0]",
+        ),
+        (
+            json!([started("b", "B", 3, json!(["b"]))]),
+            "events[0].parents[0]",
+        ),
+        (
+            json!([
+                started("b", "B", 3, json!(["join"])),
+                started("join", "Join", 4, json!([]))
+            ]),
+            "events[0].parents[0]",
+        ),
+        (json!([started("b", "B", 3, json!(too_many))]), "parents"),
+    ] {
+        let r = app
+            .post("/api/v1/executions/fork/events", &json!({"events": events}))
+            .await;
+        assert_error(r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", &[field]).await;
+        assert_eq!(
+            app.event_count("fork").await,
+            2,
+            "nothing of a refused batch is stored"
+        );
+    }
+    let r = app
+        .post(
+            "/api/v1/executions/fork/events",
+            &json!({"events": [started("b", "B", 3, json!(["plan", "plan"])),
+                               started("join", "Join", 4, json!(["a", "b"]))]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let trace = app.get_json("/api/v1/executions/fork").await;
+    let parents: Vec<(Value, Value)> = trace["node_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["parents"].clone(), e["parent_seqs"].clone()))
+        .collect();
+    assert_eq!(
+        parents,
+        [
+            (Value::Null, Value::Null),
+            (json!(["plan"]), json!([1])),
+            (json!(["plan"]), json!([1])),
+            (json!(["a", "b"]), json!([2, 3])),
+        ],
+        "as sent (a repeat once), with the seqs they resolved to; none when none"
+    );
 }

@@ -8,13 +8,14 @@ worker thread.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterable
 
 from ._client import Client, _label, dumps_str, label_json, rfc3339
 from ._serialize import capture, materialize, to_json
@@ -130,19 +131,32 @@ class Run:
         self._n_events = 0
         self._n_snaps = 0
         self._start_cache: bytes | None = None
+        self._visit_ids = itertools.count(1)
         client.enqueue(("S", self))
 
     # -- public API -----------------------------------------------------
 
-    def node(self, node_id: str, inputs: Any = None, *, metadata: dict | None = None, attempt: int | None = None) -> "Visit":
+    def node(
+        self,
+        node_id: str,
+        inputs: Any = None,
+        *,
+        metadata: dict | None = None,
+        attempt: int | None = None,
+        after: "Visit | Iterable[Visit] | None" = None,
+    ) -> "Visit":
         """A context manager recording one visit of ``node_id``.
 
         ``started`` on entry, ``completed`` (or ``failed`` with the error when
         the block raises; the exception propagates unchanged) on exit. Set
         ``visit.outputs`` inside the block; add to ``visit.metadata`` (e.g.
         ``llm_calls``, ``tokens``). ``attempt`` (1-based) marks a retry.
+        ``after`` names the visit(s) this one follows — the branches a join
+        waited for — so tracevis draws the fork/join and finds the critical
+        path from what happened rather than from timing; visits of this run
+        that were never entered are left out.
         """
-        return Visit(self, node_id, inputs, metadata, attempt)
+        return Visit(self, node_id, inputs, metadata, attempt, after)
 
     def snapshot(self, node_id: str, state: Any) -> None:
         """Record the state as it is now (serialised immediately), after ``node_id``."""
@@ -264,12 +278,15 @@ class Run:
 
     def _fragment(self, rec: tuple) -> tuple[str, str]:
         if rec[0] == "E":
-            _, _, node_id, event_type, t, duration, inputs, outputs, error, meta = rec
+            _, _, node_id, event_type, t, duration, inputs, outputs, error, meta = rec[:10]
+            # A visit's started event carries the visit's own id (parents name
+            # it) and the ids of the visits it follows.
+            event_id, parents = rec[10:12] if len(rec) > 10 else (None, None)
             self._n_events += 1
             parts = [
-                '{"event_id":"e',
-                str(self._n_events),
-                '","node_id":',
+                '{"event_id":',
+                dumps_str(event_id) if event_id else '"e%d"' % self._n_events,
+                ',"node_id":',
                 label_json(node_id),
                 ',"event_type":"',
                 event_type,
@@ -287,6 +304,8 @@ class Run:
                 parts += [',"error":', dumps_str(error)]
             if meta is not None:
                 parts += [',"metadata":', materialize(meta)]
+            if parents:
+                parts += [',"parents":[', ",".join(dumps_str(p) for p in parents), "]"]
             parts.append("}")
             return ("E", "".join(parts))
         _, _, node_id, t, state = rec
@@ -313,11 +332,20 @@ class Run:
 
 
 class Visit:
-    """One node visit; see :meth:`Run.node`."""
+    """One node visit; see :meth:`Run.node`. ``visit.id`` is the id of its
+    ``started`` event, what ``after=`` of a later visit names."""
 
-    __slots__ = ("_run", "node_id", "_inputs", "_t0", "outputs", "metadata", "_attempt", "_done")
+    __slots__ = ("_run", "node_id", "_inputs", "_t0", "outputs", "metadata", "_attempt", "_done", "id", "_parents", "_entered")
 
-    def __init__(self, run: Run, node_id: str, inputs: Any, metadata: dict | None, attempt: int | None) -> None:
+    def __init__(
+        self,
+        run: Run,
+        node_id: str,
+        inputs: Any,
+        metadata: dict | None,
+        attempt: int | None,
+        after: "Visit | Iterable[Visit] | None" = None,
+    ) -> None:
         self._run = run
         self.node_id = node_id
         try:
@@ -331,12 +359,20 @@ class Visit:
         self._attempt = attempt
         self._t0 = 0
         self._done = False
+        self._entered = False
+        # next() on itertools.count is atomic under the GIL: visits made on
+        # several threads at once still get distinct ids.
+        self.id = "v%d" % next(run._visit_ids)
+        self._parents = _parent_ids(run, after)
 
     def __enter__(self) -> "Visit":
         try:
             self._t0 = t = _time_ns()
             meta = None if self._attempt is None else '{"attempt":%d}' % int(self._attempt)
-            self._run._client.enqueue(("E", self._run, self.node_id, "started", t, None, self._inputs, None, None, meta))
+            self._run._client.enqueue(
+                ("E", self._run, self.node_id, "started", t, None, self._inputs, None, None, meta, self.id, self._parents)
+            )
+            self._entered = True
         except Exception:
             log.debug("tracevis: node start failed", exc_info=True)
         return self
@@ -371,6 +407,16 @@ class Visit:
             log.debug("tracevis: node end failed", exc_info=True)
 
 
+def _parent_ids(run: Run, after: Any) -> list[str] | None:
+    """The ids of the entered visits of ``run`` among ``after`` (one visit or
+    several): a parent tracevis has not been sent would fail the batch."""
+    if after is None:
+        return None
+    visits = [after] if isinstance(after, Visit) else list(after)
+    ids = [v.id for v in visits if isinstance(v, Visit) and v._run is run and v._entered]
+    return ids[:64] or None
+
+
 class NullRun(Run):
     """What :func:`tracevis.run` returns while tracevis is disabled: same API, no effect."""
 
@@ -381,7 +427,15 @@ class NullRun(Run):
         self._final_state = None
         self._last_state = None
 
-    def node(self, node_id: str, inputs: Any = None, *, metadata: dict | None = None, attempt: int | None = None) -> "Visit":
+    def node(
+        self,
+        node_id: str,
+        inputs: Any = None,
+        *,
+        metadata: dict | None = None,
+        attempt: int | None = None,
+        after: Any = None,
+    ) -> "Visit":
         return _NullVisit(node_id)
 
     def snapshot(self, node_id: str, state: Any) -> None:
@@ -412,9 +466,10 @@ class NullRun(Run):
 
 
 class _NullVisit:
-    __slots__ = ("node_id", "outputs", "metadata")
+    __slots__ = ("node_id", "outputs", "metadata", "id")
 
     def __init__(self, node_id: str) -> None:
+        self.id = ""
         self.node_id = node_id
         self.outputs = None
         self.metadata: dict = {}
