@@ -78,7 +78,7 @@ pub fn GraphPanel(
             return view! { <p class="empty">"No nodes yet."</p> }.into_any();
         }
         let caption = if g.inferred {
-            "No graph was declared: edges are inferred from the order of visits (for nodes that ran side by side, from which started once another had ended). Labels count how often the run took an edge."
+            "No graph was declared: edges are inferred from the run — from the visits a visit follows where its producer named them, else from the order of visits (for nodes that ran side by side, from which started once another had ended). Labels count how often the run took an edge."
         } else {
             "The declared graph. Edge labels count how often the run took an edge; dashed edges were not taken."
         };
