@@ -25,8 +25,8 @@ pub use node_event::{NodeEvent, NodeEventType};
 pub use outline::{EventOutline, RunOutline, SnapshotOutline};
 pub use snapshot::StateSnapshot;
 pub use statistics::{
-    DurationPercentiles, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter, StatusCounts,
-    TimeBucket,
+    CriticalPathNode, DurationPercentiles, NodeTypeSeries, NodeTypeStatistics, ParallelismStatistics,
+    Statistics, StatisticsFilter, StatusCounts, TimeBucket, MAX_CRITICAL_PATH_NODES,
 };
 
 /// A JSON object as producers send it (inputs, outputs, metadata, state).

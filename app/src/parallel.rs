@@ -411,6 +411,42 @@ fn causal_slack(spans: &[(i64, i64)], parents: &[Vec<usize>], path: &[usize], ru
         .collect()
 }
 
+/// What a finished run keeps of its parallelism for the metrics page
+/// (computed once, when it finishes, from its own events).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunFigures {
+    /// Its average parallelism (see [`Parallelism`]).
+    pub average: f64,
+    /// The nodes on its critical path with their time on it in ms, for a run
+    /// that ran nodes side by side; empty otherwise (every visit of a run
+    /// that ran one node at a time is on it, which says nothing).
+    pub critical: Vec<(String, f64)>,
+}
+
+/// The figures of a run from `start` to `end` with `events` (in `seq` order).
+pub fn run_figures(
+    events: &[crate::model::EventOutline],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> RunFigures {
+    let index = crate::timeline::VisitIndex::new(events);
+    let visits = index.visits();
+    let p = parallelism(visits, start, end);
+    let critical = if p.peak > 1 {
+        critical_path(visits, end)
+            .shares
+            .into_iter()
+            .map(|(node, ms, _)| (node, ms))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    RunFigures {
+        average: p.average,
+        critical,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,14 @@ pub struct StatisticsInputs {
     pub node_counts: Vec<(String, i64, i64, i64)>,
     /// Per node type: `(node_id, bucket, count)` of its duration histogram.
     pub node_duration_buckets: Vec<(String, i32, i64)>,
+    /// The average parallelism of each finished run that has one, in any order.
+    pub run_parallelism: Vec<f64>,
+    /// Finished runs that ran nodes side by side.
+    pub parallel_runs: i64,
+    /// The node types most often on those runs' critical paths:
+    /// `(node_id, runs, ms on the path)`, most runs first, at most
+    /// `MAX_CRITICAL_PATH_NODES`.
+    pub critical_nodes: Vec<(String, i64, f64)>,
 }
 
 /// What a store reads for the statistics over time, per time bucket of

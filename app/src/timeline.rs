@@ -92,6 +92,9 @@ pub struct VisitIndex {
     by_node: std::collections::BTreeMap<String, Vec<usize>>,
     /// Visits still running.
     running: usize,
+    /// The most visits running at once so far, counted as events arrived
+    /// (exact when events arrive in time order, as a live run's do).
+    peak_running: usize,
     /// The latest event time seen (the right end of a running run's axis).
     last_event: Option<DateTime<Utc>>,
     /// Per edge (from, to), how often the run went along it: the pairs of
@@ -141,6 +144,12 @@ impl VisitIndex {
     /// How many visits are still running.
     pub fn running(&self) -> usize {
         self.running
+    }
+
+    /// The most visits that were running at once so far: what a live run's
+    /// header shows before its exact parallelism can be worked out.
+    pub fn peak_running(&self) -> usize {
+        self.peak_running
     }
 
     /// The nodes visited, by name.
@@ -236,6 +245,7 @@ impl VisitIndex {
                 .or_default()
                 .push_back(key_of(&visit));
             self.running += 1;
+            self.peak_running = self.peak_running.max(self.running);
             return self.insert(visit);
         }
         let outcome = match event.event_type {
@@ -528,5 +538,28 @@ mod tests {
             (VisitOutcome::Cached, Some(800.0))
         );
         assert_eq!((visits[1].outcome, visits[1].end), (VisitOutcome::Running, None));
+    }
+
+    #[test]
+    fn a_live_run_counts_what_runs_now_and_the_most_at_once_so_far() {
+        let mut index = VisitIndex::default();
+        for e in [
+            ev(1, "A", "started", 0, json!({})),
+            ev(2, "B", "started", 1, json!({})),
+            ev(3, "C", "started", 1, json!({})),
+            ev(4, "A", "completed", 2, json!({})),
+            ev(5, "B", "completed", 3, json!({})),
+            ev(
+                6,
+                "D",
+                "started",
+                3,
+                json!({"parent_seqs": [5], "parents": ["e5"]}),
+            ),
+        ] {
+            index.push(&e);
+        }
+        assert_eq!((index.running(), index.peak_running()), (2, 3));
+        assert_eq!(index.visits()[3].parents, [5], "the seqs its started event named");
     }
 }

@@ -114,6 +114,15 @@ test("a run whose producer named each visit's parents is drawn and timed by them
   await page.screenshot({ path: "test-results/parallel-lanes.png", fullPage: true });
   await page.reload();
   await expect(timeline.getByRole("list", { name: "Timeline by lane" })).toBeVisible();
+
+  // The metrics page counts the run among those that ran nodes side by
+  // side, and its critical path's nodes among the ones that decide runs.
+  await page.goto("/stats?graph_type=side_task");
+  const parallel = page.getByRole("region", { name: "Parallelism" });
+  await expect(parallel.getByText("Runs that ran nodes side by side")).toBeVisible();
+  const critical = parallel.getByRole("table", { name: "Node types most often on the critical path" });
+  await expect(critical.getByRole("rowheader", { name: "Summarize" })).toBeVisible();
+  await expect(critical.getByRole("rowheader", { name: "Fetch" })).toHaveCount(0);
 });
 
 // Two runs of one fork/join: in b, the branches ended in another order and

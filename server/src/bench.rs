@@ -205,11 +205,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.compare_events
     );
 
-    let parallel = time_parallel_figures(args.parallel_events);
-    println!(
-        "critical path, lanes, parallelism and graph edges of a {}-event run, 1,000 visits at a time: {parallel}",
-        args.parallel_events
-    );
+    for named in [false, true] {
+        let parallel = time_parallel_figures(args.parallel_events, named);
+        println!(
+            "critical path, lanes, parallelism and graph edges of a {}-event run, 1,000 visits at a time{}: {parallel}",
+            args.parallel_events,
+            if named { ", each naming its parent" } else { "" }
+        );
+    }
 
     fill_small_runs(&service, args.stats_runs).await?;
     let stats_latency = measure(20, &ids, &mut rng, |_| {
@@ -243,8 +246,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 /// Times what a parallel run's page works out once it has finished
 /// (`app::parallel`: critical path, lanes, parallelism, graph edges) over
 /// `events / 2` visits that start a thousand at a time, each running
-/// 0.4–1 s: five samples.
-fn time_parallel_figures(events: u32) -> Percentiles {
+/// 0.4–1 s (with `named`, each visit names the one of its branch before it
+/// as its parent): five samples.
+fn time_parallel_figures(events: u32, named: bool) -> Percentiles {
     use app::parallel::{critical_path, inferred_edges, lanes, parallelism};
     use app::timeline::{NodeVisit, VisitOutcome};
     let origin = Utc::now();
@@ -264,7 +268,11 @@ fn time_parallel_figures(events: u32) -> Percentiles {
                 start_seq: Some(2 * i + 1),
                 end_seq: Some(2 * i + 2),
                 error: None,
-                parents: Vec::new(),
+                parents: if named && i >= 1_000 {
+                    vec![2 * (i - 1_000) + 1]
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect();

@@ -116,6 +116,22 @@ pub(crate) fn parents_from(value: &serde_json::Value) -> Result<(Vec<String>, Ve
     Ok(pairs.into_iter().unzip())
 }
 
+/// What a finished run from `start` to `end` keeps of its parallelism:
+/// the `parallelism` column (its average) and the `critical_nodes` column
+/// (`[[node_id, ms], …]` for a run that ran nodes side by side, else NULL).
+/// The same rules as the run page (`app::parallel`).
+pub(crate) fn figure_columns(
+    events: &[app::model::EventOutline],
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> (f64, Option<String>) {
+    let figures = app::parallel::run_figures(events, start, end);
+    let critical = (!figures.critical.is_empty())
+        .then(|| serde_json::to_string(&figures.critical).ok())
+        .flatten();
+    (figures.average, critical)
+}
+
 /// An event's outline from its stored columns: the two metadata values are
 /// read with the same rules as a whole event's (`EventOutline::from`).
 #[allow(clippy::too_many_arguments, reason = "one per stored column")]

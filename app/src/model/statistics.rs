@@ -75,6 +75,42 @@ pub struct NodeTypeStatistics {
     pub duration_ms: DurationPercentiles,
 }
 
+/// A node type's place on the critical paths of the runs that ran nodes
+/// side by side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CriticalPathNode {
+    /// The node type.
+    pub node_id: String,
+    /// Runs whose critical path went through it.
+    pub runs: i64,
+    /// `runs` over the runs that ran nodes side by side.
+    pub share_of_runs: f64,
+    /// Its time on those critical paths, summed, in ms.
+    pub total_ms: f64,
+}
+
+/// How parallel the matching finished runs were, from figures each run
+/// keeps when it finishes (no events are read).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ParallelismStatistics {
+    /// Finished runs with a parallelism figure.
+    pub runs: i64,
+    /// Median of their average parallelism (1.0: one node at a time).
+    pub p50: Option<f64>,
+    /// 95th percentile of it.
+    pub p95: Option<f64>,
+    /// Of them, the runs that ran nodes side by side.
+    pub parallel_runs: i64,
+    /// The node types most often on those runs' critical paths, most first
+    /// (at most `MAX_CRITICAL_PATH_NODES`).
+    pub critical_path_nodes: Vec<CriticalPathNode>,
+}
+
+/// Most node types the statistics list as often on the critical path.
+pub const MAX_CRITICAL_PATH_NODES: usize = 10;
+
 /// Aggregates across the runs a `StatisticsFilter` selects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -107,6 +143,10 @@ pub struct Statistics {
     /// bucket of `timeline`: the node type × time heat map.
     #[serde(default)]
     pub node_heatmap: Vec<NodeTypeSeries>,
+    /// How parallel the finished runs were, and which node types decided
+    /// the durations of those that ran nodes side by side.
+    #[serde(default)]
+    pub parallelism: ParallelismStatistics,
 }
 
 /// The runs that started in one time bucket.

@@ -287,9 +287,11 @@ fn RunView(run: RunOutline) -> impl IntoView {
                         n => format!("{} ({n} running)", v.visits().len()),
                     }
                 })}</dd></div>
+                // While the run runs: what is running now and the most so
+                // far, kept as frames arrive; the average once it has ended.
                 <div><dt>"Parallelism"</dt><dd title="Most nodes running at once, and the average over the run">{move || match parallel.get() {
                     Some(p) => format!("peak {}, average {:.1}", p.peak, p.average),
-                    None => "— (when the run ends)".into(),
+                    None => all_visits.with(|v| format!("{} running now, peak so far {}", v.running(), v.peak_running())),
                 }}</dd></div>
                 {move || {
                     let s = summary.get();

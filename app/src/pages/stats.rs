@@ -1,11 +1,12 @@
 //! `/stats`: figures across runs — counts by status, failure rate, duration
 //! percentiles, cache hit rate, LLM calls and tokens, and per node type the
-//! slowest first, runs and durations over time and the node type × time heat
-//! map — each linking to the runs behind it.
+//! slowest first, runs and durations over time, the node type × time heat
+//! map, and how parallel the runs were with the node types most often on
+//! their critical paths — each linking to the runs behind it.
 
 use crate::components::{DurationOverTime, NodeHeatmap, RunsOverTime};
 use crate::format;
-use crate::model::{DurationPercentiles, StatisticsFilter};
+use crate::model::{DurationPercentiles, ParallelismStatistics, StatisticsFilter};
 use crate::server_fns::run_statistics;
 use crate::url_state::{query_param, with_query};
 use leptos::prelude::*;
@@ -85,6 +86,7 @@ pub fn StatsPage() -> impl IntoView {
                                     }.into_any()
                                 }}
                             </section>
+                            <ParallelSection p=s.parallelism.clone()/>
                             <section aria-labelledby="node-types-heading">
                                 <h2 id="node-types-heading">"Node types, slowest p95 first"</h2>
                                 <div class="table-scroll">
@@ -103,6 +105,53 @@ pub fn StatsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// How parallel the finished runs were, and which node types most often
+/// decided the durations of those that ran nodes side by side.
+#[component]
+fn ParallelSection(p: ParallelismStatistics) -> impl IntoView {
+    let average = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into());
+    let rows = p
+        .critical_path_nodes
+        .iter()
+        .map(|n| {
+            view! {
+                <tr>
+                    <th scope="row">{n.node_id.clone()}</th>
+                    <td class="num">{n.runs}</td>
+                    <td class="num">{percent(Some(n.share_of_runs))}</td>
+                    <td class="num">{ms(Some(n.total_ms / n.runs.max(1) as f64))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="parallel-heading">
+            <h2 id="parallel-heading">"Parallelism"</h2>
+            <dl class="facts">
+                <div><dt>"Average parallelism p50"</dt><dd>{average(p.p50)}</dd></div>
+                <div><dt>"Average parallelism p95"</dt><dd>{average(p.p95)}</dd></div>
+                <div><dt>"Runs that ran nodes side by side"</dt><dd>{format!("{} of {}", p.parallel_runs, p.runs)}</dd></div>
+            </dl>
+            {if p.critical_path_nodes.is_empty() {
+                view! { <p class="muted">"No finished run ran nodes side by side."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                        <table class="runs" aria-label="Node types most often on the critical path">
+                            <caption>"Node types most often on the critical path (of the runs that ran nodes side by side)"</caption>
+                            <thead><tr>
+                                <th scope="col">"Node type"</th><th scope="col" class="num">"Runs"</th>
+                                <th scope="col" class="num">"Share of runs"</th><th scope="col" class="num">"Time on the path, per run"</th>
+                            </tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

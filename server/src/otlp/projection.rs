@@ -330,7 +330,14 @@ fn started(span_id: &str, node_id: &Label, span: &Span, attempt: Option<i64>) ->
         outputs: JsonObject::new(),
         error: None,
         metadata: attempt_metadata(span, attempt),
-        parents: Vec::new(),
+        // A link to another node span: the visit this one follows, named by
+        // that span's started event. The store drops a link to a span it has
+        // not received (spans arrive in any order).
+        parents: span
+            .links
+            .iter()
+            .map(|link| record_id(format!("{link}:s")))
+            .collect(),
     }
 }
 
@@ -560,6 +567,7 @@ mod tests {
             trace_id: TRACE.into(),
             span_id: id.into(),
             parent_span_id: parent.map(str::to_owned),
+            links: Vec::new(),
             name: name.into(),
             start: DateTime::from_timestamp_millis(1_700_000_000_000 + start_ms).unwrap(),
             end: DateTime::from_timestamp_millis(1_700_000_000_000 + end_ms).unwrap(),

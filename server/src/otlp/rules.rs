@@ -236,6 +236,7 @@ mod tests {
             trace_id: "0af7651916cd43dd8448eb211c80319c".into(),
             span_id: "b7ad6b7169203331".into(),
             parent_span_id: parent.map(str::to_owned),
+            links: Vec::new(),
             name: name.into(),
             start: DateTime::from_timestamp_nanos(1),
             end: DateTime::from_timestamp_nanos(2),

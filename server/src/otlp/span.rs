@@ -23,6 +23,9 @@ pub struct Span {
     pub span_id: String,
     /// The parent's span id, `None` for a root.
     pub parent_span_id: Option<String>,
+    /// The span ids of its links to spans of the same trace (a join links
+    /// the branches it waited for), at most `MAX_PARENTS`, each once.
+    pub links: Vec<String>,
     /// The span's name.
     pub name: String,
     /// When it started.
@@ -126,6 +129,17 @@ fn span_of(span: wire::Span, resource: std::sync::Arc<Map<String, Value>>) -> Re
     } else {
         Some(hex_id(&span.parent_span_id, 8).map_err(|e| named(format!("parent_span_id {e}")))?)
     };
+    // Links to other traces say nothing about this run's branches.
+    let mut links: Vec<String> = Vec::new();
+    for (i, link) in span.links.iter().enumerate() {
+        if link.trace_id != span.trace_id {
+            continue;
+        }
+        let id = hex_id(&link.span_id, 8).map_err(|e| named(format!("links[{i}].span_id {e}")))?;
+        if !links.contains(&id) && links.len() < app::model::MAX_PARENTS {
+            links.push(id);
+        }
+    }
     let start = instant(span.start_time_unix_nano).map_err(|e| named(format!("start_time_unix_nano {e}")))?;
     let end = instant(span.end_time_unix_nano).map_err(|e| named(format!("end_time_unix_nano {e}")))?;
     let duration_nanos = span
@@ -152,6 +166,7 @@ fn span_of(span: wire::Span, resource: std::sync::Arc<Map<String, Value>>) -> Re
         trace_id,
         span_id,
         parent_span_id,
+        links,
         name,
         start,
         end,

@@ -4,8 +4,8 @@
 use crate::store::time::start_bucket;
 use app::histogram::{exact_quantile, quantile};
 use app::model::{
-    DurationPercentiles, ExecutionStatus, NodeTypeSeries, NodeTypeStatistics, Statistics, StatisticsFilter,
-    StatusCounts, TimeBucket,
+    CriticalPathNode, DurationPercentiles, ExecutionStatus, NodeTypeSeries, NodeTypeStatistics,
+    ParallelismStatistics, Statistics, StatisticsFilter, StatusCounts, TimeBucket,
 };
 use app::store::{StatisticsInputs, TimeSeriesInputs};
 use chrono::DateTime;
@@ -68,7 +68,29 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
             .total_cmp(&a.duration_ms.p95.unwrap_or(0.0))
             .then_with(|| a.node_id.cmp(&b.node_id))
     });
+    let parallel_runs = inputs.parallel_runs;
+    let parallelism = ParallelismStatistics {
+        runs: inputs.run_parallelism.len() as i64,
+        p50: exact_quantile(&mut inputs.run_parallelism, 0.50),
+        p95: exact_quantile(&mut inputs.run_parallelism, 0.95),
+        parallel_runs,
+        critical_path_nodes: inputs
+            .critical_nodes
+            .into_iter()
+            .map(|(node_id, runs, total_ms)| CriticalPathNode {
+                share_of_runs: if parallel_runs > 0 {
+                    runs as f64 / parallel_runs as f64
+                } else {
+                    0.0
+                },
+                node_id,
+                runs,
+                total_ms,
+            })
+            .collect(),
+    };
     Statistics {
+        parallelism,
         node_types_left_out: !filter.metadata.is_empty(),
         filter,
         executions,
@@ -188,8 +210,18 @@ mod tests {
                 ("Fast".into(), bucket_of(10.0), 20),
                 ("Slow".into(), bucket_of(1_000.0), 20),
             ],
+            run_parallelism: vec![1.0, 2.5, 1.0, 3.0],
+            parallel_runs: 2,
+            critical_nodes: vec![("Slow".into(), 2, 1_500.0), ("Fast".into(), 1, 20.0)],
         };
         let stats = assemble(StatisticsFilter::default(), inputs);
+        assert_eq!(stats.parallelism.runs, 4);
+        assert_eq!(
+            (stats.parallelism.p50, stats.parallelism.p95),
+            (Some(1.0), Some(3.0))
+        );
+        assert_eq!(stats.parallelism.critical_path_nodes[0].share_of_runs, 1.0);
+        assert_eq!(stats.parallelism.critical_path_nodes[1].share_of_runs, 0.5);
         assert_eq!(
             stats.executions,
             StatusCounts {

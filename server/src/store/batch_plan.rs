@@ -120,6 +120,19 @@ pub struct StoredContext<'a> {
     /// The `seq` of each stored event the batch's `parents` name (see
     /// [`parent_ids`]); names not found here must come earlier in the batch.
     pub stored_parents: &'a HashMap<String, i64>,
+    /// What a parent that names no earlier event gets.
+    pub unknown_parents: UnknownParents,
+}
+
+/// What becomes of a parent that names no event stored before its event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownParents {
+    /// The batch is refused naming the field (the JSON API: a producer
+    /// sends a parent before its child).
+    Refuse,
+    /// The link is left out (spans: they arrive in any order, and a span
+    /// linked to may never come).
+    Drop,
 }
 
 /// Every event id the batch's events name as parents: what the store looks
@@ -190,11 +203,15 @@ pub fn plan_batch(
             Item::Event(i) => {
                 let e = &batch.events[i];
                 let mut parent_seqs = Vec::with_capacity(e.parents.len());
+                let mut kept_parents = Vec::with_capacity(e.parents.len());
                 for (j, parent) in e.parents.iter().enumerate() {
                     let found = placed
                         .get(parent.as_str())
                         .or_else(|| stored.stored_parents.get(parent.as_str()));
                     let Some(&parent_seq) = found else {
+                        if stored.unknown_parents == UnknownParents::Drop {
+                            continue;
+                        }
                         return Err(TraceError::Invalid {
                             field: format!("events[{i}].parents[{j}]"),
                             message: format!(
@@ -204,6 +221,7 @@ pub fn plan_batch(
                         });
                     };
                     parent_seqs.push(parent_seq);
+                    kept_parents.push(parent.as_str().to_owned());
                 }
                 if tracks_parents {
                     if let Some(id) = &e.event_id {
@@ -232,7 +250,7 @@ pub fn plan_batch(
                     outputs: e.outputs.clone(),
                     error: e.error.clone(),
                     metadata: e.metadata.clone(),
-                    parents: e.parents.iter().map(|p| p.as_str().to_owned()).collect(),
+                    parents: kept_parents,
                     parent_seqs,
                 });
             }
@@ -274,6 +292,7 @@ mod tests {
             stored_snapshot_ids: ids,
             previous_state: None,
             stored_parents: &NO_PARENTS,
+            unknown_parents: UnknownParents::Refuse,
         }
     }
 
@@ -406,5 +425,22 @@ mod tests {
                 other => panic!("expected a field error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn spans_links_to_spans_not_received_are_left_out() {
+        let b = batch(json!({"events": [
+            {"event_id": "ok", "node_id": "A", "event_type": "completed", "timestamp": "2025-01-01T00:00:00Z"},
+            {"event_id": "j", "node_id": "J", "event_type": "started", "timestamp": "2025-01-01T00:00:01Z",
+             "parents": ["nowhere", "ok"]}
+        ]}));
+        let none = HashSet::new();
+        let mut ctx = context(&none, 0);
+        ctx.unknown_parents = UnknownParents::Drop;
+        let plan = plan_batch(&RecordId::parse("r").unwrap(), &b, ctx).unwrap();
+        assert_eq!(
+            (plan.events[1].parents.clone(), plan.events[1].parent_seqs.clone()),
+            (vec!["ok".to_owned()], vec![1])
+        );
     }
 }

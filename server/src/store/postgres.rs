@@ -3,7 +3,7 @@
 //! the run (`FOR UPDATE`); batches go in with one `UNNEST` insert per table.
 
 use super::batch_plan::BatchPlan;
-use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext};
+use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext, UnknownParents};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, POSTGRES};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
@@ -21,11 +21,11 @@ use super::{
 };
 use app::error::TraceError;
 use app::model::StatisticsFilter;
-use app::model::MAX_RUN_TOTAL;
 use app::model::{
-    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    Completion, EventBatch, EventOutline, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
+use app::model::{MAX_CRITICAL_PATH_NODES, MAX_RUN_TOTAL};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
     SpanTraceOutcome, StatisticsInputs, StoredBatch, TimeSeriesInputs, TASK_KEY,
@@ -249,17 +249,7 @@ impl HistoryStore for PostgresStore {
     async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError> {
         let mut tx = self.read_snapshot().await?;
         let summary = select_summary(&mut tx, id, false).await?;
-        // No payload columns: only the two metadata fields the outline keeps.
-        let event_rows = sqlx::query(
-            "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
-             (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms, \
-             parents \
-             FROM node_events WHERE execution_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let events = outline_events(&mut tx, id).await?;
         let snapshot_rows: Vec<SnapshotOutlineRow> = sqlx::query_as(
             "SELECT seq, node_id, timestamp FROM state_snapshots WHERE execution_id = $1 ORDER BY seq",
         )
@@ -268,25 +258,6 @@ impl HistoryStore for PostgresStore {
         .await
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        let json_or_null = |text: Option<&str>| -> Result<serde_json::Value, TraceError> {
-            text.map_or(Ok(serde_json::Value::Null), |t| json_column(t, "metadata"))
-        };
-        let events = event_rows
-            .iter()
-            .map(|row| {
-                event_outline(
-                    column(row, "seq")?,
-                    column(row, "node_id")?,
-                    column(row, "event_type")?,
-                    column(row, "timestamp")?,
-                    column(row, "duration_ms")?,
-                    column(row, "error")?,
-                    &json_or_null(column(row, "attempt")?)?,
-                    &json_or_null(column(row, "saved_ms")?)?,
-                    &json_or_null(column(row, "parents")?)?,
-                )
-            })
-            .collect::<Result<_, _>>()?;
         let snapshots = snapshot_outlines(snapshot_rows)?;
         Ok(RunOutline {
             summary,
@@ -520,6 +491,62 @@ async fn select_summary(
     .map_err(db_error)?
     .ok_or_else(|| TraceError::execution_not_found(id))?
     .try_into()
+}
+
+/// A run's events without their payloads, in `seq` order: only the
+/// metadata fields the outline keeps are read out of the metadata.
+async fn outline_events(conn: &mut PgConnection, id: &str) -> Result<Vec<EventOutline>, TraceError> {
+    let event_rows = sqlx::query(
+        "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
+         (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms, \
+         parents \
+         FROM node_events WHERE execution_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+    .map_err(db_error)?;
+    let json_or_null = |text: Option<&str>| -> Result<serde_json::Value, TraceError> {
+        text.map_or(Ok(serde_json::Value::Null), |t| json_column(t, "metadata"))
+    };
+    event_rows
+        .iter()
+        .map(|row| {
+            event_outline(
+                column(row, "seq")?,
+                column(row, "node_id")?,
+                column(row, "event_type")?,
+                column(row, "timestamp")?,
+                column(row, "duration_ms")?,
+                column(row, "error")?,
+                &json_or_null(column(row, "attempt")?)?,
+                &json_or_null(column(row, "saved_ms")?)?,
+                &json_or_null(column(row, "parents")?)?,
+            )
+        })
+        .collect()
+}
+
+/// Works out again what a finished run keeps of its parallelism (see
+/// `store::figure_columns`); nothing for a run still running.
+async fn refresh_run_figures(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
+    let (start, end): (i64, Option<i64>) =
+        sqlx::query_as("SELECT start_time, end_time FROM executions WHERE execution_id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    let Some(end) = end else { return Ok(()) };
+    let events = outline_events(&mut *conn, id).await?;
+    let (parallelism, critical) = super::figure_columns(&events, from_micros(start)?, from_micros(end)?);
+    sqlx::query("UPDATE executions SET parallelism = $1, critical_nodes = $2 WHERE execution_id = $3")
+        .bind(parallelism)
+        .bind(critical)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 async fn select_events(
@@ -906,6 +933,7 @@ async fn complete_execution_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
+    refresh_run_figures(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
     notify(
         &mut *tx,
@@ -1052,6 +1080,12 @@ async fn append_in(
             stored_event_ids: &stored_event_ids,
             stored_snapshot_ids: &stored_snapshot_ids,
             stored_parents: &stored_parents,
+            // Spans (the door that accepts records for finished runs) arrive
+            // in any order: a link to one not received is left out.
+            unknown_parents: match finished {
+                FinishedRuns::Refuse => UnknownParents::Refuse,
+                FinishedRuns::Accept => UnknownParents::Drop,
+            },
             previous_state,
         },
     )?;
@@ -1097,6 +1131,11 @@ async fn append_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
+    // Records that reach a finished run (spans arrive in any order) change
+    // what it keeps of its parallelism.
+    if status != ExecutionStatus::Running.as_str() {
+        refresh_run_figures(&mut *tx, id.as_str()).await?;
+    }
     Ok(StoredBatch {
         outcome: AppendOutcome {
             accepted: (plan.events.len() + plan.snapshots.len()) as u64,
@@ -1150,6 +1189,8 @@ impl WriteSteps for PgConnection {
 struct RunTimes {
     starts: Vec<i64>,
     durations: Vec<f64>,
+    parallelism: Vec<Option<f64>>,
+    parallel_runs: i64,
 }
 
 /// `load_statistics` inside the caller's (read) transaction.
@@ -1170,12 +1211,25 @@ async fn load_statistics_in(
     let by_status = status_aggregates(rows);
     let mut q = QueryBuilder::<Postgres>::new(
         "SELECT COALESCE(array_agg(start_time), '{}') AS starts, \
-         COALESCE(array_agg(total_duration_ms), '{}') AS durations FROM executions",
+         COALESCE(array_agg(total_duration_ms), '{}') AS durations, \
+         COALESCE(array_agg(parallelism), '{}') AS parallelism, \
+         COUNT(critical_nodes) AS parallel_runs FROM executions",
     );
     push_run_filter(&mut q, &runs, &POSTGRES);
     q.push(" AND total_duration_ms IS NOT NULL");
     let times: RunTimes = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
     let (run_starts, run_durations_ms) = (times.starts, times.durations);
+    // The runs' critical-path nodes, one row per run and node.
+    let mut q = QueryBuilder::<Postgres>::new(
+        "SELECT crit.value ->> 0 AS node_id, COUNT(*)::BIGINT AS runs, \
+         COALESCE(SUM((crit.value ->> 1)::FLOAT8), 0)::FLOAT8 AS ms \
+         FROM executions, jsonb_array_elements(executions.critical_nodes::jsonb) AS crit(value)",
+    );
+    push_run_filter(&mut q, &runs, &POSTGRES);
+    q.push(" AND critical_nodes IS NOT NULL GROUP BY 1 ORDER BY runs DESC, node_id LIMIT ")
+        .push_bind(MAX_CRITICAL_PATH_NODES as i64);
+    let critical_nodes: Vec<(String, i64, f64)> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
 
     let mut q = QueryBuilder::<Postgres>::new(
         "SELECT node_id, SUM(visits)::BIGINT AS visits, SUM(failed)::BIGINT AS failed, \
@@ -1195,6 +1249,9 @@ async fn load_statistics_in(
         by_status,
         run_durations_ms,
         run_starts,
+        run_parallelism: times.parallelism.into_iter().flatten().collect(),
+        parallel_runs: times.parallel_runs,
+        critical_nodes,
         node_counts: node_counts.into_iter().map(Into::into).collect(),
         node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })

@@ -4,7 +4,7 @@
 //! database file.
 
 use super::batch_plan::BatchPlan;
-use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext};
+use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext, UnknownParents};
 use super::filters::{push_hour_filter, push_run_filter, runs_of, SQLITE};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
@@ -21,11 +21,11 @@ use super::{db_error, event_outline, json_column, span_trace_in, to_json_column,
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::StatisticsFilter;
-use app::model::MAX_RUN_TOTAL;
 use app::model::{
-    Completion, EventBatch, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
+    Completion, EventBatch, EventOutline, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
+use app::model::{MAX_CRITICAL_PATH_NODES, MAX_RUN_TOTAL};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
     SpanTraceOutcome, StatisticsInputs, StoredBatch, TimeSeriesInputs, TASK_KEY,
@@ -314,17 +314,7 @@ impl HistoryStore for SqliteStore {
     async fn load_outline(&self, id: &str) -> Result<RunOutline, TraceError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let summary = select_summary(&mut tx, id).await?;
-        // Packed like `select_events`, without the payload columns: only the
-        // two metadata fields the outline keeps are read out of the metadata.
-        let events: String = sqlx::query_scalar(
-            "SELECT json_group_array(json_array(seq, node_id, event_type, timestamp, duration_ms, error, \
-             json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms'), json(parents)) ORDER BY seq) \
-             FROM node_events WHERE execution_id = ?",
-        )
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let events = outline_events(&mut tx, id).await?;
         let snapshots: String = sqlx::query_scalar(
             "SELECT json_group_array(json_array(seq, node_id, timestamp) ORDER BY seq) \
              FROM state_snapshots WHERE execution_id = ?",
@@ -334,35 +324,6 @@ impl HistoryStore for SqliteStore {
         .await
         .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
-        type EventRow = (
-            i64,
-            String,
-            String,
-            i64,
-            Option<f64>,
-            Option<String>,
-            Value,
-            Value,
-            Value,
-        );
-        let events = json_column::<Vec<EventRow>>(&events, "node_events")?
-            .into_iter()
-            .map(
-                |(seq, node_id, kind, at, duration_ms, error, attempt, saved_ms, parents)| {
-                    event_outline(
-                        seq,
-                        node_id,
-                        &kind,
-                        at,
-                        duration_ms,
-                        error,
-                        &attempt,
-                        &saved_ms,
-                        &parents,
-                    )
-                },
-            )
-            .collect::<Result<_, _>>()?;
         let snapshots = snapshot_outlines(json_column(&snapshots, "state_snapshots")?)?;
         Ok(RunOutline {
             summary,
@@ -621,6 +582,72 @@ async fn select_events(
     .await
     .map_err(db_error)?;
     decode_events(id, &packed)
+}
+
+/// A run's events without their payloads, in `seq` order: packed like
+/// `select_events`, and only the metadata fields the outline keeps are read
+/// out of the metadata.
+async fn outline_events(conn: &mut SqliteConnection, id: &str) -> Result<Vec<EventOutline>, TraceError> {
+    let events: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(seq, node_id, event_type, timestamp, duration_ms, error, \
+         json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms'), json(parents)) ORDER BY seq) \
+         FROM node_events WHERE execution_id = ?",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)?;
+    type EventRow = (
+        i64,
+        String,
+        String,
+        i64,
+        Option<f64>,
+        Option<String>,
+        Value,
+        Value,
+        Value,
+    );
+    json_column::<Vec<EventRow>>(&events, "node_events")?
+        .into_iter()
+        .map(
+            |(seq, node_id, kind, at, duration_ms, error, attempt, saved_ms, parents)| {
+                event_outline(
+                    seq,
+                    node_id,
+                    &kind,
+                    at,
+                    duration_ms,
+                    error,
+                    &attempt,
+                    &saved_ms,
+                    &parents,
+                )
+            },
+        )
+        .collect()
+}
+
+/// Works out again what a finished run keeps of its parallelism (see
+/// `store::figure_columns`); nothing for a run still running.
+async fn refresh_run_figures(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {
+    let (start, end): (i64, Option<i64>) =
+        sqlx::query_as("SELECT start_time, end_time FROM executions WHERE execution_id = ?")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    let Some(end) = end else { return Ok(()) };
+    let events = outline_events(&mut *conn, id).await?;
+    let (parallelism, critical) = super::figure_columns(&events, from_micros(start)?, from_micros(end)?);
+    sqlx::query("UPDATE executions SET parallelism = ?, critical_nodes = ? WHERE execution_id = ?")
+        .bind(parallelism)
+        .bind(critical)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Events packed by SQLite into one JSON array of `EventColumns`, in seq order.
@@ -989,6 +1016,7 @@ async fn complete_execution_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
+    refresh_run_figures(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str()).await?;
     Ok(summary)
 }
@@ -1130,6 +1158,12 @@ async fn append_in(
             stored_event_ids: &stored_event_ids,
             stored_snapshot_ids: &stored_snapshot_ids,
             stored_parents: &stored_parents,
+            // Spans (the door that accepts records for finished runs) arrive
+            // in any order: a link to one not received is left out.
+            unknown_parents: match finished {
+                FinishedRuns::Refuse => UnknownParents::Refuse,
+                FinishedRuns::Accept => UnknownParents::Drop,
+            },
             previous_state,
         },
     )?;
@@ -1169,6 +1203,11 @@ async fn append_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
+    // Records that reach a finished run (spans arrive in any order) change
+    // what it keeps of its parallelism.
+    if status != ExecutionStatus::Running.as_str() {
+        refresh_run_figures(&mut *tx, id.as_str()).await?;
+    }
     Ok(StoredBatch {
         outcome: AppendOutcome {
             accepted: (plan.events.len() + plan.snapshots.len()) as u64,
@@ -1223,6 +1262,8 @@ impl WriteSteps for SqliteConnection {
 struct PackedRunTimes {
     starts: String,
     durations: String,
+    parallelism: String,
+    parallel_runs: i64,
 }
 
 /// `load_statistics` inside the caller's (read) transaction.
@@ -1242,7 +1283,8 @@ async fn load_statistics_in(
     let by_status = status_aggregates(rows);
     // Packed into two values for the reason given in `select_events`.
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT json_group_array(start_time) AS starts, json_group_array(total_duration_ms) AS durations \
+        "SELECT json_group_array(start_time) AS starts, json_group_array(total_duration_ms) AS durations, \
+         json_group_array(parallelism) AS parallelism, COUNT(critical_nodes) AS parallel_runs \
          FROM executions",
     );
     push_run_filter(&mut q, &runs, &SQLITE);
@@ -1250,6 +1292,18 @@ async fn load_statistics_in(
     let times: PackedRunTimes = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
     let run_starts = json_column(&times.starts, "start_time")?;
     let run_durations_ms = json_column(&times.durations, "total_duration_ms")?;
+    let run_parallelism: Vec<Option<f64>> = json_column(&times.parallelism, "parallelism")?;
+    // The runs' critical-path nodes, one row per run and node.
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT json_extract(crit.value, '$[0]') AS node_id, COUNT(*) AS runs, \
+         TOTAL(json_extract(crit.value, '$[1]')) AS ms \
+         FROM executions, json_each(executions.critical_nodes) AS crit",
+    );
+    push_run_filter(&mut q, &runs, &SQLITE);
+    q.push(" AND critical_nodes IS NOT NULL GROUP BY 1 ORDER BY runs DESC, node_id LIMIT ")
+        .push_bind(MAX_CRITICAL_PATH_NODES as i64);
+    let critical_nodes: Vec<(String, i64, f64)> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
 
     let mut q = QueryBuilder::<Sqlite>::new(
         "SELECT node_id, SUM(visits) AS visits, SUM(failed) AS failed, SUM(cached) AS cached FROM node_stats",
@@ -1267,6 +1321,9 @@ async fn load_statistics_in(
         by_status,
         run_durations_ms,
         run_starts,
+        run_parallelism: run_parallelism.into_iter().flatten().collect(),
+        parallel_runs: times.parallel_runs,
+        critical_nodes,
         node_counts: node_counts.into_iter().map(Into::into).collect(),
         node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
     })

@@ -327,3 +327,112 @@ async fn retention_deletes_old_runs_in_chunks_and_keeps_recent_ones() {
     assert!(service.get_trace("recent").await.is_ok());
     task.abort();
 }
+
+/// Posts a finished run of visits `(node, from ms, to ms)` from `start`.
+async fn post_timed_run(app: &TestApp, id: &str, graph: &str, visits: &[(&str, i64, i64)]) {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z").unwrap();
+    let at = |ms: i64| start + ChronoDuration::milliseconds(ms);
+    let r = app
+        .post(
+            "/api/v1/executions",
+            &json!({"execution_id": id, "graph_type": graph, "start_time": start}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let events: Vec<Value> = visits
+        .iter()
+        .flat_map(|(node, from, to)| {
+            [
+                json!({"node_id": node, "event_type": "started", "timestamp": at(*from)}),
+                json!({"node_id": node, "event_type": "completed", "timestamp": at(*to), "duration_ms": to - from}),
+            ]
+        })
+        .collect();
+    let r = app
+        .post(
+            &format!("/api/v1/executions/{id}/events"),
+            &json!({"events": events}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let end = visits.iter().map(|v| v.2).max().unwrap_or(0);
+    let r = app
+        .post(
+            &format!("/api/v1/executions/{id}/complete"),
+            &json!({"status": "completed", "end_time": at(end)}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn statistics_say_how_parallel_runs_were_and_which_nodes_decided_their_durations() {
+    let app = spawn_app().await;
+    // Two fork/joins (SourceB decides the first, SourceC the second) and a
+    // run that ran one node at a time.
+    post_timed_run(
+        &app,
+        "fj-1",
+        "fan",
+        &[
+            ("Plan", 0, 100),
+            ("SourceB", 100, 900),
+            ("SourceC", 100, 500),
+            ("Join", 900, 1_000),
+        ],
+    )
+    .await;
+    post_timed_run(
+        &app,
+        "fj-2",
+        "fan",
+        &[
+            ("Plan", 0, 100),
+            ("SourceB", 100, 300),
+            ("SourceC", 100, 700),
+            ("Join", 700, 800),
+        ],
+    )
+    .await;
+    post_timed_run(&app, "seq-1", "fan", &[("Plan", 0, 100), ("Join", 100, 200)]).await;
+    post_timed_run(&app, "other", "elsewhere", &[("X", 0, 10), ("Y", 0, 10)]).await;
+
+    let stats = app.get_json("/api/v1/statistics?graph_type=fan").await;
+    let p = &stats["parallelism"];
+    assert_eq!(
+        (p["runs"].as_i64(), p["parallel_runs"].as_i64()),
+        (Some(3), Some(2))
+    );
+    // Averages: 1.0 (one at a time), 1.4 (1,400 ms of visits over 1,000),
+    // 1.25 (1,000 over 800).
+    assert_eq!(p["p50"].as_f64(), Some(1.25));
+    assert_eq!(p["p95"].as_f64(), Some(1.4));
+    let nodes: Vec<(String, i64, f64)> = p["critical_path_nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["node_id"].as_str().unwrap().to_owned(),
+                n["runs"].as_i64().unwrap(),
+                n["total_ms"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        nodes,
+        [
+            ("Join".to_owned(), 2, 200.0),
+            ("Plan".to_owned(), 2, 200.0),
+            ("SourceB".to_owned(), 1, 800.0),
+            ("SourceC".to_owned(), 1, 600.0),
+        ],
+        "the sequential run's nodes are not counted; most runs first"
+    );
+    assert_eq!(p["critical_path_nodes"][2]["share_of_runs"].as_f64(), Some(0.5));
+    // A metadata filter narrows these figures like the other run figures.
+    let none = app
+        .get_json("/api/v1/statistics?graph_type=fan&meta.team=nobody")
+        .await;
+    assert_eq!(none["parallelism"]["runs"].as_i64(), Some(0));
+}

@@ -668,3 +668,47 @@ async fn who_sent_a_run_is_its_metadata_and_filters_the_list_from_the_first_span
     );
     assert_eq!(metadata.get("host.name"), None, "only who sent the run is kept");
 }
+
+#[tokio::test]
+async fn links_between_node_spans_become_the_parents_of_their_visits() {
+    let app = spawn_app().await;
+    let link = |trace: u8, id: u8| span::Link {
+        trace_id: vec![trace; 16],
+        span_id: vec![id; 8],
+        ..Default::default()
+    };
+    let mut a = span(7, 3, Some(1), "run node SourceA", 11, 20);
+    a.links = vec![link(7, 2)];
+    let mut b = span(7, 4, Some(1), "run node SourceB", 11, 30);
+    b.links = vec![link(7, 2), link(7, 2)];
+    // The join links both branches, a span that never comes and a span of
+    // another trace: only the branches are its parents.
+    let mut join = span(7, 5, Some(1), "run node Join", 31, 35);
+    join.links = vec![link(7, 3), link(7, 4), link(7, 9), link(8, 3)];
+    let plan = span(7, 2, Some(1), "run node Plan", 1, 10);
+    let run = span(7, 1, None, "run graph fan_out", 0, 40);
+    let r = app
+        .post_otlp("/v1/traces", &export(vec![join, b, a, plan, run]))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let trace = app.get_json(&format!("/api/v1/executions/{}", trace_id(7))).await;
+    // By node: the branches started at one instant, in either order.
+    let parents: std::collections::BTreeMap<String, Value> = trace["node_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_type"] == "started")
+        .map(|e| (e["node_id"].as_str().unwrap().to_owned(), e["parents"].clone()))
+        .collect();
+    let started = |id: u8| format!("{}:s", format!("{id:02x}").repeat(8));
+    assert_eq!(
+        parents,
+        [
+            ("Join".to_owned(), json!([started(3), started(4)])),
+            ("Plan".to_owned(), Value::Null),
+            ("SourceA".to_owned(), json!([started(2)])),
+            ("SourceB".to_owned(), json!([started(2)])),
+        ]
+        .into()
+    );
+}
