@@ -13,7 +13,7 @@
 use crate::timeline::NodeVisit;
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Microseconds from `origin` to `at`, saturating (stored times are within
 /// the calendar, so this never saturates in practice).
@@ -50,38 +50,80 @@ fn by_end(spans: &[(i64, i64)]) -> Vec<usize> {
     order
 }
 
+/// Per visit, the positions of the visits it follows as its producer named
+/// them (see [`causal_parents`]): one flat list with an offset per visit, not
+/// a vector per visit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CausalLinks {
+    /// Where each visit's parents start in `parents`, and the end.
+    offsets: Vec<usize>,
+    /// Every visit's parents, in visit order.
+    parents: Vec<usize>,
+}
+
+impl CausalLinks {
+    /// The positions of the visits that visit `i` follows, ascending.
+    pub fn of(&self, i: usize) -> &[usize] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&from), Some(&to)) => &self.parents[from..to],
+            _ => &[],
+        }
+    }
+}
+
 /// Per visit (in the slice's order), the positions of the visits it follows
 /// as its producer named them (`NodeVisit::parents`), each once; `None`
 /// when no visit names any (causality unknown: read off the timeline).
 /// Only parents earlier in start order count, so the links form no cycle
 /// whatever was stored.
-pub fn causal_parents(visits: &[NodeVisit]) -> Option<Vec<Vec<usize>>> {
+pub fn causal_parents(visits: &[NodeVisit]) -> Option<CausalLinks> {
     if visits.iter().all(|v| v.parents.is_empty()) {
         return None;
     }
-    let mut by_seq: HashMap<i64, usize> = HashMap::with_capacity(visits.len().saturating_mul(2));
+    // Seq to position by binary search over a sorted list: far cheaper than
+    // a hash map for 100,000 visits.
+    let mut by_seq: Vec<(i64, usize)> = Vec::with_capacity(visits.len().saturating_mul(2));
     for (i, visit) in visits.iter().enumerate() {
-        for seq in [visit.start_seq, visit.end_seq].into_iter().flatten() {
-            by_seq.insert(seq, i);
-        }
+        by_seq.extend(
+            [visit.start_seq, visit.end_seq]
+                .into_iter()
+                .flatten()
+                .map(|seq| (seq, i)),
+        );
     }
-    Some(
-        visits
-            .iter()
-            .enumerate()
-            .map(|(i, visit)| {
-                let mut parents: Vec<usize> = visit
-                    .parents
-                    .iter()
-                    .filter_map(|seq| by_seq.get(seq).copied())
-                    .filter(|&p| p < i)
-                    .collect();
-                parents.sort_unstable();
-                parents.dedup();
-                parents
-            })
-            .collect(),
-    )
+    by_seq.sort_unstable();
+    let position = |seq: i64| {
+        by_seq
+            .binary_search_by_key(&seq, |&(s, _)| s)
+            .ok()
+            .map(|at| by_seq[at].1)
+    };
+    let mut links = CausalLinks {
+        offsets: Vec::with_capacity(visits.len() + 1),
+        parents: Vec::new(),
+    };
+    links.offsets.push(0);
+    for (i, visit) in visits.iter().enumerate() {
+        let from = links.parents.len();
+        links.parents.extend(
+            visit
+                .parents
+                .iter()
+                .filter_map(|&seq| position(seq))
+                .filter(|&p| p < i),
+        );
+        links.parents[from..].sort_unstable();
+        let mut kept = from;
+        for at in from..links.parents.len() {
+            if at == from || links.parents[at] != links.parents[kept - 1] {
+                links.parents[kept] = links.parents[at];
+                kept += 1;
+            }
+        }
+        links.parents.truncate(kept);
+        links.offsets.push(kept);
+    }
+    Some(links)
 }
 
 /// How many visits ran at once.
@@ -222,9 +264,9 @@ pub fn inferred_edges(visits: &[NodeVisit], end: DateTime<Utc>) -> EdgeCounts {
     }
     // Where the producer said what a visit followed, that replaces the guess.
     if let Some(causal) = causal_parents(visits) {
-        pairs.retain(|&(_, v)| causal[v].is_empty());
-        for (v, parents) in causal.iter().enumerate() {
-            pairs.extend(parents.iter().map(|&u| (u, v)));
+        pairs.retain(|&(_, v)| causal.of(v).is_empty());
+        for v in 0..visits.len() {
+            pairs.extend(causal.of(v).iter().map(|&u| (u, v)));
         }
     }
     // Counted by node number, named at the end: no strings per pair.
@@ -330,7 +372,7 @@ pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
         }
         path.push(at);
         let started = spans[at].0;
-        next = match causal.as_ref().map(|c| &c[at]).filter(|p| !p.is_empty()) {
+        next = match causal.as_ref().map(|c| c.of(at)).filter(|p| !p.is_empty()) {
             Some(parents) => parents.iter().copied().max_by_key(|&p| (spans[p].1, p)),
             None => by_end[..rank[at]]
                 .partition_point(|&i| spans[i].1 <= started)
@@ -343,7 +385,7 @@ pub fn critical_path(visits: &[NodeVisit], end: DateTime<Utc>) -> CriticalPath {
 
     let run_end = micros(origin, end).max(spans.iter().map(|s| s.1).max().unwrap_or(0));
     let slack_ms = match &causal {
-        Some(parents) => causal_slack(&spans, parents, &path, run_end),
+        Some(links) => causal_slack(&spans, links, &path, run_end),
         None => timeline_slack(&spans, &path, run_end),
     };
 
@@ -392,11 +434,11 @@ fn timeline_slack(spans: &[(i64, i64)], path: &[usize], run_end: i64) -> Vec<f64
 /// latest start of the visits that follow it (each as late as its own
 /// slack allows), or the run's end for a visit nothing follows — the
 /// critical path method, one pass backwards since parents start earlier.
-fn causal_slack(spans: &[(i64, i64)], parents: &[Vec<usize>], path: &[usize], run_end: i64) -> Vec<f64> {
+fn causal_slack(spans: &[(i64, i64)], links: &CausalLinks, path: &[usize], run_end: i64) -> Vec<f64> {
     let mut latest_end = vec![run_end; spans.len()];
     for v in (0..spans.len()).rev() {
         let latest_start = latest_end[v] - (spans[v].1 - spans[v].0);
-        for &p in &parents[v] {
+        for &p in links.of(v) {
             latest_end[p] = latest_end[p].min(latest_start);
         }
     }
@@ -687,8 +729,9 @@ mod tests {
         // Plan names Report (which starts later) and Report names Plan: only
         // the link back in time counts.
         let visits = linked(side_task(), &[(3, 0), (0, 3)]);
-        let parents = causal_parents(&visits).unwrap();
-        assert_eq!(parents, [vec![], vec![], vec![], vec![0]]);
+        let links = causal_parents(&visits).unwrap();
+        let parents: Vec<&[usize]> = (0..4).map(|i| links.of(i)).collect();
+        assert_eq!(parents, [&[][..], &[], &[], &[0]]);
         let path = critical_path(&visits, at(700));
         assert_eq!(path.visits, [0, 3]);
     }

@@ -52,8 +52,18 @@ test("a running run's new nodes appear without a reload and survive a server res
     // Each snapshot takes a seq too (3 and 6): every event once, in order.
     expect(seqs).toEqual(["1", "2", "4", "5", "7", "8"]);
 
+    // Two nodes start side by side: the header says so while the run runs.
+    const parallelism = page.locator(".run-header .facts div").filter({ hasText: "Parallelism" });
+    await expect(parallelism).toContainText("0 running now, peak so far 1");
+    const now = new Date().toISOString();
+    await server.post(`/api/v1/executions/${id}/events`, {
+      events: ["FetchA", "FetchB"].map((node) => ({ event_id: `p-${node}`, node_id: node, event_type: "started", timestamp: now })),
+    });
+    await expect(parallelism).toContainText("2 running now, peak so far 2");
+
     await server.post(`/api/v1/executions/${id}/complete`, { status: "completed" });
     await expect(status).toHaveText("Finished");
+    await expect(parallelism).toContainText(/peak 2, average/);
     await expect(page.locator(".run-header .badge")).toHaveText("completed");
     expect(await page.evaluate(() => (window as any).__notReloaded)).toBe(true);
   } finally {

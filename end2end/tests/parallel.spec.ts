@@ -119,10 +119,12 @@ test("a run whose producer named each visit's parents is drawn and timed by them
   // side, and its critical path's nodes among the ones that decide runs.
   await page.goto("/stats?graph_type=side_task");
   const parallel = page.getByRole("region", { name: "Parallelism" });
-  await expect(parallel.getByText("Runs that ran nodes side by side")).toBeVisible();
+  await expect(parallel.getByText("Runs that ran nodes side by side", { exact: true })).toBeVisible();
+  await expect(parallel.getByRole("definition").filter({ hasText: / of / })).toHaveText(/^[1-9]\d* of [1-9]\d*$/);
   const critical = parallel.getByRole("table", { name: "Node types most often on the critical path" });
   await expect(critical.getByRole("rowheader", { name: "Summarize" })).toBeVisible();
   await expect(critical.getByRole("rowheader", { name: "Fetch" })).toHaveCount(0);
+  await parallel.screenshot({ path: "test-results/parallel-stats.png" });
 });
 
 // Two runs of one fork/join: in b, the branches ended in another order and

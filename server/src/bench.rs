@@ -206,12 +206,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     for named in [false, true] {
-        let parallel = time_parallel_figures(args.parallel_events, named);
-        println!(
-            "critical path, lanes, parallelism and graph edges of a {}-event run, 1,000 visits at a time{}: {parallel}",
+        let (figures, edges) = time_parallel_figures(args.parallel_events, named);
+        let run = format!(
+            "a {}-event run, 1,000 visits at a time{}",
             args.parallel_events,
             if named { ", each naming its parent" } else { "" }
         );
+        println!("critical path, lanes and parallelism of {run}: {figures}");
+        println!("graph edges of {run}: {edges}");
     }
 
     fill_small_runs(&service, args.stats_runs).await?;
@@ -244,11 +246,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// Times what a parallel run's page works out once it has finished
-/// (`app::parallel`: critical path, lanes, parallelism, graph edges) over
+/// (`app::parallel`: critical path, lanes and parallelism; then the graph's
+/// edges, timed apart) over
 /// `events / 2` visits that start a thousand at a time, each running
 /// 0.4–1 s (with `named`, each visit names the one of its branch before it
 /// as its parent): five samples.
-fn time_parallel_figures(events: u32, named: bool) -> Percentiles {
+fn time_parallel_figures(events: u32, named: bool) -> (Percentiles, Percentiles) {
     use app::parallel::{critical_path, inferred_edges, lanes, parallelism};
     use app::timeline::{NodeVisit, VisitOutcome};
     let origin = Utc::now();
@@ -277,19 +280,20 @@ fn time_parallel_figures(events: u32, named: bool) -> Percentiles {
         })
         .collect();
     let end = visits.iter().filter_map(|v| v.end).max().unwrap_or(origin);
-    let times = (0..5)
+    let (figures, edges): (Vec<Duration>, Vec<Duration>) = (0..5)
         .map(|_| {
             let began = Instant::now();
             let path = critical_path(&visits, end);
             let lanes = lanes(&visits, end);
             let figures = parallelism(&visits, origin, end);
+            let figured = began.elapsed();
             let edges = inferred_edges(&visits, end);
             assert!(!path.visits.is_empty() && lanes.len() == visits.len() && figures.peak >= 1_000);
             assert!(!edges.is_empty());
-            began.elapsed()
+            (figured, began.elapsed() - figured)
         })
-        .collect();
-    Percentiles::of(times)
+        .unzip();
+    (Percentiles::of(figures), Percentiles::of(edges))
 }
 
 /// Two runs of `events` node events each (a planner loop over three
