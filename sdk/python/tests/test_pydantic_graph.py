@@ -193,3 +193,62 @@ def test_graph_without_state_records_the_output_as_final_state(api, graph_type):
     assert trace["status"] == "completed"
     assert trace["final_state"] == {"output": "HEY"}
     assert trace["state_snapshots"] == []
+
+
+def _fork_join_graph(name: str, delays: dict[str, float]):
+    """plan → web, docs and code searched at once → merge (a join) → answer."""
+    g = GraphBuilder(name=name, state_type=Counter, input_type=str, output_type=list)
+
+    @g.step
+    async def plan(ctx: StepContext[Counter, None, str]) -> str:
+        return ctx.inputs
+
+    def source(node_id: str):
+        async def search(ctx: StepContext[Counter, None, str]) -> str:
+            await asyncio.sleep(delays[node_id])
+            return node_id
+
+        return g.step(search, node_id=node_id)
+
+    web, docs, code = source("web"), source("docs"), source("code")
+    merge = g.join(lambda acc, x: [*acc, x], initial_factory=list, node_id="merge")
+
+    @g.step
+    async def answer(ctx: StepContext[Counter, None, list]) -> list:
+        return sorted(ctx.inputs)
+
+    g.add(
+        g.edge_from(g.start_node).to(plan),
+        g.edge_from(plan).to(web, docs, code),
+        g.edge_from(web, docs, code).to(merge),
+        g.edge_from(merge).to(answer),
+        g.edge_from(answer).to(g.end_node),
+    )
+    return g.build()
+
+
+def test_a_fork_join_runs_its_branches_side_by_side_and_compares_cleanly_with_another_order(api, graph_type):
+    # Run a: web is the slow branch; run b: code is, and the branches end
+    # in another order.
+    slow_web = _fork_join_graph(graph_type, {"web": 0.30, "docs": 0.05, "code": 0.10})
+    slow_code = _fork_join_graph(graph_type, {"web": 0.10, "docs": 0.05, "code": 0.30})
+    assert asyncio.run(slow_web.run(state=Counter(), inputs="q")) == ["code", "docs", "web"]
+    assert asyncio.run(slow_code.run(state=Counter(), inputs="q")) == ["code", "docs", "web"]
+    assert tracevis.flush(10)
+    a, b = sorted(api.runs(graph_type), key=lambda r: r["start_time"])
+
+    # The branches ran side by side: each started before any of them ended.
+    trace = api.trace(a["execution_id"])
+    branches = [e for e in trace["node_events"] if e["node_id"] in ("web", "docs", "code")]
+    starts = [e["timestamp"] for e in branches if e["event_type"] == "started"]
+    ends = [e["timestamp"] for e in branches if e["event_type"] == "completed"]
+    assert len(starts) == 3 and max(starts) < min(ends)
+
+    comparison = api.get(f"/api/v1/compare?a={a['execution_id']}&b={b['execution_id']}")
+    assert comparison["first_divergence"] is None, comparison["first_divergence"]
+    assert [s["node_id"] for s in comparison["aligned"]] == ["plan", "code", "docs", "web", "answer"]
+    # The slow branch decided each run's duration: the compare says so.
+    called_out = {c["node_id"]: c["description"] for c in comparison["critical_path_changes"]}
+    assert set(called_out) == {"web", "code"}, called_out
+    assert called_out["web"].endswith("faster; it was on run a's critical path")
+    assert called_out["code"].endswith("slower and is on run b's critical path")
