@@ -14,7 +14,7 @@ mod timeline;
 
 pub use account::Account;
 pub use connection_badge::{Connection, ConnectionBadge};
-pub use graph_panel::GraphPanel;
+pub use graph_panel::{CriticalMarks, GraphPanel};
 pub use json_tree::JsonTree;
 pub use live_announcer::LiveAnnouncer;
 pub use node_details::{usual_durations, NodeDetails};

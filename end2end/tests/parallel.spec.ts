@@ -34,6 +34,13 @@ test("a fork/join run shows its parallelism, its critical path and each visit's 
   // the sources that merely ran side by side.
   const graph = page.getByRole("region", { name: "Graph" });
   await expect(graph.getByRole("img", { name: "Graph of the run: 5 nodes, 6 edges" })).toBeVisible();
+  // The graph outlines the critical path too, and says so in words.
+  await expect(graph.getByText("critical path (outlined)")).toBeVisible();
+  await expect(graph.locator("#graph-nodes-list li").filter({ hasText: "on the critical path" })).toHaveText([
+    "Plan: 1 visit, completed, on the critical path",
+    "SourceB: 1 visit, completed, on the critical path",
+    "Join: 1 visit, completed, on the critical path",
+  ]);
   await page.screenshot({ path: "test-results/parallel-run.png", fullPage: true });
 
   await timeline.getByRole("button", { name: "SourceA · completed · 200 ms", exact: true }).click();

@@ -43,14 +43,25 @@ fn describe(n: &PlacedNode) -> String {
     )
 }
 
+/// The nodes and edges a run's critical path went through, to outline in
+/// the graph (empty for a run without one shown).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CriticalMarks {
+    /// Node ids on the path.
+    pub nodes: Vec<String>,
+    /// `(from, to)` of consecutive visits on the path.
+    pub edges: Vec<(String, String)>,
+}
+
 /// Draws `graph` as SVG (text is set as text, never parsed as markup).
 /// `selected` is the node whose visit is open; `on_node` opens a node's
-/// latest visit.
+/// latest visit; `critical` outlines the run's critical path.
 #[component]
 pub fn GraphPanel(
     graph: Signal<GraphView>,
     #[prop(into)] selected: Signal<Option<String>>,
     on_node: Callback<String>,
+    #[prop(into)] critical: Signal<CriticalMarks>,
 ) -> impl IntoView {
     // ←/→ (and ↑/↓) move to the previous or next node in reading order
     // (top to bottom, then left to right), as ↑/↓ do in the timeline.
@@ -74,6 +85,7 @@ pub fn GraphPanel(
     };
     move || {
         let g = graph.get();
+        let marks = critical.get();
         if g.nodes.is_empty() {
             return view! { <p class="empty">"No nodes yet."</p> }.into_any();
         }
@@ -87,7 +99,10 @@ pub fn GraphPanel(
             .edges
             .iter()
             .map(|e| {
-                let taken_class = if e.taken > 0 { "edge edge-taken" } else { "edge edge-untaken" };
+                let mut taken_class = String::from(if e.taken > 0 { "edge edge-taken" } else { "edge edge-untaken" });
+                if marks.edges.iter().any(|(from, to)| *from == e.from && *to == e.to) {
+                    taken_class.push_str(" edge-critical");
+                }
                 let (path, label_at) = if e.points.is_empty() {
                     // A self loop: an arc on the node's right side.
                     let n = node_at(&e.from).expect("edge nodes are placed");
@@ -119,7 +134,11 @@ pub fn GraphPanel(
             .iter()
             .map(|n| {
                 let outcome = n.outcome.map(|o| o.as_str()).unwrap_or("unvisited");
-                let title = describe(n);
+                let on_path = marks.nodes.contains(&n.id);
+                let mut title = describe(n);
+                if on_path {
+                    title.push_str(", on the critical path");
+                }
                 let id = n.id.clone();
                 let is_selected = {
                     let id = id.clone();
@@ -127,9 +146,13 @@ pub fn GraphPanel(
                 };
                 let visited = n.visits > 0;
                 view! {
-                    <g class=format!("gnode gnode-{outcome}") class:gnode-selected=is_selected
+                    <g class=format!("gnode gnode-{outcome}{}", if on_path { " gnode-critical" } else { "" }) class:gnode-selected=is_selected
                         on:click=move |_| if visited { on_node.run(id.clone()) }>
                         <title>{title}</title>
+                        {on_path.then(|| view! {
+                            <rect class="critical-halo" x=n.x - n.width / 2.0 - 4.0 y=n.y - n.height / 2.0 - 4.0
+                                width=n.width + 8.0 height=n.height + 8.0 rx="9"/>
+                        })}
                         <rect x=n.x - n.width / 2.0 y=n.y - n.height / 2.0 width=n.width height=n.height rx="6"/>
                         <text x=n.x y=n.y + 1.0 text-anchor="middle" dominant-baseline="middle">{n.id.clone()}</text>
                         <text class="outcome-symbol" x=n.x - n.width / 2.0 + 2.0 y=n.y - n.height / 2.0 - 4.0>{outcome_symbol(outcome)}</text>
@@ -150,7 +173,14 @@ pub fn GraphPanel(
         // The same in words: one line per node, in reading order.
         let described = reading_order(&g)
             .into_iter()
-            .map(|n| view! { <li>{describe(n)}</li> })
+            .map(|n| {
+                let path = if marks.nodes.contains(&n.id) {
+                    ", on the critical path"
+                } else {
+                    ""
+                };
+                view! { <li>{describe(n)}{path}</li> }
+            })
             .collect_view();
         view! {
             <p class="muted">{caption}</p>
@@ -158,6 +188,9 @@ pub fn GraphPanel(
                 {["completed", "failed", "cached", "running", "unvisited"].map(|o| view! {
                     <li><span class=format!("legend-swatch gnode-{o}") aria-hidden="true">{outcome_symbol(o)}</span>
                         {if o == "unvisited" { "not visited" } else { o }}</li>
+                })}
+                {(!marks.nodes.is_empty()).then(|| view! {
+                    <li><span class="legend-swatch legend-critical" aria-hidden="true"></span>"critical path (outlined)"</li>
                 })}
             </ul>
             <div class="graph-scroll" tabindex="0" on:keydown=on_key

@@ -4,8 +4,8 @@
 
 use crate::clock::{run_duration, use_clock};
 use crate::components::{
-    usual_durations, Connection, ConnectionBadge, GraphPanel, JsonTree, LiveAnnouncer, NodeDetails,
-    StateHistoryPanel, StatusBadge, Timeline,
+    usual_durations, Connection, ConnectionBadge, CriticalMarks, GraphPanel, JsonTree, LiveAnnouncer,
+    NodeDetails, StateHistoryPanel, StatusBadge, Timeline,
 };
 use crate::format;
 use crate::graph_view::{place, tally, LaidOut};
@@ -357,7 +357,7 @@ fn RunView(run: RunOutline) -> impl IntoView {
         </div>
         <section aria-labelledby="graph-heading">
             <h2 id="graph-heading">"Graph"</h2>
-            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits, parallel_edges, selected, on_select)/>
+            <LazySection placeholder="Laying out the graph…" content=move || graph_section(trace, all_visits, parallel_edges, critical, selected, on_select)/>
         </section>
         <section aria-labelledby="state-history-heading">
             <h2 id="state-history-heading">"State history"</h2>
@@ -458,9 +458,34 @@ fn graph_section(
     trace: RwSignal<RunOutline>,
     all_visits: RwSignal<VisitIndex>,
     parallel_edges: Memo<Option<crate::parallel::EdgeCounts>>,
+    critical: Memo<Option<crate::parallel::CriticalPath>>,
     selected: Memo<Option<usize>>,
     on_select: Callback<usize>,
 ) -> AnyView {
+    // The critical path's nodes and the steps between its visits, outlined.
+    let marks = Signal::derive(move || {
+        critical.with(|c| {
+            let Some(c) = c else {
+                return CriticalMarks::default();
+            };
+            all_visits.with(|v| {
+                let on_path: Vec<&str> = c
+                    .visits
+                    .iter()
+                    .filter_map(|&i| v.visits().get(i).map(|x| x.node_id.as_str()))
+                    .collect();
+                let mut nodes: Vec<String> = on_path.iter().map(|n| (*n).to_owned()).collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                let edges = on_path
+                    .windows(2)
+                    .filter(|w| w[0] != w[1])
+                    .map(|w| (w[0].to_owned(), w[1].to_owned()))
+                    .collect();
+                CriticalMarks { nodes, edges }
+            })
+        })
+    });
     // The graph shows nodes; a node stands for its latest visit.
     let selected_node = Signal::derive(move || {
         selected
@@ -508,7 +533,9 @@ fn graph_section(
     let state = loading_state(layout);
     (move || match state.get() {
         None => view! { <p class="muted">"Laying out the graph…"</p> }.into_any(),
-        Some(Ok(())) => view! { <GraphPanel graph selected=selected_node on_node/> }.into_any(),
+        Some(Ok(())) => {
+            view! { <GraphPanel graph selected=selected_node on_node critical=marks/> }.into_any()
+        }
         Some(Err(e)) => view! { <p role="alert">"Could not lay out the graph: " {e}</p> }.into_any(),
     })
     .into_any()
