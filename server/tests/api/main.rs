@@ -11,6 +11,7 @@ mod history;
 mod live;
 mod openapi;
 mod otlp;
+mod parallel;
 mod proxy;
 mod reads;
 mod store_story;
