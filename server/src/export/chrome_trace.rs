@@ -1,6 +1,7 @@
 //! A run in the Chrome Trace Event format (the JSON that chrome://tracing,
 //! Perfetto's UI and speedscope open): one complete (`X`) slice per node
-//! visit, an instant (`i`) mark per state snapshot.
+//! visit, an instant (`i`) mark per state snapshot, and a flow arrow
+//! (`s` → `f`) from each visit to the visits that named it as a parent.
 //!
 //! Format reference: "Trace Event Format" (Google), the `traceEvents` array
 //! form. Times are microseconds from the run's start. Visits that overlap in
@@ -8,7 +9,7 @@
 //! if one called the other — the viewers nest overlapping slices of a row.
 
 use app::model::{ExecutionTrace, NodeEvent};
-use app::timeline::{trace_visits, NodeVisit, VisitOutcome};
+use app::timeline::trace_visits;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -22,7 +23,16 @@ pub fn chrome_trace(trace: &ExecutionTrace) -> Value {
     let origin = summary.start_time;
     let visits = trace_visits(trace);
     let ending_events: HashMap<i64, &NodeEvent> = trace.node_events.iter().map(|e| (e.seq, e)).collect();
-    let lanes = assign_lanes(&visits);
+    // A row per lane (`app::parallel::lanes`, as the run page lays them out):
+    // a visit still running keeps its row until the last thing exported.
+    let until = visits
+        .iter()
+        .flat_map(|v| [Some(v.start), v.end])
+        .flatten()
+        .chain(summary.end_time)
+        .max()
+        .unwrap_or(origin);
+    let lanes = app::parallel::lanes(&visits, until);
 
     let mut events = vec![json!({
         "name": "process_name", "ph": "M", "pid": PID, "tid": 0,
@@ -70,6 +80,23 @@ pub fn chrome_trace(trace: &ExecutionTrace) -> Value {
         }
         events.push(slice);
     }
+    // Named parents: an arrow from the parent's slice to its child's.
+    if let Some(links) = app::parallel::causal_parents(&visits) {
+        let mut flow = 0u64;
+        for (child, visit) in visits.iter().enumerate() {
+            for &parent in links.of(child) {
+                flow += 1;
+                events.push(json!({
+                    "name": "follows", "cat": "parents", "ph": "s", "id": flow, "pid": PID,
+                    "tid": lanes[parent] + 1, "ts": micros_since(origin, visits[parent].start),
+                }));
+                events.push(json!({
+                    "name": "follows", "cat": "parents", "ph": "f", "bp": "e", "id": flow, "pid": PID,
+                    "tid": lanes[child] + 1, "ts": micros_since(origin, visit.start),
+                }));
+            }
+        }
+    }
     for snapshot in &trace.state_snapshots {
         events.push(json!({
             "name": format!("state after {}", snapshot.node_id),
@@ -96,35 +123,6 @@ pub fn chrome_trace(trace: &ExecutionTrace) -> Value {
 
 fn micros_since(origin: DateTime<Utc>, t: DateTime<Utc>) -> f64 {
     (t - origin).num_microseconds().map_or(0.0, |us| us as f64)
-}
-
-/// A row per visit such that no two visits on one row overlap: each visit
-/// takes the first row free at its start (visits are in start order).
-fn assign_lanes(visits: &[NodeVisit]) -> Vec<usize> {
-    let mut lane_free_at: Vec<Option<DateTime<Utc>>> = Vec::new();
-    visits
-        .iter()
-        .map(|visit| {
-            let free = lane_free_at
-                .iter()
-                .position(|free_at| free_at.is_some_and(|t| t <= visit.start));
-            // A running visit (no end) keeps its row for good.
-            let busy_until = match visit.outcome {
-                VisitOutcome::Running => None,
-                _ => visit.end,
-            };
-            match free {
-                Some(lane) => {
-                    lane_free_at[lane] = busy_until;
-                    lane
-                }
-                None => {
-                    lane_free_at.push(busy_until);
-                    lane_free_at.len() - 1
-                }
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -221,6 +219,45 @@ mod tests {
                 running[0]["tid"].as_u64()
             ),
             (1, Some("C"), Some(1))
+        );
+    }
+
+    #[test]
+    fn a_visit_that_names_its_parent_gets_an_arrow_from_it() {
+        let mut join = ev(5, "Join", "started", "2026-01-01T00:00:03Z");
+        join["parents"] = json!(["e1", "e3"]);
+        join["parent_seqs"] = json!([1, 3]);
+        let doc = chrome_trace(&trace(json!([
+            ev(1, "A", "started", "2026-01-01T00:00:00Z"),
+            ev(2, "A", "completed", "2026-01-01T00:00:02Z"),
+            ev(3, "B", "started", "2026-01-01T00:00:01Z"),
+            ev(4, "B", "completed", "2026-01-01T00:00:03Z"),
+            join,
+            ev(6, "Join", "completed", "2026-01-01T00:00:04Z"),
+        ])));
+        let flows: Vec<(String, u64, u64, f64)> = doc["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["cat"] == "parents")
+            .map(|e| {
+                (
+                    e["ph"].as_str().unwrap().to_owned(),
+                    e["id"].as_u64().unwrap(),
+                    e["tid"].as_u64().unwrap(),
+                    e["ts"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        // A on row 1, B on row 2 (they overlap), Join back on row 1.
+        assert_eq!(
+            flows,
+            [
+                ("s".to_owned(), 1, 1, 0.0),
+                ("f".to_owned(), 1, 1, 3_000_000.0),
+                ("s".to_owned(), 2, 2, 1_000_000.0),
+                ("f".to_owned(), 2, 1, 3_000_000.0),
+            ]
         );
     }
 }
