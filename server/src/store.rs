@@ -211,10 +211,14 @@ pub(crate) trait WriteSteps: Send {
         llm_calls: &'a [app::store::LlmCall],
     ) -> impl std::future::Future<Output = Result<app::store::StoredBatch, TraceError>> + Send + 'a;
 
+    /// `whole_run`: every event of the run, when the caller holds them all
+    /// (a run created and filled in this transaction), so its parallel
+    /// figures are worked out without reading the events back.
     fn complete<'a>(
         &'a mut self,
         id: &'a app::model::RecordId,
         completion: &'a app::model::Completion,
+        whole_run: Option<&'a [app::model::NodeEvent]>,
     ) -> impl std::future::Future<Output = Result<app::model::ExecutionSummary, TraceError>> + Send + 'a;
 }
 
@@ -243,8 +247,12 @@ pub(crate) async fn span_trace_in<C: WriteSteps>(
         } else {
             Some(conn.append(id, trace.batch, trace.llm_calls).await?)
         };
+    // A run created by this request holds exactly what was appended now.
+    let whole_run = created
+        .is_some()
+        .then(|| stored.as_ref().map_or(&[][..], |s| s.events.as_slice()));
     let completed = match trace.completion {
-        Some(completion) => match conn.complete(id, completion).await {
+        Some(completion) => match conn.complete(id, completion, whole_run).await {
             Ok(summary) => Some(summary),
             // Already finished: a repeated run span, or a root around the run.
             Err(TraceError::Conflict(_)) => None,

@@ -160,7 +160,7 @@ impl HistoryStore for PostgresStore {
         completion: &Completion,
     ) -> Result<ExecutionSummary, TraceError> {
         let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
-        let out = complete_execution_in(&mut tx, id, completion).await?;
+        let out = complete_execution_in(&mut tx, id, completion, None).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
     }
@@ -528,8 +528,14 @@ async fn outline_events(conn: &mut PgConnection, id: &str) -> Result<Vec<EventOu
 }
 
 /// Works out again what a finished run keeps of its parallelism (see
-/// `store::figure_columns`); nothing for a run still running.
-async fn refresh_run_figures(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
+/// `store::figure_columns`) from `whole_run` when the caller holds every
+/// event of the run, else from its stored events; nothing for a run still
+/// running.
+async fn refresh_run_figures(
+    conn: &mut PgConnection,
+    id: &str,
+    whole_run: Option<&[NodeEvent]>,
+) -> Result<(), TraceError> {
     let (start, end): (i64, Option<i64>) =
         sqlx::query_as("SELECT start_time, end_time FROM executions WHERE execution_id = $1")
             .bind(id)
@@ -537,7 +543,10 @@ async fn refresh_run_figures(conn: &mut PgConnection, id: &str) -> Result<(), Tr
             .await
             .map_err(db_error)?;
     let Some(end) = end else { return Ok(()) };
-    let events = outline_events(&mut *conn, id).await?;
+    let events = match whole_run {
+        Some(events) => events.iter().map(EventOutline::from).collect(),
+        None => outline_events(&mut *conn, id).await?,
+    };
     let (parallelism, critical) = super::figure_columns(&events, from_micros(start)?, from_micros(end)?);
     sqlx::query("UPDATE executions SET parallelism = $1, critical_nodes = $2 WHERE execution_id = $3")
         .bind(parallelism)
@@ -901,6 +910,7 @@ async fn complete_execution_in(
     tx: &mut PgConnection,
     id: &RecordId,
     completion: &Completion,
+    whole_run: Option<&[NodeEvent]>,
 ) -> Result<ExecutionSummary, TraceError> {
     let current = select_summary(&mut *tx, id.as_str(), true).await?;
     if current.status != ExecutionStatus::Running {
@@ -933,7 +943,7 @@ async fn complete_execution_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    refresh_run_figures(&mut *tx, id.as_str()).await?;
+    refresh_run_figures(&mut *tx, id.as_str(), whole_run).await?;
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
     notify(
         &mut *tx,
@@ -1134,7 +1144,7 @@ async fn append_in(
     // Records that reach a finished run (spans arrive in any order) change
     // what it keeps of its parallelism.
     if status != ExecutionStatus::Running.as_str() {
-        refresh_run_figures(&mut *tx, id.as_str()).await?;
+        refresh_run_figures(&mut *tx, id.as_str(), None).await?;
     }
     Ok(StoredBatch {
         outcome: AppendOutcome {
@@ -1179,8 +1189,9 @@ impl WriteSteps for PgConnection {
         &'a mut self,
         id: &'a RecordId,
         completion: &'a Completion,
+        whole_run: Option<&'a [NodeEvent]>,
     ) -> impl std::future::Future<Output = Result<ExecutionSummary, TraceError>> + Send + 'a {
-        complete_execution_in(self, id, completion)
+        complete_execution_in(self, id, completion, whole_run)
     }
 }
 

@@ -711,4 +711,15 @@ async fn links_between_node_spans_become_the_parents_of_their_visits() {
         ]
         .into()
     );
+    // Created and finished by one request, the run's parallel figures come
+    // from what that request stored: the join waited for SourceB.
+    let stats = app.get_json("/api/v1/statistics?graph_type=fan_out").await;
+    let nodes: Vec<&str> = stats["parallelism"]["critical_path_nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["Join", "Plan", "SourceB"]);
+    assert_eq!(stats["parallelism"]["parallel_runs"], 1);
 }
