@@ -339,17 +339,16 @@ fn RunView(run: RunOutline) -> impl IntoView {
                 let visit = selected_visit.get()?;
                 let execution_id = trace.with_untracked(|t| t.summary.execution_id.clone());
                 let slack_ms = critical.with(|c| c.as_ref().and_then(|c| c.slack_ms.get(visit.index).copied()));
-                // Its parents are named by events' seqs: found by a pass over
-                // the visits, once per opened visit.
+                // The visits it follows, resolved as the critical path
+                // resolves them, once per opened visit.
                 let follows: Vec<(usize, String)> = if visit.parents.is_empty() {
                     Vec::new()
                 } else {
                     all_visits.with_untracked(|v| {
-                        v.visits()
-                            .iter()
-                            .filter(|p| [p.start_seq, p.end_seq].iter().flatten().any(|s| visit.parents.contains(s)))
-                            .map(|p| (p.index, p.node_id.clone()))
-                            .collect()
+                        let links = crate::parallel::causal_parents(v.visits());
+                        links.map_or_else(Vec::new, |links| {
+                            links.of(visit.index).iter().map(|&p| (p, v.visits()[p].node_id.clone())).collect()
+                        })
                     })
                 };
                 Some(view! { <NodeDetails execution_id visit usual slack_ms follows on_select on_close/> })

@@ -137,7 +137,27 @@ pub struct Sim<'r> {
     follows: Vec<String>,
 }
 
-impl Sim<'_> {
+impl<'r> Sim<'r> {
+    /// A run `execution_id` that starts at `start` in `state`, before any node.
+    fn new(
+        rng: &'r mut StdRng,
+        execution_id: String,
+        start: DateTime<Utc>,
+        state: Map<String, Value>,
+    ) -> Self {
+        Self {
+            rng,
+            state,
+            execution_id,
+            start,
+            now: start,
+            steps: Vec::new(),
+            event_no: 0,
+            failed_node: None,
+            follows: Vec::new(),
+        }
+    }
+
     /// Visits `node`: retries failed attempts up to the spec's limit, then
     /// applies `update` to the state and records a snapshot. Returns `false`
     /// when every attempt failed (the run should stop).
@@ -327,17 +347,7 @@ pub fn plan_run(rng: &mut StdRng, start: DateTime<Utc>) -> RunPlan {
     let execution_id = format!("{}-{}", graph.short_name, uuid::Uuid::now_v7().simple());
     let inputs = (graph.inputs)(rng);
     let initial_state = (graph.initial_state)(&inputs);
-    let mut sim = Sim {
-        rng,
-        state: initial_state.clone(),
-        execution_id: execution_id.clone(),
-        start,
-        now: start,
-        steps: Vec::new(),
-        event_no: 0,
-        failed_node: None,
-        follows: Vec::new(),
-    };
+    let mut sim = Sim::new(rng, execution_id.clone(), start, initial_state.clone());
     let succeeded = (graph.walk)(&mut sim, &inputs);
     let end = sim.now + ChronoDuration::milliseconds(5);
     let (status, error) = match (succeeded, &sim.failed_node) {
@@ -375,17 +385,7 @@ mod tests {
     fn a_fork_runs_its_branches_side_by_side_and_snapshots_follow_the_order_they_end() {
         let mut rng = StdRng::seed_from_u64(7);
         let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
-        let mut sim = Sim {
-            rng: &mut rng,
-            state: Map::new(),
-            execution_id: "r".into(),
-            start,
-            now: start,
-            steps: Vec::new(),
-            event_no: 0,
-            failed_node: None,
-            follows: Vec::new(),
-        };
+        let mut sim = Sim::new(&mut rng, "r".into(), start, Map::new());
         let branch = |node: &'static str, ms: u64| {
             move |sim: &mut Sim<'_>| {
                 sim.visit(node, NodeSpec::quick(ms, ms), json!({}), |s, _| {

@@ -527,27 +527,20 @@ async fn outline_events(conn: &mut PgConnection, id: &str) -> Result<Vec<EventOu
         .collect()
 }
 
-/// Works out again what a finished run keeps of its parallelism (see
-/// `store::figure_columns`) from `whole_run` when the caller holds every
-/// event of the run, else from its stored events; nothing for a run still
-/// running.
+/// Works out again what a finished run (from `start` to `end`) keeps of
+/// its parallelism (see `store::figure_columns`): from `whole_run` when the
+/// caller holds every event of the run, else from its stored events.
 async fn refresh_run_figures(
     conn: &mut PgConnection,
     id: &str,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     whole_run: Option<&[NodeEvent]>,
 ) -> Result<(), TraceError> {
-    let (start, end): (i64, Option<i64>) =
-        sqlx::query_as("SELECT start_time, end_time FROM executions WHERE execution_id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    let Some(end) = end else { return Ok(()) };
     let events = match whole_run {
         Some(events) => events.iter().map(EventOutline::from).collect(),
         None => outline_events(&mut *conn, id).await?,
     };
-    let (parallelism, critical) = super::figure_columns(&events, from_micros(start)?, from_micros(end)?);
+    let (parallelism, critical) = super::figure_columns(&events, start, end);
     sqlx::query("UPDATE executions SET parallelism = $1, critical_nodes = $2 WHERE execution_id = $3")
         .bind(parallelism)
         .bind(critical)
@@ -943,7 +936,7 @@ async fn complete_execution_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
-    refresh_run_figures(&mut *tx, id.as_str(), whole_run).await?;
+    refresh_run_figures(&mut *tx, id.as_str(), (current.start_time, end_time), whole_run).await?;
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
     notify(
         &mut *tx,
@@ -1035,7 +1028,7 @@ async fn append_in(
     llm_calls: &[LlmCall],
 ) -> Result<StoredBatch, TraceError> {
     let row = sqlx::query(
-        "SELECT status, last_seq, graph_type, start_time FROM executions WHERE execution_id = $1 FOR UPDATE",
+        "SELECT status, last_seq, graph_type, start_time, end_time FROM executions WHERE execution_id = $1 FOR UPDATE",
     )
     .bind(id.as_str())
     .fetch_optional(&mut *tx)
@@ -1050,7 +1043,10 @@ async fn append_in(
     }
     let last_seq: i64 = row.try_get("last_seq").map_err(db_error)?;
     let graph_type: String = row.try_get("graph_type").map_err(db_error)?;
-    let hour = hour_of(&from_micros(row.try_get("start_time").map_err(db_error)?)?);
+    let start_time = from_micros(row.try_get("start_time").map_err(db_error)?)?;
+    // Set once the run finished: records that reach it then change its figures.
+    let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
+    let hour = hour_of(&start_time);
     let event_ids: Vec<String> = batch
         .events
         .iter()
@@ -1143,8 +1139,8 @@ async fn append_in(
     .map_err(db_error)?;
     // Records that reach a finished run (spans arrive in any order) change
     // what it keeps of its parallelism.
-    if status != ExecutionStatus::Running.as_str() {
-        refresh_run_figures(&mut *tx, id.as_str(), None).await?;
+    if let Some(end) = end_time {
+        refresh_run_figures(&mut *tx, id.as_str(), (start_time, from_micros(end)?), None).await?;
     }
     Ok(StoredBatch {
         outcome: AppendOutcome {
