@@ -2,6 +2,7 @@
 //! events and its state snapshots look like on the wire (field names follow the
 //! design document and API.md), plus the validated inputs producers send.
 
+mod cursor;
 mod execution;
 mod graph;
 mod ids;
@@ -11,9 +12,11 @@ mod outline;
 mod snapshot;
 mod statistics;
 
+pub use cursor::ListCursor;
 pub use execution::{
     check_filter_text, check_metadata_filters, ExecutionFilter, ExecutionList, ExecutionStatus,
-    ExecutionSummary, ExecutionTrace, ListSort, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, MAX_METADATA_FILTERS,
+    ExecutionSummary, ExecutionTrace, ListSort, DEFAULT_LIST_LIMIT, MAX_COUNTED_RUNS, MAX_LIST_LIMIT,
+    MAX_LIST_OFFSET, MAX_METADATA_FILTERS,
 };
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
 pub use ids::{Label, RecordId, MAX_LABEL_LEN};
@@ -26,7 +29,7 @@ pub use outline::{EventOutline, RunOutline, SnapshotOutline};
 pub use snapshot::StateSnapshot;
 pub use statistics::{
     CriticalPathNode, DurationPercentiles, NodeTypeSeries, NodeTypeStatistics, ParallelismStatistics,
-    Statistics, StatisticsFilter, StatusCounts, TimeBucket, MAX_CRITICAL_PATH_NODES,
+    Statistics, StatisticsAccuracy, StatisticsFilter, StatusCounts, TimeBucket, MAX_CRITICAL_PATH_NODES,
 };
 
 /// A JSON object as producers send it (inputs, outputs, metadata, state).

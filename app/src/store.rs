@@ -137,48 +137,47 @@ pub enum LlmPlace {
 }
 
 /// What a store reads for statistics; the service turns it into `Statistics`
-/// (percentiles are computed in one place, not per backend).
+/// (percentiles are computed in one place, not per backend). Everything about
+/// runs comes per time bucket (`bucket_hours` wide, named by its first hour
+/// since the epoch; a run falls in the bucket it started in), so the figures
+/// over time and the totals are one read.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StatisticsInputs {
-    /// Per status: runs, node visits, cache hits, LLM calls, tokens.
-    pub by_status: Vec<StatusAggregate>,
-    /// Durations of the finished runs, in any order.
-    pub run_durations_ms: Vec<f64>,
-    /// Their start times (microseconds since the epoch), in the same order:
-    /// the statistics over time bucket them without a second scan.
-    pub run_starts: Vec<i64>,
+    /// The bucket width the store chose (see `bucket_hours` in the server);
+    /// 0 when everything is in one bucket (no figures over time).
+    pub bucket_hours: i64,
+    /// The first and last bucket with runs, if any.
+    pub range: Option<(i64, i64)>,
+    /// Per time bucket and status: runs, node visits, cache hits, LLM calls,
+    /// tokens, runs that ran nodes side by side.
+    pub runs: Vec<StatusAggregate>,
+    /// `(time bucket, histogram::RUN_SCALE bucket, runs)`: the durations of
+    /// the finished runs.
+    pub run_duration_buckets: Vec<(i64, i32, i64)>,
+    /// `(histogram::RUN_SCALE bucket, runs)`: the average parallelism of the
+    /// finished runs that have one.
+    pub run_parallelism_buckets: Vec<(i32, i64)>,
+    /// The node types most often on the critical paths of the runs that ran
+    /// nodes side by side: `(node_id, runs, ms on the path)`, most runs
+    /// first, at most `MAX_CRITICAL_PATH_NODES`.
+    pub critical_nodes: Vec<(String, i64, f64)>,
     /// Per node type: visits, failed, cached.
     pub node_counts: Vec<(String, i64, i64, i64)>,
     /// Per node type: `(node_id, bucket, count)` of its duration histogram.
     pub node_duration_buckets: Vec<(String, i32, i64)>,
-    /// The average parallelism of each finished run that has one, in any order.
-    pub run_parallelism: Vec<f64>,
-    /// Finished runs that ran nodes side by side.
-    pub parallel_runs: i64,
-    /// The node types most often on those runs' critical paths:
-    /// `(node_id, runs, ms on the path)`, most runs first, at most
-    /// `MAX_CRITICAL_PATH_NODES`.
-    pub critical_nodes: Vec<(String, i64, f64)>,
+    /// Per time bucket and node type: `(time bucket, node_id, histogram
+    /// bucket, visits)`; empty when `bucket_hours` is 0.
+    pub node_duration_series: Vec<(i64, String, i32, i64)>,
+    /// Set when the run figures cover only the newest this many matching
+    /// runs (a filter the hourly aggregates cannot answer matched more).
+    pub newest_runs_only: Option<i64>,
 }
 
-/// What a store reads for the statistics over time, per time bucket of
-/// `bucket_hours` hours (a bucket is named by its first hour since the epoch;
-/// runs fall in the bucket they started in).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TimeSeriesInputs {
-    /// The bucket width the store chose (see `bucket_hours` in the server).
-    pub bucket_hours: i64,
-    /// The first and last bucket with runs, if any.
-    pub range: Option<(i64, i64)>,
-    /// `(bucket, status, runs)`.
-    pub runs: Vec<(i64, ExecutionStatus, i64)>,
-    /// `(bucket, node_id, histogram bucket, visits)`.
-    pub node_duration_buckets: Vec<(i64, String, i32, i64)>,
-}
-
-/// Aggregates of the runs in one status.
+/// Aggregates of the runs in one status that started in one time bucket.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusAggregate {
+    /// The time bucket (see `StatisticsInputs`).
+    pub time_bucket: i64,
     /// The status.
     pub status: ExecutionStatus,
     /// Runs.
@@ -191,6 +190,8 @@ pub struct StatusAggregate {
     pub llm_calls: i64,
     /// Tokens.
     pub tokens: i64,
+    /// Runs that ran nodes side by side.
+    pub parallel_runs: i64,
 }
 
 /// Durable storage of runs, their records and their aggregates.
@@ -302,16 +303,20 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// A run's snapshots in `seq` order, with stored diffs.
     async fn load_snapshots(&self, id: &str) -> Result<Vec<StateSnapshot>, TraceError>;
 
-    /// Aggregates of the runs `filter` selects.
-    async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError>;
-
-    /// `load_statistics` and the same runs' counts and durations per time
-    /// bucket, read in one snapshot, so the figures and the charts agree
-    /// while runs are being written.
-    async fn load_statistics_over_time(
+    /// Aggregates of the runs `filter` selects, in one read snapshot; with
+    /// `over_time`, per time bucket (the figures over time), else in one
+    /// bucket. Whole hours come from aggregates kept on write; see
+    /// `server/src/store/run_stats.rs` for what is read run by run.
+    async fn load_statistics(
         &self,
         filter: &StatisticsFilter,
-    ) -> Result<(StatisticsInputs, TimeSeriesInputs), TraceError>;
+        over_time: bool,
+    ) -> Result<StatisticsInputs, TraceError>;
+
+    /// Recounts the run aggregates from the stored runs and describes every
+    /// row that differs (empty: they agree). Reads every run: an operator's
+    /// check (`tracevis check`), never a request's.
+    async fn check_run_aggregates(&self) -> Result<Vec<String>, TraceError>;
 
     /// Finished runs that took at least `threshold_ms`, slowest first.
     async fn slow_executions(

@@ -96,9 +96,15 @@ test("a user filters the run list; the filter lives in the URL and the back butt
   await expect(rows).toHaveCount(50);
   await expect(rows.first()).toContainText(`${graph}-54`);
   await page.getByRole("link", { name: "Next →" }).click();
-  await expect(page).toHaveURL(/offset=50/);
+  // Pages go by cursor: the next page starts after the last run shown.
+  await expect(page).toHaveURL(/cursor=/);
   await expect(rows).toHaveCount(5);
+  await expect(rows.first()).toContainText(`${graph}-04`);
   await expect(rows.last()).toContainText(`${graph}-00`);
+  await expect(page.getByText("5 more runs of 55")).toBeVisible();
+  await expect(page.getByRole("link", { name: "Next →" })).toHaveCount(0);
+  await page.getByRole("link", { name: "← First page" }).click();
+  await expect(rows.first()).toContainText(`${graph}-54`);
 
   // Every run ended at 11:00, so the earliest started is the slowest.
   await page.goto(`/?graph_type=${graph}&sort=duration`);

@@ -217,32 +217,57 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
 
     fill_small_runs(&service, args.stats_runs).await?;
-    let stats_latency = measure(20, &ids, &mut rng, |_| {
-        let http = http.clone();
-        async move {
-            let response = http
-                .get(format!("http://{addr}/api/v1/statistics"))
-                .send()
-                .await?;
-            ensure!(response.status().is_success(), "status {}", response.status());
-            let stats: Value = response.json().await?;
-            ensure!(
-                stats["executions"]["total"].as_i64().unwrap_or(0) > 0,
-                "no runs counted"
-            );
-            Ok(())
-        }
-    })
-    .await?;
-    let total = service
-        .list_executions(&ExecutionFilter {
-            limit: 1,
-            ..ExecutionFilter::default()
+    let total = service.statistics(Default::default()).await?.executions.total;
+    // A window whose edges fall inside hours: whole hours from the
+    // aggregates, the edges read run by run.
+    let window_start =
+        (Utc::now() - ChronoDuration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let requests = [
+        ("GET /api/v1/statistics", "/api/v1/statistics".to_owned()),
+        (
+            "GET /api/v1/statistics?graph_type=bench-stats",
+            "/api/v1/statistics?graph_type=bench-stats".to_owned(),
+        ),
+        (
+            "GET /api/v1/statistics, the last 3 days (edges inside hours)",
+            format!("/api/v1/statistics?start_time={}", urlencode(&window_start)),
+        ),
+        ("GET /stats (the metrics page, HTML)", "/stats".to_owned()),
+        (
+            "GET /api/v1/executions?graph_type=bench-stats&status=failed",
+            "/api/v1/executions?graph_type=bench-stats&status=failed&fields=list".to_owned(),
+        ),
+        (
+            "GET /api/v1/executions?sort=duration",
+            "/api/v1/executions?sort=duration&fields=list".to_owned(),
+        ),
+    ];
+    for (label, path) in requests {
+        let latency = measure(20, &ids, &mut rng, |_| {
+            let http = http.clone();
+            let url = format!("http://{addr}{path}");
+            async move {
+                let response = http.get(url).send().await?;
+                ensure!(response.status().is_success(), "status {}", response.status());
+                ensure!(response.bytes().await?.len() > 100, "short body");
+                Ok(())
+            }
         })
-        .await?
-        .total;
-    println!("GET /api/v1/statistics over all {total} runs: {stats_latency}");
+        .await?;
+        println!("{label} over {total} runs: {latency}");
+    }
     Ok(())
+}
+
+/// Percent-encodes a query value (the `+` of a time zone offset, `:`).
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Times what a parallel run's page works out once it has finished

@@ -83,6 +83,13 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Recount the run statistics' hourly aggregates from the stored runs and
+    /// report every row that differs (exit status 1 if any does). Reads every
+    /// run: run it when the server is quiet.
+    Check {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Post simulated graph runs to a tracevis server through its HTTP API.
     Demo(demo::DemoArgs),
     /// Measure trace reads and ingest; prints the figures BENCHMARKS.md records.
@@ -177,6 +184,19 @@ async fn run() -> anyhow::Result<()> {
         } => files::export_file(&db.open_service().await?, &execution_id, format, &output).await,
         Command::Token { command, db } => access::cli::token(&db.open_access().await?, command).await,
         Command::User { command, db } => access::cli::user(&db.open_access().await?, command).await,
+        Command::Check { db } => {
+            let differences = db.open_service().await?.check_run_aggregates().await?;
+            for difference in &differences {
+                println!("{difference}");
+            }
+            anyhow::ensure!(
+                differences.is_empty(),
+                "{} aggregate rows differ from a recount",
+                differences.len()
+            );
+            println!("the run aggregates equal a recount from the stored runs");
+            Ok(())
+        }
         Command::Demo(args) => demo::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         Command::BenchLive(args) => bench_live::run(args).await,

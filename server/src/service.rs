@@ -218,16 +218,14 @@ impl TraceService {
     /// Counts, rates and percentiles across the runs `filter` selects.
     pub async fn statistics(&self, filter: StatisticsFilter) -> Result<Statistics, TraceError> {
         filter.check()?;
-        let (inputs, series) = self.store.load_statistics_over_time(&filter).await?;
-        let finished_runs: Vec<(i64, f64)> = inputs
-            .run_starts
-            .iter()
-            .copied()
-            .zip(inputs.run_durations_ms.iter().copied())
-            .collect();
-        let mut stats = statistics::assemble(filter, inputs);
-        statistics::add_time_series(&mut stats, series, &finished_runs);
-        Ok(stats)
+        let inputs = self.store.load_statistics(&filter, true).await?;
+        Ok(statistics::assemble(filter, inputs))
+    }
+
+    /// Recounts the run aggregates from the stored runs (`tracevis check`):
+    /// the rows that differ, described.
+    pub async fn check_run_aggregates(&self) -> Result<Vec<String>, TraceError> {
+        self.store.check_run_aggregates().await
     }
 
     /// The per node type statistics alone: `statistics` without reading the
@@ -237,7 +235,7 @@ impl TraceService {
         filter: StatisticsFilter,
     ) -> Result<Vec<NodeTypeStatistics>, TraceError> {
         filter.check()?;
-        let inputs = self.store.load_statistics(&filter).await?;
+        let inputs = self.store.load_statistics(&filter, false).await?;
         Ok(statistics::assemble(filter, inputs).node_types)
     }
 

@@ -7,6 +7,8 @@ mod filters;
 mod llm_calls;
 mod postgres;
 mod rows;
+mod run_list;
+mod run_stats;
 pub use postgres::{CHANNEL, INSTANCE_ID};
 mod sqlite;
 mod summary_row;
@@ -59,6 +61,82 @@ pub(crate) fn order_by(sort: app::model::ListSort) -> &'static str {
         app::model::ListSort::Slowest => {
             " ORDER BY total_duration_ms DESC NULLS LAST, start_time DESC, execution_id DESC"
         }
+    }
+}
+
+/// The query plans of a run-list page for `filter` on the database at
+/// `database_url` (opened and migrated), one line per plan step, for each
+/// part the page reads. On PostgreSQL, sequential scans and sorts are priced
+/// out first, so the plan shows whether an index *can* serve the page
+/// whatever the table's size (a tiny test table is scanned otherwise). For
+/// the plan test and for operators.
+pub async fn explain_list(
+    database_url: &str,
+    filter: &app::model::ExecutionFilter,
+) -> anyhow::Result<Vec<Vec<String>>> {
+    use sqlx::QueryBuilder;
+    let mut plans = Vec::new();
+    let limit = i64::from(filter.limit) + 1;
+    let columns = summary_row::list_columns(filter);
+    if database_url.starts_with("sqlite:") {
+        let pool = SqliteStore::open(database_url).await?.pool();
+        let mut conn = pool.acquire().await?;
+        for part in run_list::page_parts(filter) {
+            let mut q: QueryBuilder<sqlx::Sqlite> = run_list::page_query(
+                filter,
+                &format!("EXPLAIN QUERY PLAN SELECT {columns}"),
+                part,
+                limit,
+                &filters::SQLITE,
+            );
+            let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
+            plans.push(rows.into_iter().map(|r| r.3).collect());
+        }
+    } else {
+        let pool = PostgresStore::open(database_url).await?.pool();
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql("SET enable_seqscan = off; SET enable_sort = off")
+            .execute(&mut *conn)
+            .await?;
+        for part in run_list::page_parts(filter) {
+            let mut q: QueryBuilder<sqlx::Postgres> = run_list::page_query(
+                filter,
+                &format!("EXPLAIN SELECT {columns}"),
+                part,
+                limit,
+                &filters::POSTGRES,
+            );
+            let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut *conn).await?;
+            plans.push(rows.into_iter().map(|r| r.0).collect());
+        }
+    }
+    Ok(plans)
+}
+
+/// A list answer from the rows read for `filter` (one more than its page
+/// when there is a next page): the page, and the cursor after its last run.
+pub(crate) fn page_of(
+    filter: &app::model::ExecutionFilter,
+    mut executions: Vec<app::model::ExecutionSummary>,
+    total: i64,
+    total_capped: bool,
+) -> app::model::ExecutionList {
+    let more = executions.len() > filter.limit as usize;
+    executions.truncate(filter.limit as usize);
+    let next_cursor = executions.last().filter(|_| more).map(|last| {
+        app::model::ListCursor::after(
+            filter,
+            time::to_micros(&last.start_time),
+            last.total_duration_ms,
+            &last.execution_id,
+        )
+        .encode()
+    });
+    app::model::ExecutionList {
+        executions,
+        total,
+        total_capped,
+        next_cursor,
     }
 }
 

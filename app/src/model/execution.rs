@@ -159,8 +159,12 @@ pub struct ExecutionFilter {
     pub sort: ListSort,
     /// Page size, 1..=1000.
     pub limit: u32,
-    /// Runs to skip.
+    /// Runs to skip (at most `MAX_LIST_OFFSET`; `cursor` pages any depth).
     pub offset: u32,
+    /// Start after this run (`next_cursor` of the page before); made for
+    /// this filter and sort, which `check` verifies.
+    #[serde(default)]
+    pub cursor: Option<super::ListCursor>,
     /// Leave out the payload columns (inputs, final state, metadata, graph):
     /// what a list shows, at a fraction of the bytes (`fields=list`).
     #[serde(default)]
@@ -228,6 +232,21 @@ impl ExecutionFilter {
                 "limit",
                 format!("expected an integer 1..={MAX_LIST_LIMIT}, got {}", self.limit),
             ));
+        }
+        if self.offset > MAX_LIST_OFFSET {
+            return Err(invalid(
+                "offset",
+                format!(
+                    "at most {MAX_LIST_OFFSET}: an offset makes the database walk every skipped run; \
+                     page with `cursor` (each answer's `next_cursor`) instead"
+                ),
+            ));
+        }
+        if let Some(cursor) = &self.cursor {
+            if self.offset > 0 {
+                return Err(invalid("offset", "give either offset or cursor, not both".into()));
+            }
+            cursor.check(self).map_err(|message| invalid("cursor", message))?;
         }
         check_filter_text("graph_type", self.graph_type.as_deref())?;
         check_filter_text("id", self.id_contains.as_deref())?;
@@ -307,6 +326,7 @@ impl Default for ExecutionFilter {
             sort: ListSort::Newest,
             limit: DEFAULT_LIST_LIMIT,
             offset: 0,
+            cursor: None,
             without_payloads: false,
             metadata: Vec::new(),
         }
@@ -319,6 +339,19 @@ impl Default for ExecutionFilter {
 pub struct ExecutionList {
     /// The runs on this page, newest first.
     pub executions: Vec<ExecutionSummary>,
-    /// How many runs match the filter.
+    /// How many runs match the filter; with `total_capped`, at least this
+    /// many (a count past `MAX_COUNTED_RUNS` would cost a walk over them all).
     pub total: i64,
+    /// Whether `total` is a lower bound ("10,000+").
+    #[serde(default)]
+    pub total_capped: bool,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
+
+/// Largest `offset` a list request accepts.
+pub const MAX_LIST_OFFSET: u32 = 10_000;
+
+/// Runs a list counts one by one for its `total` before it says "N+".
+pub const MAX_COUNTED_RUNS: i64 = 10_000;

@@ -119,7 +119,9 @@ pub struct Statistics {
     pub filter: StatisticsFilter,
     /// Runs by status.
     pub executions: StatusCounts,
-    /// Exact duration percentiles of finished runs.
+    /// Duration percentiles of finished runs, estimated from log-scale
+    /// histograms kept per hour: within `accuracy.run_percentiles` of the
+    /// exact value.
     pub duration_ms: DurationPercentiles,
     /// Per node type, slowest p95 first.
     pub node_types: Vec<NodeTypeStatistics>,
@@ -147,6 +149,25 @@ pub struct Statistics {
     /// the durations of those that ran nodes side by side.
     #[serde(default)]
     pub parallelism: ParallelismStatistics,
+    /// Which figures are estimates, and within what error.
+    #[serde(default)]
+    pub accuracy: StatisticsAccuracy,
+}
+
+/// How close the estimated figures are. Counts, rates, LLM calls and tokens
+/// are exact; percentiles come from log-scale histograms.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct StatisticsAccuracy {
+    /// Largest relative error of a run duration or parallelism percentile
+    /// (0.00995: within 1 %).
+    pub run_percentiles: f64,
+    /// Largest relative error of a node type's duration percentile.
+    pub node_percentiles: f64,
+    /// Set when the run figures cover only the newest this many matching
+    /// runs: a metadata filter is answered from the runs themselves, and at
+    /// most this many are read.
+    pub newest_runs_only: Option<i64>,
 }
 
 /// The runs that started in one time bucket.

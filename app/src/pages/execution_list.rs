@@ -4,7 +4,7 @@
 use crate::clock::{run_duration, use_clock};
 use crate::components::{Connection, ConnectionBadge, LiveAnnouncer, StatusBadge};
 use crate::format;
-use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListSort};
+use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListCursor, ListSort};
 use crate::server_fns::list_executions;
 use crate::url_state::with_query;
 use chrono::Utc;
@@ -74,7 +74,7 @@ fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
             .filter(|v| !v.trim().is_empty())
     };
     let time = |name: &str| text(name).and_then(|v| format::parse_local_input(&v));
-    ExecutionFilter {
+    let mut filter = ExecutionFilter {
         graph_type: text("graph_type"),
         status: text("status").and_then(|s| ExecutionStatus::parse(&s)),
         start_time: time("from"),
@@ -85,14 +85,25 @@ fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
             .unwrap_or_default(),
         limit: PAGE_SIZE,
         offset: text("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
+        cursor: None,
         // The list shows no payloads (the server function leaves them out anyway).
         without_payloads: true,
         metadata: metadata_from_query(pairs),
+    };
+    // A cursor of another filter or sort (the filter form was changed, or
+    // the URL edited) is ignored like any other invalid value: the first page.
+    filter.cursor = text("cursor")
+        .and_then(|c| ListCursor::parse(&c).ok())
+        .filter(|c| c.check(&filter).is_ok());
+    if filter.cursor.is_some() {
+        filter.offset = 0;
     }
+    filter
 }
 
-/// The query string for `filter` at `offset`.
-fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
+/// The query string for `filter`'s page that starts after `cursor` (the
+/// first page without one).
+fn query_for(filter: &ExecutionFilter, cursor: Option<&str>) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
     if let Some(g) = &filter.graph_type {
         pairs.push(("graph_type", g.clone()));
@@ -120,8 +131,8 @@ fn query_for(filter: &ExecutionFilter, offset: u32) -> String {
     for (k, v) in &meta {
         pairs.push((k.as_str(), v.clone()));
     }
-    if offset > 0 {
-        pairs.push(("offset", offset.to_string()));
+    if let Some(cursor) = cursor {
+        pairs.push(("cursor", cursor.to_owned()));
     }
     with_query("/", &pairs)
 }
@@ -171,16 +182,24 @@ fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
 fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     let runs = RwSignal::new(list.executions);
     let total = RwSignal::new(list.total);
+    let total_capped = list.total_capped;
     let connection = RwSignal::new(Connection::Connecting);
     let now = use_clock();
-    let (offset, limit) = (filter.offset, filter.limit);
-    let previous = (offset > 0).then(|| query_for(&filter, offset.saturating_sub(limit)));
+    let offset = filter.offset;
+    let first_page = offset == 0 && filter.cursor.is_none();
+    // Pages go forward by cursor (each as fast as the first); back is the
+    // browser's Back, or straight to the first page.
+    let to_first = (!first_page).then(|| query_for(&filter, None));
+    let next = list
+        .next_cursor
+        .as_deref()
+        .map(|cursor| query_for(&filter, Some(cursor)));
     // New runs join the list only where they would be: first page, newest first.
     // New runs arrive without their metadata (the live list carries what a
     // row shows), so a list filtered by metadata does not take them in live.
-    let shows_new_runs = offset == 0 && filter.sort == ListSort::Newest && filter.metadata.is_empty();
+    let shows_new_runs = first_page && filter.sort == ListSort::Newest && filter.metadata.is_empty();
     let live_filter = filter.clone();
-    let next = move || (i64::from(offset + limit) < total.get()).then(|| query_for(&filter, offset + limit));
+    let filter_has_cursor = filter.cursor.is_some();
     // Two runs picked for comparison, in the order they were picked.
     let picked = RwSignal::new(Vec::<String>::new());
     let compare_href = move || {
@@ -240,8 +259,11 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
         <div class="list-bar">
             <p class="muted">{move || {
                 let shown = runs.with(Vec::len);
-                if shown == 0 { "No runs match.".to_string() } else {
-                    format!("Runs {}–{} of {}", offset + 1, offset as usize + shown, total.get())
+                let of = if total_capped { format!("{}+", total.get()) } else { total.get().to_string() };
+                if shown == 0 { "No runs match.".to_string() } else if filter_has_cursor {
+                    format!("{shown} more runs of {of}")
+                } else {
+                    format!("Runs {}–{} of {of}", offset + 1, offset as usize + shown)
                 }
             }}</p>
             <div class="pick-bar">
@@ -284,8 +306,8 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
             </div>
         </Show>
         <nav class="pager" aria-label="Pages">
-            {previous.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
-            {move || next().map(|href| view! { <a href=href rel="next">"Next →"</a> })}
+            {to_first.map(|href| view! { <a href=href rel="first">"← First page"</a> })}
+            {next.map(|href| view! { <a href=href rel="next">"Next →"</a> })}
         </nav>
     }
 }
@@ -471,29 +493,38 @@ mod tests {
             metadata: vec![("deployment.environment".into(), "prod & co".into())],
             ..ExecutionFilter::default()
         };
-        let url = query_for(&filter, 100);
-        let query = url.trim_start_matches("/?");
-        let params: std::collections::HashMap<String, String> = query
-            .split('&')
-            .map(|pair| {
-                let (k, v) = pair.split_once('=').unwrap();
-                (
-                    k.to_string(),
-                    form_urlencoded::parse(format!("v={v}").as_bytes())
-                        .next()
-                        .unwrap()
-                        .1
-                        .into_owned(),
-                )
-            })
-            .collect();
-        let back = filter_from_query(&params.into_iter().collect::<Vec<_>>());
+        let cursor = ListCursor::after(&filter, 1_761_042_600_000_000, Some(2_500.0), "run-7");
+        let back = filter_from_query(&pairs_of(&query_for(&filter, Some(&cursor.encode()))));
         assert_eq!(
             back,
             ExecutionFilter {
-                offset: 100,
-                ..filter
+                cursor: Some(cursor.clone()),
+                ..filter.clone()
             }
         );
+        // A cursor made for another filter starts the list over.
+        let other = ExecutionFilter {
+            graph_type: Some("another".into()),
+            ..filter
+        };
+        let pairs = pairs_of(&query_for(&other, Some(&cursor.encode())));
+        assert_eq!(filter_from_query(&pairs).cursor, None);
+    }
+
+    /// A page URL's query parameters, decoded.
+    fn pairs_of(url: &str) -> Vec<(String, String)> {
+        url.trim_start_matches("/?")
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap();
+                let value = format!("v={v}");
+                let decoded = form_urlencoded::parse(value.as_bytes())
+                    .next()
+                    .unwrap()
+                    .1
+                    .into_owned();
+                (k.to_string(), decoded)
+            })
+            .collect()
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::components::{DurationOverTime, NodeHeatmap, RunsOverTime};
 use crate::format;
-use crate::model::{DurationPercentiles, ParallelismStatistics, StatisticsFilter};
+use crate::model::{DurationPercentiles, ParallelismStatistics, StatisticsAccuracy, StatisticsFilter};
 use crate::server_fns::run_statistics;
 use crate::url_state::{query_param, with_query};
 use leptos::prelude::*;
@@ -69,6 +69,7 @@ pub fn StatsPage() -> impl IntoView {
                                     <div><dt>"LLM calls"</dt><dd>{s.total_llm_calls}</dd></div>
                                     <div><dt>"Tokens"</dt><dd>{s.total_tokens}</dd></div>
                                 </dl>
+                                <p class="muted accuracy">{accuracy_note(&s.accuracy)}</p>
                             </section>
                             <section aria-labelledby="over-time-heading">
                                 <h2 id="over-time-heading">"Over time"</h2>
@@ -162,6 +163,23 @@ fn Percentiles(label: &'static str, p: DurationPercentiles) -> impl IntoView {
         <div><dt>{format!("{label} p95")}</dt><dd>{ms(p.p95)}</dd></div>
         <div><dt>{format!("{label} p99")}</dt><dd>{ms(p.p99)}</dd></div>
     }
+}
+
+/// Which figures are estimates, and within what error, in words.
+fn accuracy_note(a: &StatisticsAccuracy) -> String {
+    let within = |error: f64| format!("{:.0} %", (error * 100.0).ceil());
+    let mut note = format!(
+        "Counts, rates, LLM calls and tokens are exact. Duration percentiles are estimates: \
+         within {} for runs, {} for node types.",
+        within(a.run_percentiles),
+        within(a.node_percentiles)
+    );
+    if let Some(newest) = a.newest_runs_only {
+        note.push_str(&format!(
+            " The run figures cover the newest {newest} matching runs."
+        ));
+    }
+    note
 }
 
 fn ms(value: Option<f64>) -> String {

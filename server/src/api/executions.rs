@@ -177,10 +177,11 @@ pub struct ListQuery {
     end_time: Option<String>,
     limit: Option<String>,
     offset: Option<String>,
+    cursor: Option<String>,
     fields: Option<String>,
 }
 
-/// `GET /executions?graph_type=&status=&start_time=&end_time=&limit=&offset=`.
+/// `GET /executions?graph_type=&status=&start_time=&end_time=&limit=&offset=&cursor=`.
 #[utoipa::path(get, path = "/api/v1/executions", tag = "read",
     params(
         ("graph_type" = Option<String>, Query, description = "Only runs of this graph type"),
@@ -190,7 +191,8 @@ pub struct ListQuery {
         ("end_time" = Option<DateTime<Utc>>, Query, description = "Only runs that started at or before this time (RFC 3339)"),
         ("sort" = Option<ListSortParam>, Query, description = "Newest first (default) or slowest first"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
-        ("offset" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295_i64, description = "Runs to skip"),
+        ("offset" = Option<i64>, Query, minimum = 0, maximum = 10_000, description = "Runs to skip (at most 10,000; page deeper with `cursor`)"),
+        ("cursor" = Option<String>, Query, description = "Start after the last run of the page before: its answer's `next_cursor`, unchanged, with the same filters and sort"),
         ("fields" = Option<FieldsParam>, Query, description = "`list` leaves out the payload columns (inputs, final state, metadata, graph)"),
     ),
     responses(
@@ -205,6 +207,12 @@ pub async fn list(
         metadata,
         ..filter_from_query(q)?
     };
+    // The filter's rules read as query-parameter errors here (a cursor of
+    // another filter, a cursor with an offset): 400 naming the parameter.
+    filter.check().map_err(|e| match e {
+        app::error::TraceError::Invalid { field, message } => AppError::invalid_parameter(&field, message),
+        other => other.into(),
+    })?;
     Ok(Json(service.list_executions(&filter).await?))
 }
 
@@ -264,6 +272,11 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
         end_time: time_parameter("end_time", q.end_time)?,
         limit,
         offset: number_parameter("offset", q.offset, 0, u32::MAX)?,
+        cursor: q
+            .cursor
+            .filter(|c| !c.is_empty())
+            .map(|c| app::model::ListCursor::parse(&c).map_err(|e| AppError::invalid_parameter("cursor", e)))
+            .transpose()?,
         without_payloads: match q.fields.as_deref().filter(|f| !f.is_empty()) {
             None | Some("summary") => false,
             Some("list") => true,

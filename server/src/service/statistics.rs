@@ -1,44 +1,118 @@
 //! Turns what a store read (`StatisticsInputs`) into `Statistics`: counts,
 //! rates and percentiles are computed here once for every backend.
 
-use crate::store::time::start_bucket;
-use app::histogram::{exact_quantile, quantile};
+use app::histogram::{quantile, RUN_SCALE};
 use app::model::{
     CriticalPathNode, DurationPercentiles, ExecutionStatus, NodeTypeSeries, NodeTypeStatistics,
-    ParallelismStatistics, Statistics, StatisticsFilter, StatusCounts, TimeBucket,
+    ParallelismStatistics, Statistics, StatisticsAccuracy, StatisticsFilter, StatusCounts, TimeBucket,
 };
-use app::store::{StatisticsInputs, TimeSeriesInputs};
+use app::store::StatisticsInputs;
 use chrono::DateTime;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-/// Builds the statistics answer for `filter` from the store's aggregates.
-pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Statistics {
+/// p50, p95 and p99 of a run histogram (`(RUN_SCALE bucket, count)` pairs).
+fn run_percentiles(buckets: &[(i32, i64)]) -> DurationPercentiles {
+    DurationPercentiles {
+        p50: RUN_SCALE.quantile(buckets, 0.50),
+        p95: RUN_SCALE.quantile(buckets, 0.95),
+        p99: RUN_SCALE.quantile(buckets, 0.99),
+    }
+}
+
+/// Merges `(bucket, count)` pairs into a histogram sorted by bucket, leaving
+/// out empty buckets.
+fn histogram(pairs: impl IntoIterator<Item = (i32, i64)>) -> Vec<(i32, i64)> {
+    let mut merged: BTreeMap<i32, i64> = BTreeMap::new();
+    for (bucket, count) in pairs {
+        *merged.entry(bucket).or_default() += count;
+    }
+    merged.into_iter().filter(|(_, c)| *c > 0).collect()
+}
+
+/// Builds the statistics answer for `filter` from the store's aggregates:
+/// totals, and with `inputs.bucket_hours > 0` the figures over time.
+pub fn assemble(filter: StatisticsFilter, inputs: StatisticsInputs) -> Statistics {
     let mut executions = StatusCounts::default();
-    let (mut nodes, mut cached, mut llm_calls, mut tokens) = (0, 0, 0, 0);
-    for agg in &inputs.by_status {
+    let (mut nodes, mut cached, mut llm_calls, mut tokens, mut parallel_runs) =
+        (0i64, 0i64, 0i64, 0i64, 0i64);
+    for agg in &inputs.runs {
         executions.total += agg.runs;
         match agg.status {
             ExecutionStatus::Running => executions.running += agg.runs,
             ExecutionStatus::Completed => executions.completed += agg.runs,
             ExecutionStatus::Failed => executions.failed += agg.runs,
         }
-        nodes += agg.nodes;
-        cached += agg.cached;
-        llm_calls += agg.llm_calls;
-        tokens += agg.tokens;
+        // Saturating: sums of producer counts never overflow into a panic.
+        nodes = nodes.saturating_add(agg.nodes);
+        cached = cached.saturating_add(agg.cached);
+        llm_calls = llm_calls.saturating_add(agg.llm_calls);
+        tokens = tokens.saturating_add(agg.tokens);
+        parallel_runs = parallel_runs.saturating_add(agg.parallel_runs);
     }
-    let durations = &mut inputs.run_durations_ms;
-    let duration_ms = DurationPercentiles {
-        p50: exact_quantile(durations, 0.50),
-        p95: exact_quantile(durations, 0.95),
-        p99: exact_quantile(durations, 0.99),
+    let duration_ms = run_percentiles(&histogram(
+        inputs.run_duration_buckets.iter().map(|(_, b, c)| (*b, *c)),
+    ));
+    let node_types = node_type_statistics(inputs.node_counts, &inputs.node_duration_buckets);
+    let parallelism_histogram = histogram(inputs.run_parallelism_buckets.iter().copied());
+    let parallelism = ParallelismStatistics {
+        runs: parallelism_histogram.iter().map(|(_, c)| c).sum(),
+        p50: RUN_SCALE.quantile(&parallelism_histogram, 0.50),
+        p95: RUN_SCALE.quantile(&parallelism_histogram, 0.95),
+        parallel_runs,
+        critical_path_nodes: inputs
+            .critical_nodes
+            .into_iter()
+            .map(|(node_id, runs, total_ms)| CriticalPathNode {
+                share_of_runs: if parallel_runs > 0 {
+                    runs as f64 / parallel_runs as f64
+                } else {
+                    0.0
+                },
+                node_id,
+                runs,
+                total_ms,
+            })
+            .collect(),
     };
-    let mut node_types: Vec<NodeTypeStatistics> = inputs
-        .node_counts
+    let mut stats = Statistics {
+        parallelism,
+        node_types_left_out: !filter.metadata.is_empty(),
+        accuracy: StatisticsAccuracy {
+            run_percentiles: RUN_SCALE.relative_error(),
+            node_percentiles: app::histogram::NODE_SCALE.relative_error(),
+            newest_runs_only: inputs.newest_runs_only,
+        },
+        filter,
+        executions,
+        duration_ms,
+        node_types,
+        cache_hit_rate: (nodes > 0).then(|| cached as f64 / nodes as f64),
+        total_llm_calls: llm_calls,
+        total_tokens: tokens,
+        bucket_hours: 0,
+        timeline: Vec::new(),
+        node_heatmap: Vec::new(),
+    };
+    add_time_series(
+        &mut stats,
+        &inputs.runs,
+        &inputs.run_duration_buckets,
+        inputs.bucket_hours,
+        inputs.range,
+        &inputs.node_duration_series,
+    );
+    stats
+}
+
+/// Per node type, slowest p95 first.
+fn node_type_statistics(
+    node_counts: Vec<(String, i64, i64, i64)>,
+    node_duration_buckets: &[(String, i32, i64)],
+) -> Vec<NodeTypeStatistics> {
+    let mut node_types: Vec<NodeTypeStatistics> = node_counts
         .into_iter()
         .map(|(node_id, count, failed, cached)| {
-            let buckets: Vec<(i32, i64)> = inputs
-                .node_duration_buckets
+            let buckets: Vec<(i32, i64)> = node_duration_buckets
                 .iter()
                 .filter(|(n, _, _)| *n == node_id)
                 .map(|(_, b, c)| (*b, *c))
@@ -68,52 +142,24 @@ pub fn assemble(filter: StatisticsFilter, mut inputs: StatisticsInputs) -> Stati
             .total_cmp(&a.duration_ms.p95.unwrap_or(0.0))
             .then_with(|| a.node_id.cmp(&b.node_id))
     });
-    let parallel_runs = inputs.parallel_runs;
-    let parallelism = ParallelismStatistics {
-        runs: inputs.run_parallelism.len() as i64,
-        p50: exact_quantile(&mut inputs.run_parallelism, 0.50),
-        p95: exact_quantile(&mut inputs.run_parallelism, 0.95),
-        parallel_runs,
-        critical_path_nodes: inputs
-            .critical_nodes
-            .into_iter()
-            .map(|(node_id, runs, total_ms)| CriticalPathNode {
-                share_of_runs: if parallel_runs > 0 {
-                    runs as f64 / parallel_runs as f64
-                } else {
-                    0.0
-                },
-                node_id,
-                runs,
-                total_ms,
-            })
-            .collect(),
-    };
-    Statistics {
-        parallelism,
-        node_types_left_out: !filter.metadata.is_empty(),
-        filter,
-        executions,
-        duration_ms,
-        node_types,
-        cache_hit_rate: (nodes > 0).then(|| cached as f64 / nodes as f64),
-        total_llm_calls: llm_calls,
-        total_tokens: tokens,
-        bucket_hours: 0,
-        timeline: Vec::new(),
-        node_heatmap: Vec::new(),
-    }
+    node_types
 }
 
 /// Adds the statistics over time to `stats`: per bucket from the first to the
-/// last, runs, failures and exact duration percentiles (of `finished_runs`,
-/// `(start in µs, duration)` pairs); per node type (in `stats.node_types`
-/// order) its p95 per bucket, from the hourly histograms.
-pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs, finished_runs: &[(i64, f64)]) {
-    let Some((first, last)) = inputs.range else {
+/// last, runs, failures and duration percentiles (from the runs' histograms);
+/// per node type (in `stats.node_types` order) its p95 per bucket, from the
+/// hourly histograms. Nothing when `width` is 0.
+fn add_time_series(
+    stats: &mut Statistics,
+    runs: &[app::store::StatusAggregate],
+    run_duration_buckets: &[(i64, i32, i64)],
+    width: i64,
+    range: Option<(i64, i64)>,
+    node_duration_series: &[(i64, String, i32, i64)],
+) {
+    let Some((first, last)) = range.filter(|_| width > 0) else {
         return;
     };
-    let width = inputs.bucket_hours.max(1);
     let buckets: Vec<i64> = (first..=last).step_by(width as usize).collect();
     let position = |bucket: i64| {
         usize::try_from((bucket - first) / width)
@@ -121,40 +167,36 @@ pub fn add_time_series(stats: &mut Statistics, inputs: TimeSeriesInputs, finishe
             .filter(|i| *i < buckets.len())
     };
 
-    let mut durations: Vec<Vec<f64>> = vec![Vec::new(); buckets.len()];
-    for &(start, ms) in finished_runs {
-        if let Some(i) = position(start_bucket(start, width)) {
-            durations[i].push(ms);
+    let mut durations: Vec<Vec<(i32, i64)>> = vec![Vec::new(); buckets.len()];
+    for &(time_bucket, bucket, count) in run_duration_buckets {
+        if let Some(i) = position(time_bucket) {
+            durations[i].push((bucket, count));
         }
     }
-    let mut runs = vec![(0, 0); buckets.len()];
-    for (bucket, status, n) in inputs.runs {
-        if let Some(i) = position(bucket) {
-            runs[i].0 += n;
-            if status == ExecutionStatus::Failed {
-                runs[i].1 += n;
+    let mut counts = vec![(0, 0); buckets.len()];
+    for agg in runs {
+        if let Some(i) = position(agg.time_bucket) {
+            counts[i].0 += agg.runs;
+            if agg.status == ExecutionStatus::Failed {
+                counts[i].1 += agg.runs;
             }
         }
     }
     stats.bucket_hours = width;
     stats.timeline = buckets
         .iter()
-        .zip(runs)
-        .zip(&mut durations)
+        .zip(counts)
+        .zip(durations)
         .map(|((bucket, (runs, failed)), durations)| TimeBucket {
             start: DateTime::from_timestamp(bucket * 3_600, 0).unwrap_or_default(),
             runs,
             failed,
-            duration_ms: DurationPercentiles {
-                p50: exact_quantile(durations, 0.50),
-                p95: exact_quantile(durations, 0.95),
-                p99: exact_quantile(durations, 0.99),
-            },
+            duration_ms: run_percentiles(&histogram(durations)),
         })
         .collect();
 
     let mut histograms: HashMap<&str, Vec<Vec<(i32, i64)>>> = HashMap::new();
-    for (bucket, node_id, histogram_bucket, count) in &inputs.node_duration_buckets {
+    for (bucket, node_id, histogram_bucket, count) in node_duration_series {
         if let Some(i) = position(*bucket) {
             histograms
                 .entry(node_id.as_str())
@@ -188,38 +230,55 @@ mod tests {
     use app::histogram::bucket_of;
     use app::store::StatusAggregate;
 
-    #[test]
-    fn counts_rates_and_percentiles_come_out_of_the_aggregates() {
-        let agg = |status, runs, nodes, cached| StatusAggregate {
+    fn agg(time_bucket: i64, status: ExecutionStatus, runs: i64, nodes: i64, cached: i64) -> StatusAggregate {
+        StatusAggregate {
+            time_bucket,
             status,
             runs,
             nodes,
             cached,
             llm_calls: 2 * runs,
             tokens: 100 * runs,
-        };
+            parallel_runs: 0,
+        }
+    }
+
+    fn durations(time_bucket: i64, ms: &[f64]) -> Vec<(i64, i32, i64)> {
+        ms.iter()
+            .map(|v| (time_bucket, RUN_SCALE.bucket_of(*v), 1))
+            .collect()
+    }
+
+    fn close(value: Option<f64>, expected: f64) -> bool {
+        value.is_some_and(|v| (v - expected).abs() / expected <= 0.01)
+    }
+
+    #[test]
+    fn counts_rates_and_percentiles_come_out_of_the_aggregates() {
         let inputs = StatisticsInputs {
-            by_status: vec![
-                agg(ExecutionStatus::Completed, 3, 30, 6),
-                agg(ExecutionStatus::Failed, 1, 10, 0),
+            runs: vec![
+                StatusAggregate {
+                    parallel_runs: 2,
+                    ..agg(0, ExecutionStatus::Completed, 3, 30, 6)
+                },
+                agg(0, ExecutionStatus::Failed, 1, 10, 0),
             ],
-            run_durations_ms: vec![400.0, 100.0, 300.0, 200.0],
-            run_starts: vec![0; 4],
+            run_duration_buckets: durations(0, &[400.0, 100.0, 300.0, 200.0]),
             node_counts: vec![("Fast".into(), 20, 0, 6), ("Slow".into(), 20, 5, 0)],
             node_duration_buckets: vec![
                 ("Fast".into(), bucket_of(10.0), 20),
                 ("Slow".into(), bucket_of(1_000.0), 20),
             ],
-            run_parallelism: vec![1.0, 2.5, 1.0, 3.0],
-            parallel_runs: 2,
+            run_parallelism_buckets: [1.0, 2.5, 1.0, 3.0]
+                .iter()
+                .map(|v| (RUN_SCALE.bucket_of(*v), 1))
+                .collect(),
             critical_nodes: vec![("Slow".into(), 2, 1_500.0), ("Fast".into(), 1, 20.0)],
+            ..StatisticsInputs::default()
         };
         let stats = assemble(StatisticsFilter::default(), inputs);
         assert_eq!(stats.parallelism.runs, 4);
-        assert_eq!(
-            (stats.parallelism.p50, stats.parallelism.p95),
-            (Some(1.0), Some(3.0))
-        );
+        assert!(close(stats.parallelism.p50, 1.0) && close(stats.parallelism.p95, 3.0));
         assert_eq!(stats.parallelism.critical_path_nodes[0].share_of_runs, 1.0);
         assert_eq!(stats.parallelism.critical_path_nodes[1].share_of_runs, 0.5);
         assert_eq!(
@@ -231,54 +290,43 @@ mod tests {
                 failed: 1
             }
         );
-        assert_eq!(stats.duration_ms.p50, Some(200.0));
-        assert_eq!(stats.duration_ms.p99, Some(400.0));
+        assert!(close(stats.duration_ms.p50, 200.0), "{:?}", stats.duration_ms);
+        assert!(close(stats.duration_ms.p99, 400.0), "{:?}", stats.duration_ms);
         assert_eq!(stats.cache_hit_rate, Some(0.15));
         assert_eq!((stats.total_llm_calls, stats.total_tokens), (8, 400));
         assert_eq!(stats.node_types[0].node_id, "Slow", "slowest first");
         assert_eq!(stats.node_types[0].failure_rate, 0.25);
         assert!((stats.node_types[1].duration_ms.p50.unwrap() - 10.0).abs() < 0.5);
+        assert!(stats.timeline.is_empty(), "one bucket: no figures over time");
+        assert_eq!(stats.accuracy.run_percentiles, RUN_SCALE.relative_error());
     }
-}
-
-#[cfg(test)]
-mod time_series_tests {
-    use super::*;
-    use app::histogram::bucket_of;
 
     #[test]
     fn buckets_run_from_first_to_last_without_gaps_and_the_heat_map_follows_node_order() {
-        let mut stats = assemble(
+        let mut run_duration_buckets = durations(480_000, &[100.0, 300.0]);
+        run_duration_buckets.extend(durations(480_012, &[50.0]));
+        let stats = assemble(
             StatisticsFilter::default(),
             StatisticsInputs {
+                bucket_hours: 6,
+                range: Some((480_000, 480_012)),
+                runs: vec![
+                    agg(480_000, ExecutionStatus::Completed, 2, 0, 0),
+                    agg(480_012, ExecutionStatus::Failed, 1, 0, 0),
+                    agg(480_012, ExecutionStatus::Completed, 1, 0, 0),
+                ],
+                run_duration_buckets,
                 node_counts: vec![("Fast".into(), 2, 0, 0), ("Slow".into(), 1, 0, 0)],
                 node_duration_buckets: vec![
                     ("Fast".into(), bucket_of(10.0), 2),
                     ("Slow".into(), bucket_of(900.0), 1),
                 ],
-                ..StatisticsInputs::default()
-            },
-        );
-        add_time_series(
-            &mut stats,
-            TimeSeriesInputs {
-                bucket_hours: 6,
-                range: Some((480_000, 480_012)),
-                runs: vec![
-                    (480_000, ExecutionStatus::Completed, 2),
-                    (480_012, ExecutionStatus::Failed, 1),
-                    (480_012, ExecutionStatus::Completed, 1),
-                ],
-                node_duration_buckets: vec![
+                node_duration_series: vec![
                     (480_000, "Fast".into(), bucket_of(10.0), 2),
                     (480_012, "Slow".into(), bucket_of(900.0), 1),
                 ],
+                ..StatisticsInputs::default()
             },
-            &[
-                (480_000 * 3_600_000_000 + 60, 100.0),
-                (480_005 * 3_600_000_000, 300.0),
-                (480_012 * 3_600_000_000, 50.0),
-            ],
         );
         let runs: Vec<_> = stats.timeline.iter().map(|b| (b.runs, b.failed)).collect();
         assert_eq!(
@@ -287,7 +335,7 @@ mod time_series_tests {
             "the empty middle bucket is kept"
         );
         assert_eq!(stats.timeline[0].start.to_rfc3339(), "2024-10-04T00:00:00+00:00");
-        assert_eq!(stats.timeline[0].duration_ms.p50, Some(100.0));
+        assert!(close(stats.timeline[0].duration_ms.p50, 100.0));
         assert_eq!(stats.timeline[1].duration_ms.p50, None);
         let rows: Vec<_> = stats
             .node_heatmap

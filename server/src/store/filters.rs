@@ -15,18 +15,31 @@ pub struct Dialect {
     /// Whether the bound key is a JSON path (`$."key"`, SQLite) or the key
     /// itself (PostgreSQL's `->>`).
     pub key_as_path: bool,
+    /// A FROM item with one row `c` per `[node_id, ms]` entry of the
+    /// `critical_nodes` column of the runs named `e`.
+    pub critical_elements: &'static str,
+    /// The node id of such an entry.
+    pub critical_node: &'static str,
+    /// Its ms, as a float.
+    pub critical_ms: &'static str,
 }
 
 pub const SQLITE: Dialect = Dialect {
     contains: "instr(execution_id, ",
     metadata_text: "CAST(json_extract(metadata, ",
     key_as_path: true,
+    critical_elements: "json_each(e.critical_nodes) AS c",
+    critical_node: "json_extract(c.value, '$[0]')",
+    critical_ms: "CAST(json_extract(c.value, '$[1]') AS REAL)",
 };
 
 pub const POSTGRES: Dialect = Dialect {
     contains: "strpos(execution_id, ",
     metadata_text: "(metadata::jsonb ->> ",
     key_as_path: false,
+    critical_elements: "jsonb_array_elements(e.critical_nodes::jsonb) AS c",
+    critical_node: "(c ->> 0)",
+    critical_ms: "(c ->> 1)::FLOAT8",
 };
 
 /// Appends `WHERE …` for `f` in the backend's `dialect`.

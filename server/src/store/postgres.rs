@@ -4,31 +4,30 @@
 
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext, UnknownParents};
-use super::filters::{push_hour_filter, push_run_filter, runs_of, POSTGRES};
+use super::filters::{push_hour_filter, runs_of, POSTGRES};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
-    runs_per_bucket, snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow,
-    BucketRunsRow, CountedEventRow, EventMetadataRow, NodeBucketRow, NodeCountRow, QuietRunRow,
-    SnapshotOutlineRow, StartRangeRow, StatusAggregateRow, TaskRow,
+    snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow, CountedEventRow,
+    EventMetadataRow, NodeBucketRow, NodeCountRow, QuietRunRow, SnapshotOutlineRow, StartRangeRow,
+    StatusAggregateRow, TaskRow,
 };
+use super::run_list;
+use super::run_stats::{self, CheckRow, Measure};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
-use super::time::{
-    bucket_hours, from_micros, hour_bucket_sql, hour_of, millis_between, start_bucket, start_bucket_sql,
-    to_micros,
-};
+use super::time::{from_micros, hour_bucket_sql, hour_of, millis_between, to_micros};
 use super::{
     begin_detached, db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps,
 };
 use app::error::TraceError;
 use app::model::StatisticsFilter;
+use app::model::MAX_RUN_TOTAL;
 use app::model::{
     Completion, EventBatch, EventOutline, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
-use app::model::{MAX_CRITICAL_PATH_NODES, MAX_RUN_TOTAL};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
-    SpanTraceOutcome, StatisticsInputs, StoredBatch, TimeSeriesInputs, TASK_KEY,
+    SpanTraceOutcome, StatisticsInputs, StoredBatch, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -199,31 +198,34 @@ impl HistoryStore for PostgresStore {
 
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
-        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM executions");
-        push_run_filter(&mut count, filter, &POSTGRES);
-        let total: i64 = count
+        let counted: i64 = run_list::count_query(filter, &POSTGRES)
             .build_query_scalar()
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
+        let (total, total_capped) = run_list::total(filter, counted);
         let columns = list_columns(filter);
-        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {columns} FROM executions"));
-        push_run_filter(&mut page, filter, &POSTGRES);
-        page.push(super::order_by(filter.sort))
-            .push(" LIMIT ")
-            .push_bind(i64::from(filter.limit))
-            .push(" OFFSET ")
-            .push_bind(i64::from(filter.offset));
-        let rows: Vec<SummaryRow> = page
-            .build_query_as()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let executions = rows
+        // One run more than the page: whether there is a next page.
+        let wanted = i64::from(filter.limit) + 1;
+        let mut rows: Vec<SummaryRow> = Vec::new();
+        for part in run_list::page_parts(filter) {
+            let missing = wanted - rows.len() as i64;
+            if missing <= 0 {
+                break;
+            }
+            let more: Vec<SummaryRow> =
+                run_list::page_query(filter, &format!("SELECT {columns}"), part, missing, &POSTGRES)
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+            rows.extend(more);
+        }
+        let executions: Vec<ExecutionSummary> = rows
             .into_iter()
             .map(TryInto::try_into)
             .collect::<Result<_, _>>()?;
-        Ok(ExecutionList { executions, total })
+        Ok(super::page_of(filter, executions, total, total_capped))
     }
 
     #[instrument(skip_all, fields(execution.id = %id))]
@@ -296,24 +298,34 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all)]
-    async fn load_statistics(&self, filter: &StatisticsFilter) -> Result<StatisticsInputs, TraceError> {
+    async fn load_statistics(
+        &self,
+        filter: &StatisticsFilter,
+        over_time: bool,
+    ) -> Result<StatisticsInputs, TraceError> {
+        // One read snapshot: every query sees the same runs.
         let mut tx = self.read_snapshot().await?;
-        let out = load_statistics_in(&mut tx, filter).await?;
+        let out = load_statistics_in(&mut tx, filter, over_time).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
     }
 
-    #[instrument(skip_all)]
-    async fn load_statistics_over_time(
-        &self,
-        filter: &StatisticsFilter,
-    ) -> Result<(StatisticsInputs, TimeSeriesInputs), TraceError> {
-        // One read transaction: both halves see the same runs.
+    async fn check_run_aggregates(&self) -> Result<Vec<String>, TraceError> {
         let mut tx = self.read_snapshot().await?;
-        let figures = load_statistics_in(&mut tx, filter).await?;
-        let series = load_time_series_in(&mut tx, filter).await?;
+        let mut out = Vec::new();
+        for (table, recount, stored) in run_stats::check_queries(&POSTGRES) {
+            let recount: Vec<CheckRow> = sqlx::query_as(&recount)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let stored: Vec<CheckRow> = sqlx::query_as(&stored)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            out.extend(run_stats::differences(table, &recount, &stored));
+        }
         tx.commit().await.map_err(db_error)?;
-        Ok((figures, series))
+        Ok(out)
     }
 
     #[instrument(skip_all)]
@@ -376,6 +388,20 @@ impl HistoryStore for PostgresStore {
         }
         for table in ["node_stats", "node_duration_buckets"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE hour < $1"))
+                .bind(hour_of(&cutoff))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        // The run aggregates lost the deleted runs' shares through their
+        // triggers; what is left at zero goes (a chunk may leave runs of
+        // these hours for the next one, whose rows must stay).
+        for (table, count) in [
+            ("run_stats", "runs"),
+            ("run_buckets", "count"),
+            ("critical_path_stats", "runs"),
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE hour < $1 AND {count} = 0"))
                 .bind(hour_of(&cutoff))
                 .execute(&mut *tx)
                 .await
@@ -1191,116 +1217,76 @@ impl WriteSteps for PgConnection {
     }
 }
 
-/// The matching runs' starts and durations, in the same order.
-#[derive(sqlx::FromRow)]
-struct RunTimes {
-    starts: Vec<i64>,
-    durations: Vec<f64>,
-    parallelism: Vec<Option<f64>>,
-    parallel_runs: i64,
-}
-
-/// `load_statistics` inside the caller's (read) transaction.
+/// `load_statistics` inside the caller's (read) transaction; the SQL is
+/// `run_stats`'s, shared with the other backend.
 async fn load_statistics_in(
     tx: &mut PgConnection,
     filter: &StatisticsFilter,
+    over_time: bool,
 ) -> Result<StatisticsInputs, TraceError> {
+    let plan = run_stats::plan(filter);
     let runs = runs_of(filter);
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT status, COUNT(*)::BIGINT AS runs, COALESCE(SUM(total_nodes), 0)::BIGINT AS nodes, \
-         COALESCE(SUM(cached_nodes), 0)::BIGINT AS cached, \
-         COALESCE(SUM(total_llm_calls), 0)::FLOAT8 AS llm_calls, \
-         COALESCE(SUM(total_tokens), 0)::FLOAT8 AS tokens FROM executions",
-    );
-    push_run_filter(&mut q, &runs, &POSTGRES);
-    q.push(" GROUP BY status");
+    let (width, range) = if over_time {
+        let mut q = run_stats::start_range_query(&plan, &runs, &POSTGRES);
+        let range: StartRangeRow = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
+        match (range.first_start, range.last_start) {
+            (Some(first), Some(last)) => {
+                let (width, range) = run_stats::time_buckets(first, last);
+                (width, Some(range))
+            }
+            _ => (0, None),
+        }
+    } else {
+        (0, None)
+    };
+    let mut q = run_stats::runs_query(&plan, width, &POSTGRES);
     let rows: Vec<StatusAggregateRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let by_status = status_aggregates(rows);
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT COALESCE(array_agg(start_time), '{}') AS starts, \
-         COALESCE(array_agg(total_duration_ms), '{}') AS durations, \
-         COALESCE(array_agg(parallelism), '{}') AS parallelism, \
-         COUNT(critical_nodes) AS parallel_runs FROM executions",
-    );
-    push_run_filter(&mut q, &runs, &POSTGRES);
-    q.push(" AND total_duration_ms IS NOT NULL");
-    let times: RunTimes = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-    let (run_starts, run_durations_ms) = (times.starts, times.durations);
-    // The runs' critical-path nodes, one row per run and node.
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT crit.value ->> 0 AS node_id, COUNT(*)::BIGINT AS runs, \
-         COALESCE(SUM((crit.value ->> 1)::FLOAT8), 0)::FLOAT8 AS ms \
-         FROM executions, jsonb_array_elements(executions.critical_nodes::jsonb) AS crit(value)",
-    );
-    push_run_filter(&mut q, &runs, &POSTGRES);
-    q.push(" AND critical_nodes IS NOT NULL GROUP BY 1 ORDER BY runs DESC, node_id LIMIT ")
-        .push_bind(MAX_CRITICAL_PATH_NODES as i64);
+    let runs = status_aggregates(rows);
+    let mut q = run_stats::buckets_query(&plan, width, Measure::Duration, &POSTGRES);
+    let run_duration_buckets: Vec<(i64, i32, i64)> =
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let mut q = run_stats::buckets_query(&plan, width, Measure::Parallelism, &POSTGRES);
+    let parallelism: Vec<(i64, i32, i64)> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let mut q = run_stats::critical_nodes_query(&plan, &POSTGRES);
     let critical_nodes: Vec<(String, i64, f64)> =
         q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
 
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT node_id, SUM(visits)::BIGINT AS visits, SUM(failed)::BIGINT AS failed, \
-         SUM(cached)::BIGINT AS cached FROM node_stats",
+        "SELECT node_id, CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(failed) AS BIGINT) AS failed, \
+         CAST(SUM(cached) AS BIGINT) AS cached FROM node_stats",
     );
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id ORDER BY node_id");
     let node_counts: Vec<NodeCountRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT node_id, bucket, SUM(count)::BIGINT AS count FROM node_duration_buckets",
+        "SELECT node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
     );
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
     let node_duration_buckets: Vec<NodeBucketRow> =
         q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let node_duration_series: Vec<BucketNodeRow> = if width > 0 {
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {} AS time_bucket, node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
+            hour_bucket_sql(width)
+        ));
+        push_hour_filter(&mut q, filter);
+        q.push(" GROUP BY 1, 2, 3");
+        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?
+    } else {
+        Vec::new()
+    };
+    let read_one_by_one: i64 = runs.iter().map(|r| r.runs).sum();
     Ok(StatisticsInputs {
-        by_status,
-        run_durations_ms,
-        run_starts,
-        run_parallelism: times.parallelism.into_iter().flatten().collect(),
-        parallel_runs: times.parallel_runs,
+        bucket_hours: width,
+        range,
+        newest_runs_only: plan.newest.filter(|cap| read_one_by_one >= *cap),
+        runs,
+        run_duration_buckets,
+        run_parallelism_buckets: parallelism.into_iter().map(|(_, b, c)| (b, c)).collect(),
         critical_nodes,
         node_counts: node_counts.into_iter().map(Into::into).collect(),
         node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
-    })
-}
-
-/// `load_time_series` inside the caller's (read) transaction.
-async fn load_time_series_in(
-    tx: &mut PgConnection,
-    filter: &StatisticsFilter,
-) -> Result<TimeSeriesInputs, TraceError> {
-    let runs = runs_of(filter);
-    let mut q = QueryBuilder::<Postgres>::new(
-        "SELECT MIN(start_time) AS first_start, MAX(start_time) AS last_start FROM executions",
-    );
-    push_run_filter(&mut q, &runs, &POSTGRES);
-    let range: StartRangeRow = q.build_query_as().fetch_one(&mut *tx).await.map_err(db_error)?;
-    let (Some(first), Some(last)) = (range.first_start, range.last_start) else {
-        return Ok(TimeSeriesInputs::default());
-    };
-    let width = bucket_hours(first, last);
-    let start = start_bucket_sql(width);
-
-    let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {start} AS time_bucket, status, COUNT(*)::BIGINT AS runs FROM executions"
-    ));
-    push_run_filter(&mut q, &runs, &POSTGRES);
-    q.push(" GROUP BY 1, 2");
-    let rows: Vec<BucketRunsRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let runs_per_bucket = runs_per_bucket(rows);
-
-    let mut q = QueryBuilder::<Postgres>::new(format!(
-        "SELECT {} AS time_bucket, node_id, bucket, SUM(count)::BIGINT AS count FROM node_duration_buckets",
-        hour_bucket_sql(width)
-    ));
-    push_hour_filter(&mut q, filter);
-    q.push(" GROUP BY 1, 2, 3");
-    let node_duration_buckets: Vec<BucketNodeRow> =
-        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    Ok(TimeSeriesInputs {
-        bucket_hours: width,
-        range: Some((start_bucket(first, width), start_bucket(last, width))),
-        runs: runs_per_bucket,
-        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
+        node_duration_series: node_duration_series.into_iter().map(Into::into).collect(),
     })
 }

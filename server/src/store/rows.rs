@@ -109,16 +109,18 @@ pub struct CountedEventRow {
     pub duration_ms: Option<f64>,
 }
 
-/// The runs in one status, summed (sums of counts as floats: exact below
-/// 2^53, and never an overflow).
+/// The runs in one status and time bucket, summed (sums of LLM calls and
+/// tokens as floats: exact below 2^53, and never an overflow).
 #[derive(sqlx::FromRow)]
 pub struct StatusAggregateRow {
+    pub time_bucket: i64,
     pub status: String,
     pub runs: i64,
     pub nodes: i64,
     pub cached: i64,
     pub llm_calls: f64,
     pub tokens: f64,
+    pub parallel_runs: i64,
 }
 
 /// Per-status aggregates; a status the model does not know is left out.
@@ -126,6 +128,7 @@ pub fn status_aggregates(rows: Vec<StatusAggregateRow>) -> Vec<StatusAggregate> 
     rows.into_iter()
         .filter_map(|row| {
             ExecutionStatus::parse(&row.status).map(|status| StatusAggregate {
+                time_bucket: row.time_bucket,
                 status,
                 runs: row.runs,
                 nodes: row.nodes,
@@ -133,6 +136,7 @@ pub fn status_aggregates(rows: Vec<StatusAggregateRow>) -> Vec<StatusAggregate> 
                 // Saturating: a float sum past i64 reads as its maximum.
                 llm_calls: row.llm_calls as i64,
                 tokens: row.tokens as i64,
+                parallel_runs: row.parallel_runs,
             })
         })
         .collect()
@@ -172,21 +176,6 @@ impl From<NodeBucketRow> for (String, i32, i64) {
 pub struct StartRangeRow {
     pub first_start: Option<i64>,
     pub last_start: Option<i64>,
-}
-
-/// Runs in one status that started in one time bucket.
-#[derive(sqlx::FromRow)]
-pub struct BucketRunsRow {
-    pub time_bucket: i64,
-    pub status: String,
-    pub runs: i64,
-}
-
-/// Runs per time bucket and status; a status the model does not know is left out.
-pub fn runs_per_bucket(rows: Vec<BucketRunsRow>) -> Vec<(i64, ExecutionStatus, i64)> {
-    rows.into_iter()
-        .filter_map(|row| ExecutionStatus::parse(&row.status).map(|s| (row.time_bucket, s, row.runs)))
-        .collect()
 }
 
 /// One bar of a node type's duration histogram in one time bucket.

@@ -46,15 +46,9 @@ pub fn bucket_hours(first: i64, last: i64) -> i64 {
 }
 
 /// The bucket (its first hour since the epoch) of a stored time, exactly as
-/// [`start_bucket_sql`] computes it (SQL's integer division truncates).
+/// [`hour_bucket_sql`] computes it from the hour (integer division truncates).
 pub fn start_bucket(micros: i64, width: i64) -> i64 {
     micros / HOUR_MICROS / width * width
-}
-
-/// SQL for the bucket (its first hour) of a run's `start_time` column.
-/// `width` comes from [`bucket_hours`], never from a request.
-pub fn start_bucket_sql(width: i64) -> String {
-    format!("(start_time / {HOUR_MICROS} / {width}) * {width}")
 }
 
 /// SQL for the bucket of an hourly statistics row's `hour` column.

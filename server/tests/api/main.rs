@@ -14,6 +14,7 @@ mod otlp;
 mod parallel;
 mod proxy;
 mod reads;
+mod scale;
 mod store_story;
 mod teams;
 mod validation;

@@ -156,9 +156,16 @@ async fn story(store: Arc<dyn HistoryStore>) {
     assert_eq!(failed.executions[0].execution_id, "s1");
 
     // history: statistics, slow runs, replays, retention
-    let inputs = store.load_statistics(&StatisticsFilter::default()).await.unwrap();
-    assert_eq!(inputs.by_status.iter().map(|a| a.runs).sum::<i64>(), 2);
-    assert_eq!(inputs.run_durations_ms, vec![4000.0]);
+    let inputs = store
+        .load_statistics(&StatisticsFilter::default(), false)
+        .await
+        .unwrap();
+    assert_eq!(inputs.runs.iter().map(|a| a.runs).sum::<i64>(), 2);
+    assert_eq!(
+        inputs.run_duration_buckets,
+        vec![(0, app::histogram::RUN_SCALE.bucket_of(4000.0), 1)]
+    );
+    assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
     assert_eq!(
         inputs.node_counts,
         vec![("A".to_string(), 1, 0, 0), ("B".to_string(), 1, 1, 0)]
@@ -194,6 +201,11 @@ async fn story(store: Arc<dyn HistoryStore>) {
         store.delete_started_before(cutoff, 1).await.unwrap(),
         1,
         "one run per chunk"
+    );
+    assert_eq!(
+        store.check_run_aggregates().await.unwrap(),
+        Vec::<String>::new(),
+        "a chunk keeps the aggregates of the runs it left"
     );
     assert_eq!(store.delete_started_before(cutoff, 1).await.unwrap(), 1);
     assert_eq!(store.delete_started_before(cutoff, 1).await.unwrap(), 0);
@@ -255,14 +267,17 @@ async fn span_born_run(store: Arc<dyn HistoryStore>) {
         graph_type: Some(graph_type.into()),
         ..StatisticsFilter::default()
     };
-    let gamma = store.load_statistics(&by_type("gamma")).await.unwrap();
+    let gamma = store.load_statistics(&by_type("gamma"), false).await.unwrap();
     assert_eq!(
         gamma.node_counts,
         vec![("C".to_string(), 1, 1, 0)],
         "the node figures moved"
     );
     assert_eq!(gamma.node_duration_buckets.len(), 1);
-    let old = store.load_statistics(&by_type("my-service")).await.unwrap();
+    let old = store
+        .load_statistics(&by_type("my-service"), false)
+        .await
+        .unwrap();
     assert!(
         old.node_counts.is_empty() && old.node_duration_buckets.is_empty(),
         "{old:?}"
@@ -305,6 +320,18 @@ async fn span_born_run(store: Arc<dyn HistoryStore>) {
         summary.total_duration_ms,
         Some(32.0 * 60_000.0),
         "from the run span's start"
+    );
+    // Revisions, completions and records reaching a finished run all kept
+    // the run aggregates equal to a recount.
+    assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
+    let gamma = store.load_statistics(&by_type("gamma"), false).await.unwrap();
+    assert_eq!(
+        gamma
+            .runs
+            .iter()
+            .map(|a| (a.status, a.runs, a.nodes))
+            .collect::<Vec<_>>(),
+        vec![(ExecutionStatus::Completed, 1, 2)]
     );
 }
 

@@ -1,0 +1,188 @@
+//! The run list's SQL, built once for both backends (#16): pages by keyset
+//! (`ListCursor`), each an index range scan whatever its depth, and a total
+//! that never walks more than `MAX_COUNTED_RUNS` runs.
+//!
+//! Sorting by duration reads in two parts, finished runs (slowest first) and
+//! then the runs without a duration, so that each part is one range of an
+//! index (migration 0009) rather than an OR the planners cannot range-scan.
+
+use super::filters::{push_run_filter, Dialect};
+use app::model::{ExecutionFilter, ExecutionStatus, ListSort, MAX_COUNTED_RUNS};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+/// One part of a page.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PagePart {
+    /// By start, newest first.
+    Newest,
+    /// Runs with a duration, slowest first.
+    Durations,
+    /// Runs without one (still running), newest first: they sort last.
+    WithoutDuration,
+    /// The page an `offset` names, the whole order at once (bounded by
+    /// `MAX_LIST_OFFSET`).
+    Offset,
+}
+
+/// The parts a page of `filter` reads, in order, until it has enough rows.
+pub fn page_parts(filter: &ExecutionFilter) -> Vec<PagePart> {
+    match (filter.sort, &filter.cursor) {
+        (ListSort::Newest, _) => vec![PagePart::Newest],
+        (ListSort::Slowest, _) if filter.offset > 0 => vec![PagePart::Offset],
+        (ListSort::Slowest, Some(cursor)) if cursor.duration_ms.is_none() => vec![PagePart::WithoutDuration],
+        (ListSort::Slowest, _) => vec![PagePart::Durations, PagePart::WithoutDuration],
+    }
+}
+
+/// One part of a page: at most `limit` runs after the filter's cursor.
+/// `select` is the statement's head up to its FROM (`SELECT columns`, or the
+/// same behind `EXPLAIN`).
+pub fn page_query<'a, DB>(
+    filter: &'a ExecutionFilter,
+    select: &str,
+    part: PagePart,
+    limit: i64,
+    dialect: &Dialect,
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    f64: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(format!("{select} FROM executions"));
+    push_run_filter(&mut q, filter, dialect);
+    let cursor = filter.cursor.as_ref();
+    let by_start = " ORDER BY start_time DESC, execution_id DESC";
+    match part {
+        PagePart::Newest | PagePart::WithoutDuration => {
+            if part == PagePart::WithoutDuration {
+                q.push(" AND total_duration_ms IS NULL");
+            }
+            // A cursor among the runs with a duration starts this part at
+            // its beginning.
+            if let Some(c) = cursor.filter(|c| c.duration_ms.is_none()) {
+                q.push(" AND (start_time, execution_id) < (")
+                    .push_bind(c.start_micros)
+                    .push(", ")
+                    .push_bind(c.execution_id.as_str())
+                    .push(")");
+            }
+            q.push(by_start);
+        }
+        PagePart::Durations => {
+            q.push(" AND total_duration_ms IS NOT NULL");
+            if let Some((c, duration)) = cursor.and_then(|c| c.duration_ms.map(|d| (c, d))) {
+                q.push(" AND (total_duration_ms, start_time, execution_id) < (")
+                    .push_bind(duration)
+                    .push(", ")
+                    .push_bind(c.start_micros)
+                    .push(", ")
+                    .push_bind(c.execution_id.as_str())
+                    .push(")");
+            }
+            q.push(" ORDER BY total_duration_ms DESC, start_time DESC, execution_id DESC");
+        }
+        PagePart::Offset => {
+            q.push(super::order_by(filter.sort));
+        }
+    }
+    q.push(" LIMIT ").push_bind(limit);
+    if part == PagePart::Offset || (part == PagePart::Newest && filter.offset > 0) {
+        q.push(" OFFSET ").push_bind(i64::from(filter.offset));
+    }
+    q
+}
+
+/// Whether the hourly run aggregates can count `filter`'s runs: they know
+/// graph type and status, not ids, metadata or times inside an hour.
+fn counted_by_aggregates(filter: &ExecutionFilter) -> bool {
+    filter.id_contains.is_none()
+        && filter.metadata.is_empty()
+        && filter.start_time.is_none()
+        && filter.end_time.is_none()
+}
+
+/// The count behind a list's `total`: from the aggregates (finished runs)
+/// plus the running runs where the filter allows, else the matching runs
+/// counted up to `MAX_COUNTED_RUNS + 1`.
+pub fn count_query<'a, DB>(filter: &'a ExecutionFilter, dialect: &Dialect) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    if !counted_by_aggregates(filter) {
+        let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM executions");
+        push_run_filter(&mut q, filter, dialect);
+        q.push(" LIMIT ").push_bind(MAX_COUNTED_RUNS + 1).push(") AS c");
+        return q;
+    }
+    let mut q = QueryBuilder::new("SELECT CAST((SELECT COALESCE(SUM(runs), 0) FROM run_stats WHERE ");
+    match filter.status {
+        // The aggregates hold finished runs only.
+        Some(ExecutionStatus::Running) => q.push("1 = 0"),
+        Some(status) => q.push("status = ").push_bind(status.as_str()),
+        None => q.push("1 = 1"),
+    };
+    if let Some(graph_type) = &filter.graph_type {
+        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
+    }
+    q.push(") + (SELECT COUNT(*) FROM executions WHERE status = 'running'");
+    if matches!(filter.status, Some(s) if s != ExecutionStatus::Running) {
+        q.push(" AND 1 = 0");
+    }
+    if let Some(graph_type) = &filter.graph_type {
+        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
+    }
+    q.push(") AS BIGINT)");
+    q
+}
+
+/// The `total` and whether it is a lower bound, from `count_query`'s answer.
+pub fn total(filter: &ExecutionFilter, counted: i64) -> (i64, bool) {
+    if !counted_by_aggregates(filter) && counted > MAX_COUNTED_RUNS {
+        (MAX_COUNTED_RUNS, true)
+    } else {
+        (counted, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::ListCursor;
+
+    #[test]
+    fn sorting_by_duration_reads_finished_runs_then_the_rest() {
+        let slowest = ExecutionFilter {
+            sort: ListSort::Slowest,
+            ..ExecutionFilter::default()
+        };
+        assert_eq!(
+            page_parts(&slowest),
+            [PagePart::Durations, PagePart::WithoutDuration]
+        );
+        let past_the_finished = ExecutionFilter {
+            cursor: Some(ListCursor::after(&slowest, 5, None, "r")),
+            ..slowest.clone()
+        };
+        assert_eq!(page_parts(&past_the_finished), [PagePart::WithoutDuration]);
+        let newest = ExecutionFilter::default();
+        assert_eq!(page_parts(&newest), [PagePart::Newest]);
+    }
+
+    #[test]
+    fn a_total_is_capped_only_where_runs_are_counted_one_by_one() {
+        let plain = ExecutionFilter::default();
+        assert_eq!(total(&plain, 2_000_000), (2_000_000, false));
+        let by_id = ExecutionFilter {
+            id_contains: Some("a".into()),
+            ..ExecutionFilter::default()
+        };
+        assert_eq!(total(&by_id, MAX_COUNTED_RUNS + 1), (MAX_COUNTED_RUNS, true));
+        assert_eq!(total(&by_id, 12), (12, false));
+    }
+}
