@@ -102,6 +102,7 @@ test("a user filters the run list; the filter lives in the URL and the back butt
   await expect(rows.first()).toContainText(`${graph}-04`);
   await expect(rows.last()).toContainText(`${graph}-00`);
   await expect(page.getByText("5 more runs of 55")).toBeVisible();
+  await page.screenshot({ path: "test-results/run-list-next-page.png", fullPage: true });
   await expect(page.getByRole("link", { name: "Next →" })).toHaveCount(0);
   await page.getByRole("link", { name: "← First page" }).click();
   await expect(rows.first()).toContainText(`${graph}-54`);

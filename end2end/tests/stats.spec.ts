@@ -26,6 +26,9 @@ test("the metrics page shows the figures of the runs posted, linking to them", a
   await expect(runs.locator("div", { hasText: /^Cache hit rate/ }).locator("dd")).toHaveText("12.5 %");
   await expect(runs.locator("div", { hasText: /^Tokens/ }).locator("dd")).toHaveText("200");
   await expect(runs.locator("div", { hasText: /^Run duration p50/ }).locator("dd")).toHaveText("4.0 s");
+  // The page says which figures are estimates, and within what.
+  await expect(runs).toContainText("Counts, rates, LLM calls and tokens are exact. Duration percentiles are estimates: within 1 % for runs, 5 % for node types.");
+  await page.screenshot({ path: "test-results/metrics-page.png", fullPage: true });
 
   const nodeRows = page.getByRole("region", { name: "Node types, slowest p95 first" }).locator("tbody tr");
   await expect(nodeRows).toHaveCount(2);

@@ -157,20 +157,6 @@ impl From<NodeCountRow> for (String, i64, i64, i64) {
     }
 }
 
-/// One bar of a node type's duration histogram.
-#[derive(sqlx::FromRow)]
-pub struct NodeBucketRow {
-    pub node_id: String,
-    pub bucket: i32,
-    pub count: i64,
-}
-
-impl From<NodeBucketRow> for (String, i32, i64) {
-    fn from(row: NodeBucketRow) -> Self {
-        (row.node_id, row.bucket, row.count)
-    }
-}
-
 /// The first and last start among the matching runs.
 #[derive(sqlx::FromRow)]
 pub struct StartRangeRow {

@@ -169,7 +169,7 @@ fn push_hours<'a, DB>(
 
 /// The SQL of a row's time bucket: its hour rounded down to `width` hours,
 /// or one bucket for everything when `width` is 0.
-fn time_bucket_sql(width: i64) -> String {
+pub fn time_bucket_sql(width: i64) -> String {
     if width > 0 {
         hour_bucket_sql(width)
     } else {
@@ -311,6 +311,19 @@ where
     push_run_filter(&mut q, runs, dialect);
     q.push(") AS last_start");
     q
+}
+
+/// Per node type and histogram bucket, the visits of all time buckets:
+/// `(node_id, bucket, count)` ordered by node and bucket.
+pub fn node_totals(series: &[(i64, String, i32, i64)]) -> Vec<(String, i32, i64)> {
+    let mut totals: std::collections::BTreeMap<(&str, i32), i64> = std::collections::BTreeMap::new();
+    for (_, node_id, bucket, count) in series {
+        *totals.entry((node_id.as_str(), *bucket)).or_default() += count;
+    }
+    totals
+        .into_iter()
+        .map(|((node_id, bucket), count)| (node_id.to_owned(), bucket, count))
+        .collect()
 }
 
 /// The time buckets for runs that started between `first` and `last`

@@ -9,12 +9,12 @@ use super::filters::{push_hour_filter, runs_of, SQLITE};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
     snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow, CountedEventRow,
-    EventMetadataRow, NodeBucketRow, NodeCountRow, QuietRunRow, StartRangeRow, StatusAggregateRow, TaskRow,
+    EventMetadataRow, NodeCountRow, QuietRunRow, StartRangeRow, StatusAggregateRow, TaskRow,
 };
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
-use super::time::{from_micros, hour_bucket_sql, hour_of, millis_between, to_micros};
+use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -1330,24 +1330,18 @@ async fn load_statistics_in(
     push_hour_filter(&mut q, filter);
     q.push(" GROUP BY node_id ORDER BY node_id");
     let node_counts: Vec<NodeCountRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
-    );
+    // One read of the node histograms per time bucket; the totals per node
+    // type are their sums (a second grouped scan cost as much again).
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT {} AS time_bucket, node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
+        run_stats::time_bucket_sql(width)
+    ));
     push_hour_filter(&mut q, filter);
-    q.push(" GROUP BY node_id, bucket ORDER BY node_id, bucket");
-    let node_duration_buckets: Vec<NodeBucketRow> =
-        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    let node_duration_series: Vec<BucketNodeRow> = if width > 0 {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {} AS time_bucket, node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
-            hour_bucket_sql(width)
-        ));
-        push_hour_filter(&mut q, filter);
-        q.push(" GROUP BY 1, 2, 3");
-        q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?
-    } else {
-        Vec::new()
-    };
+    q.push(" GROUP BY 1, 2, 3");
+    let series: Vec<BucketNodeRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
+    let series: Vec<(i64, String, i32, i64)> = series.into_iter().map(Into::into).collect();
+    let node_duration_buckets = run_stats::node_totals(&series);
+    let node_duration_series = if width > 0 { series } else { Vec::new() };
     let read_one_by_one: i64 = runs.iter().map(|r| r.runs).sum();
     Ok(StatisticsInputs {
         bucket_hours: width,
@@ -1358,7 +1352,7 @@ async fn load_statistics_in(
         run_parallelism_buckets: parallelism.into_iter().map(|(_, b, c)| (b, c)).collect(),
         critical_nodes,
         node_counts: node_counts.into_iter().map(Into::into).collect(),
-        node_duration_buckets: node_duration_buckets.into_iter().map(Into::into).collect(),
-        node_duration_series: node_duration_series.into_iter().map(Into::into).collect(),
+        node_duration_buckets,
+        node_duration_series,
     })
 }
