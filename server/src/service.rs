@@ -313,6 +313,9 @@ impl TraceService {
         graph_type: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ExecutionSummary>, TraceError> {
+        // The graph type filter's rules, as on the run list and statistics
+        // (no control characters: PostgreSQL refuses a NUL in text).
+        app::model::check_filter_text("graph_type", graph_type)?;
         self.store.slow_executions(threshold_ms, graph_type, limit).await
     }
 

@@ -234,6 +234,15 @@ async fn slow_runs_are_listed_slowest_first_over_the_threshold() {
         &["threshold_ms"],
     )
     .await;
+    // A control character in the graph type is refused as on the run list
+    // (PostgreSQL would fail on the NUL: a 500 before).
+    assert_error(
+        app.get("/api/v1/statistics/slow?graph_type=a%00b").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        &["graph_type"],
+    )
+    .await;
 }
 
 #[tokio::test]
