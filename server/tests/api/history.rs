@@ -516,7 +516,10 @@ async fn statistics_over_any_window_equal_a_count_of_its_runs() {
         (None, Some(at(12, 30))),
         (Some(at(11, 1)), None),
         // A century each way: whole hours from the aggregates, nothing more.
-        (Some(base - ChronoDuration::days(36_500)), Some(base + ChronoDuration::days(36_500))),
+        (
+            Some(base - ChronoDuration::days(36_500)),
+            Some(base + ChronoDuration::days(36_500)),
+        ),
     ];
     for (start, end) in windows {
         let filter = app::model::StatisticsFilter {
