@@ -19,7 +19,7 @@ pub use execution::{
     MAX_LIST_OFFSET, MAX_METADATA_FILTERS,
 };
 pub use graph::{GraphDefinition, GraphEdge, GraphNode};
-pub use ids::{Label, RecordId, MAX_LABEL_LEN};
+pub use ids::{check_no_nul, replace_nul, Label, RecordId, MAX_LABEL_LEN};
 pub use ingest::{
     check_instant, metadata_count, Completion, DurationMs, EventBatch, NewEvent, NewExecution, NewSnapshot,
     PerformanceTotals, MAX_DURATION_MS, MAX_EVENT_COUNT, MAX_PARENTS, MAX_RUN_TOTAL,

@@ -82,6 +82,7 @@ impl Label {
         if value.chars().count() > MAX_LABEL_LEN {
             return Err(format!("must be at most {MAX_LABEL_LEN} characters"));
         }
+        check_no_nul(&value)?;
         Ok(Self(value))
     }
 
@@ -89,6 +90,23 @@ impl Label {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// The rule for text stored as text (labels, error messages): no NUL
+/// character. PostgreSQL's text cannot hold one, so both backends refuse it
+/// alike instead of one storing what the other fails on.
+pub fn check_no_nul(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        Err("must not contain the NUL character (U+0000)".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// `text` with each NUL character replaced by U+FFFD, for doors that keep
+/// what they receive rather than refuse it (OTLP).
+pub fn replace_nul(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 impl TryFrom<String> for Label {

@@ -71,6 +71,15 @@ fn instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::E
     check_instant(DateTime::<Utc>::deserialize(d)?).map_err(serde::de::Error::custom)
 }
 
+/// Serde reader for an error message: text without NUL (`check_no_nul`).
+fn error_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    if let Some(t) = &text {
+        super::ids::check_no_nul(t).map_err(serde::de::Error::custom)?;
+    }
+    Ok(text)
+}
+
 /// Serde reader for an optional instant field, bounded by `check_instant`.
 fn optional_instant<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     Option::<DateTime<Utc>>::deserialize(d)?
@@ -152,7 +161,7 @@ pub struct NewEvent {
     #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub outputs: JsonObject,
     /// Error message of a failed node.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "error_text")]
     pub error: Option<String>,
     /// Metadata; `llm_calls` and `tokens` feed the run's totals.
     #[serde(default, deserialize_with = "event_metadata")]
@@ -315,7 +324,7 @@ pub struct Completion {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub final_state: Option<JsonObject>,
     /// The run's error.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "error_text")]
     pub error: Option<String>,
     /// Totals that override the summed metadata.
     #[serde(default)]

@@ -540,7 +540,10 @@ fn object(value: Value) -> JsonObject {
 /// `text` as a label, or `fallback` when it is empty; cut to the label limit.
 fn label(text: &str, fallback: &str) -> Label {
     let text = if text.trim().is_empty() { fallback } else { text };
-    let cut: String = text.chars().take(app::model::MAX_LABEL_LEN).collect();
+    let cut: String = app::model::replace_nul(text)
+        .chars()
+        .take(app::model::MAX_LABEL_LEN)
+        .collect();
     Label::parse(cut).unwrap_or_else(|_| Label::parse(UNKNOWN_GRAPH_TYPE).expect("a valid label"))
 }
 

@@ -205,7 +205,8 @@ fn error_of(status_message: String, events: &[SpanEvent]) -> SpanError {
         .or_else(|| Some(status_text).filter(|m| !m.is_empty()))
         .unwrap_or_else(|| "error".into());
     SpanError {
-        message,
+        // Kept, not refused: a NUL (which PostgreSQL's text cannot hold) becomes U+FFFD.
+        message: app::model::replace_nul(&message),
         stacktrace: exception
             .and_then(|e| e.attributes.get("exception.stacktrace"))
             .and_then(Value::as_str)

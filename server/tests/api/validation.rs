@@ -462,3 +462,54 @@ async fn post_events(app: &TestApp, id: &str, body: Value) {
         .error_for_status()
         .expect("stored");
 }
+
+/// PostgreSQL's text cannot hold a NUL character: text stored as text
+/// (labels, error messages) refuses it at every JSON door on both backends
+/// alike, naming the field (a 500 on PostgreSQL before, found by
+/// schemathesis).
+#[tokio::test]
+async fn a_nul_character_in_stored_text_is_refused_naming_the_field() {
+    let app = crate::helpers::spawn_app().await;
+    let r = app
+        .post(
+            "/api/v1/executions",
+            &serde_json::json!({"execution_id": "nul", "graph_type": "a\u{0}b"}),
+        )
+        .await;
+    crate::helpers::assert_error(
+        r,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        &["graph_type"],
+    )
+    .await;
+    app.start("nul").await;
+    let r = app
+        .post(
+            "/api/v1/executions/nul/events",
+            &serde_json::json!({"events": [{"node_id": "A", "event_type": "failed",
+                "timestamp": "2025-10-21T10:00:00Z", "error": "bad\u{0}byte"}]}),
+        )
+        .await;
+    crate::helpers::assert_error(
+        r,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        &["events[0].error"],
+    )
+    .await;
+    assert_eq!(app.event_count("nul").await, 0, "nothing of the batch is stored");
+    let r = app
+        .post(
+            "/api/v1/executions/nul/complete",
+            &serde_json::json!({"status": "failed", "error": "\u{0}"}),
+        )
+        .await;
+    crate::helpers::assert_error(
+        r,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+        &["error"],
+    )
+    .await;
+}
