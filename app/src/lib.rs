@@ -20,6 +20,7 @@ pub mod histogram;
 pub mod live;
 pub mod model;
 pub mod parallel;
+pub mod search;
 pub mod server_fns;
 pub mod state_history;
 pub mod timeline;

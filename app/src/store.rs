@@ -329,6 +329,20 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// Runs that replay `id`, newest first.
     async fn list_replays(&self, id: &str) -> Result<Vec<ExecutionSummary>, TraceError>;
 
+    /// Where `query` matched in each of the runs `ids` (which a list with
+    /// this query returned), at most `search::MATCHES_PER_RUN` per run in
+    /// record order, each with its excerpt.
+    async fn search_matches(
+        &self,
+        query: &crate::search::SearchQuery,
+        ids: &[String],
+    ) -> Result<Vec<(String, crate::search::SearchMatch)>, TraceError>;
+
+    /// Indexes for search at most `max_runs` of the runs stored before the
+    /// search index existed, in one transaction; returns how many it took
+    /// (0: none left).
+    async fn backfill_search(&self, max_runs: u32) -> Result<u64, TraceError>;
+
     /// Deletes at most `max_runs` runs that started before `cutoff`, with all
     /// their records, in one short transaction; returns how many it deleted.
     async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError>;

@@ -11,6 +11,9 @@ use tracevis::service::TraceService;
 use tracevis::{access, bench, bench_live, demo, retention, store, web};
 use tracing::info;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
+/// Runs indexed per transaction when earlier runs are made searchable.
+const SEARCH_BACKFILL_CHUNK: u32 = 20;
 use tracing_subscriber::EnvFilter;
 
 // See server/Cargo.toml for why.
@@ -237,6 +240,20 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
             })
         });
         demo::seed_if_empty(service.clone(), addr, token);
+    }
+    {
+        // Runs stored before the search index existed become searchable
+        // in the background; new records are indexed as they are written.
+        let service = service.clone();
+        tokio::spawn(async move {
+            match service.backfill_search(SEARCH_BACKFILL_CHUNK).await {
+                Ok(0) => {}
+                Ok(n) => info!("search: indexed {n} runs stored before search existed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "search: indexing earlier runs failed; restart to retry")
+                }
+            }
+        });
     }
     if let Some(days) = config.retention_days {
         let max_age = std::time::Duration::try_from_secs_f64(days * 86_400.0)

@@ -326,6 +326,21 @@ impl TraceService {
             .await
     }
 
+    /// Indexes for search every run stored before the search index existed,
+    /// `chunk` runs per transaction, yielding between chunks so ingest
+    /// never waits long. Returns how many runs it indexed.
+    pub async fn backfill_search(&self, chunk: u32) -> Result<u64, TraceError> {
+        let mut indexed = 0;
+        loop {
+            let n = self.store.backfill_search(chunk).await?;
+            indexed += n;
+            if n < u64::from(chunk) {
+                return Ok(indexed);
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+
     /// Deletes every run that started before `cutoff`, `chunk` runs per
     /// transaction, yielding between chunks so ingest never waits long.
     /// Returns how many runs were deleted.
@@ -433,7 +448,16 @@ impl TraceVisualization for TraceService {
 
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         filter.check()?;
-        self.store.list_executions(filter).await
+        let mut list = self.store.list_executions(filter).await?;
+        if let Some(query) = &filter.q {
+            let ids: Vec<String> = list.executions.iter().map(|r| r.execution_id.clone()).collect();
+            for (id, found) in self.store.search_matches(query, &ids).await? {
+                if let Some(run) = list.executions.iter_mut().find(|r| r.execution_id == id) {
+                    run.matches.push(found);
+                }
+            }
+        }
+        Ok(list)
     }
 
     async fn subscribe_to_execution(

@@ -9,6 +9,7 @@ mod postgres;
 mod rows;
 mod run_list;
 mod run_stats;
+mod search;
 pub use postgres::{CHANNEL, INSTANCE_ID};
 mod sqlite;
 mod summary_row;

@@ -125,6 +125,7 @@ impl ListCursor {
             filter.end_time,
             filter.id_contains,
             filter.metadata,
+            filter.q.as_ref().map(|q| q.as_str()),
             filter.sort.as_param(),
         ]);
         let text = format!(

@@ -84,6 +84,10 @@ pub struct ExecutionSummary {
     pub error: Option<String>,
     /// The highest `seq` stored for this run (0 when it has no records).
     pub last_seq: i64,
+    /// Where a search (`q=`) matched in this run, at most
+    /// `search::MATCHES_PER_RUN`; absent outside search results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<crate::search::SearchMatch>,
 }
 
 impl ExecutionSummary {
@@ -173,6 +177,11 @@ pub struct ExecutionFilter {
     /// (`meta.KEY=VALUE`; string comparison).
     #[serde(default)]
     pub metadata: Vec<(String, String)>,
+    /// Only runs in which these words and phrases occur (`q=`): in an
+    /// error, a node's inputs or outputs, a state change, or the run's
+    /// inputs, final state or metadata (`crate::search`).
+    #[serde(default)]
+    pub q: Option<crate::search::SearchQuery>,
 }
 
 /// Most `meta.KEY=VALUE` filters one request may carry.
@@ -329,6 +338,7 @@ impl Default for ExecutionFilter {
             cursor: None,
             without_payloads: false,
             metadata: Vec::new(),
+            q: None,
         }
     }
 }

@@ -150,8 +150,25 @@ fn RunView(run: RunOutline) -> impl IntoView {
     let node_filter = query_param("node");
     let visit_param = query_param("visit");
     let step_param = query_param("step");
+    // ?seq= (a search hit's record): opens the visit that event belongs to,
+    // or the state step of that snapshot, unless ?visit= / ?step= say otherwise.
+    let seq_param = query_param("seq");
+    let hit_seq = Memo::new(move |_| seq_param.get().and_then(|s| s.parse::<i64>().ok()));
     let node_types = Memo::new(move |_| all_visits.with(|v| v.node_ids().cloned().collect::<Vec<_>>()));
-    let selected = Memo::new(move |_| visit_param.get().and_then(|v| v.parse::<usize>().ok()));
+    let selected = Memo::new(move |_| {
+        visit_param
+            .get()
+            .and_then(|v| v.parse::<usize>().ok())
+            .or_else(|| {
+                let seq = hit_seq.get()?;
+                all_visits.with(|v| {
+                    v.visits()
+                        .iter()
+                        .find(|visit| visit.start_seq == Some(seq) || visit.end_seq == Some(seq))
+                        .map(|visit| visit.index)
+                })
+            })
+    });
     // A memo: the details (and their payload request) are rebuilt only when
     // the selected visit itself changes, not on every live event.
     let selected_visit = Memo::new(move |_| {
@@ -228,6 +245,10 @@ fn RunView(run: RunOutline) -> impl IntoView {
             .get()
             .and_then(|s| s.parse::<usize>().ok())
             .map(|s| s.saturating_sub(1))
+            .or_else(|| {
+                let seq = hit_seq.get()?;
+                trace.with(|t| t.snapshots.iter().position(|s| s.seq == seq))
+            })
             .unwrap_or(count.saturating_sub(1))
             .min(count.saturating_sub(1))
     });

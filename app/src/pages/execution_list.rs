@@ -5,6 +5,7 @@ use crate::clock::{run_duration, use_clock};
 use crate::components::{Connection, ConnectionBadge, LiveAnnouncer, StatusBadge};
 use crate::format;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListCursor, ListSort};
+use crate::search::{SearchMatch, SearchQuery};
 use crate::server_fns::list_executions;
 use crate::url_state::with_query;
 use chrono::Utc;
@@ -30,10 +31,21 @@ pub fn ExecutionListPage() -> impl IntoView {
         })
     });
     let runs = Resource::new(move || filter.get(), list_executions);
+    // A search the server would refuse, said as such (the list is then
+    // shown without it).
+    let search_error = Memo::new(move |_| {
+        query.with(|q| {
+            let text = q.get("q").filter(|t| !t.trim().is_empty())?;
+            SearchQuery::parse(&text).err()
+        })
+    });
     view! {
         <h1>"Runs"</h1>
         // Drawn again when the URL's filter changes: its chips follow it.
         {move || view! { <FilterForm filter=filter.get()/> }}
+        {move || search_error.get().map(|why| view! {
+            <p role="alert" class="error">"The search was not run: it " {why} "."</p>
+        })}
         <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
@@ -89,6 +101,8 @@ fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
         // The list shows no payloads (the server function leaves them out anyway).
         without_payloads: true,
         metadata: metadata_from_query(pairs),
+        // An invalid search is shown as such (`SearchError`), not run.
+        q: text("q").and_then(|q| SearchQuery::parse(&q).ok()),
     };
     // A cursor of another filter or sort (the filter form was changed, or
     // the URL edited) is ignored like any other invalid value: the first page.
@@ -105,6 +119,9 @@ fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
 /// first page without one).
 fn query_for(filter: &ExecutionFilter, cursor: Option<&str>) -> String {
     let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(q) = &filter.q {
+        pairs.push(("q", q.as_str().to_owned()));
+    }
     if let Some(g) = &filter.graph_type {
         pairs.push(("graph_type", g.clone()));
     }
@@ -143,6 +160,9 @@ fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
     let time = |t: Option<chrono::DateTime<Utc>>| t.as_ref().map(format::local_input).unwrap_or_default();
     view! {
         <Form method="GET" action="/" attr:class="filters" attr:aria-label="Filter runs">
+            <label class="search">"Search" <input type="search" name="q"
+                placeholder="words or \"a phrase\" in errors, inputs, outputs, state"
+                value=filter.q.as_ref().map(|q| q.as_str().to_owned()).unwrap_or_default()/></label>
             <label>"Run id" <input type="search" name="id" value=filter.id_contains.clone().unwrap_or_default()/></label>
             <label>"Graph type" <input type="text" name="graph_type" value=filter.graph_type.clone().unwrap_or_default()/></label>
             <label>"Status"
@@ -197,7 +217,10 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
     // New runs join the list only where they would be: first page, newest first.
     // New runs arrive without their metadata (the live list carries what a
     // row shows), so a list filtered by metadata does not take them in live.
-    let shows_new_runs = first_page && filter.sort == ListSort::Newest && filter.metadata.is_empty();
+    // A search's runs are known only to the server, likewise.
+    let shows_new_runs =
+        first_page && filter.sort == ListSort::Newest && filter.metadata.is_empty() && filter.q.is_none();
+    let search = StoredValue::new(filter.q.clone());
     let live_filter = filter.clone();
     let filter_has_cursor = filter.cursor.is_some();
     // Two runs picked for comparison, in the order they were picked.
@@ -299,7 +322,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     </thead>
                     <tbody>
                         <For each=move || runs.get() key=|run| (run.execution_id.clone(), run.status, run.last_seq) let:run>
-                            <RunRow run now picked/>
+                            <RunRow run now picked search=search.get_value()/>
                         </For>
                     </tbody>
                 </table>
@@ -373,7 +396,12 @@ fn put_status(
 ) -> bool {
     match runs.iter_mut().find(|r| r.execution_id == execution.execution_id) {
         Some(run) => {
+            // A live summary carries no search matches: the row keeps its own.
+            let matches = std::mem::take(&mut run.matches);
             *run = execution;
+            if run.matches.is_empty() {
+                run.matches = matches;
+            }
             false
         }
         None if shows_new_runs => {
@@ -390,7 +418,22 @@ fn RunRow(
     run: ExecutionSummary,
     now: RwSignal<Option<chrono::DateTime<Utc>>>,
     picked: RwSignal<Vec<String>>,
+    search: Option<SearchQuery>,
 ) -> impl IntoView {
+    let matches = (!run.matches.is_empty()).then(|| {
+        let search = search.clone();
+        let id = run.execution_id.clone();
+        view! {
+            <tr class="matches">
+                <td></td>
+                <td colspan="7">
+                    <ul aria-label=format!("Where the search matched in {id}")>
+                        {run.matches.iter().map(|m| view! { <MatchLine run=id.clone() found=m.clone() search=search.clone()/> }).collect_view()}
+                    </ul>
+                </td>
+            </tr>
+        }
+    });
     let href = format!("/executions/{}", run.execution_id);
     let (start, total_ms) = (run.start_time, run.total_duration_ms);
     let id = run.execution_id.clone();
@@ -422,6 +465,52 @@ fn RunRow(
             <td class="num">{run.total_nodes}</td>
             <td class="num">{run.failed_nodes}</td>
         </tr>
+        {matches}
+    }
+}
+
+/// One place a search matched in a run: a link to that visit or state step
+/// on the run page, and the excerpt with the query's words marked.
+#[component]
+fn MatchLine(run: String, found: SearchMatch, search: Option<SearchQuery>) -> impl IntoView {
+    use crate::search::MatchPlace;
+    let (href, place) = match (found.place, found.seq) {
+        (MatchPlace::Run, _) | (_, None) => (format!("/executions/{run}"), "Run".to_owned()),
+        (MatchPlace::Event, Some(seq)) => (
+            format!("/executions/{run}?seq={seq}"),
+            format!("{} · event #{seq}", found.node_id.clone().unwrap_or_default()),
+        ),
+        (MatchPlace::Snapshot, Some(seq)) => (
+            format!("/executions/{run}?seq={seq}"),
+            format!(
+                "State after {} · #{seq}",
+                found.node_id.clone().unwrap_or_default()
+            ),
+        ),
+    };
+    let excerpt = found.excerpt;
+    let marks = search.map(|q| q.highlights(&excerpt)).unwrap_or_default();
+    // The excerpt cut into plain and marked pieces.
+    let mut pieces: Vec<(String, bool)> = Vec::new();
+    let mut at = 0;
+    for range in marks {
+        pieces.push((excerpt[at..range.start].to_owned(), false));
+        pieces.push((excerpt[range.clone()].to_owned(), true));
+        at = range.end;
+    }
+    pieces.push((excerpt[at..].to_owned(), false));
+    view! {
+        <li>
+            <a href=href>{place}</a>
+            " "
+            <span class="excerpt">
+                {pieces.into_iter().map(|(text, marked)| if marked {
+                    view! { <mark>{text}</mark> }.into_any()
+                } else {
+                    text.into_any()
+                }).collect_view()}
+            </span>
+        </li>
     }
 }
 

@@ -9,6 +9,7 @@ use app::model::{
     ExecutionTrace, ListSort, NewExecution, NodeEvent, StateSnapshot,
 };
 use app::protocol::TraceVisualization;
+use app::search::SearchQuery;
 use app::store::{AppendOutcome, CreateOutcome};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -179,6 +180,7 @@ pub struct ListQuery {
     offset: Option<String>,
     cursor: Option<String>,
     fields: Option<String>,
+    q: Option<String>,
 }
 
 /// `GET /executions?graph_type=&status=&start_time=&end_time=&limit=&offset=&cursor=`.
@@ -194,6 +196,7 @@ pub struct ListQuery {
         ("offset" = Option<i64>, Query, minimum = 0, maximum = 10_000, description = "Runs to skip (at most 10,000; page deeper with `cursor`)"),
         ("cursor" = Option<String>, Query, description = "Start after the last run of the page before: its answer's `next_cursor`, unchanged, with the same filters and sort"),
         ("fields" = Option<FieldsParam>, Query, description = "`list` leaves out the payload columns (inputs, final state, metadata, graph)"),
+        ("q" = Option<String>, Query, description = "Only runs in which these words and \"quoted phrases\" occur (in an error, a node's inputs or outputs, a state change, the run's inputs, final state or metadata); each run then carries `matches`"),
     ),
     responses(
         (status = 200, description = "One page of runs, and how many match. `meta.KEY=VALUE` parameters (up to 8) filter by run metadata", body = ExecutionList),
@@ -262,7 +265,12 @@ fn filter_from_query(q: ListQuery) -> Result<ExecutionFilter, AppError> {
             AppError::invalid_parameter("sort", format!("expected start_time or duration, got {s:?}"))
         })?,
     };
+    let search =
+        q.q.filter(|text| !text.trim().is_empty())
+            .map(|text| SearchQuery::parse(&text).map_err(|e| AppError::invalid_parameter("q", e)))
+            .transpose()?;
     Ok(ExecutionFilter {
+        q: search,
         metadata: Vec::new(),
         graph_type: q.graph_type.filter(|g| !g.is_empty()),
         id_contains: q.id.filter(|i| !i.is_empty()),

@@ -3,6 +3,7 @@
 
 use super::time::{hour_of, to_micros};
 use app::model::{ExecutionFilter, StatisticsFilter};
+use app::search::SearchQuery;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// How a backend spells the two tests the run filter needs.
@@ -22,6 +23,14 @@ pub struct Dialect {
     pub critical_node: &'static str,
     /// Its ms, as a float.
     pub critical_ms: &'static str,
+    /// The SQL around a bound search (`search_literal`) that selects the
+    /// matching documents' `doc_id`s, newest first.
+    pub matching_docs: (&'static str, &'static str),
+    /// The search as the backend's index reads it.
+    pub search_literal: fn(&SearchQuery) -> String,
+    /// Joins a search's runs to `executions` with the runs driving (SQLite
+    /// keeps the left side outer only for CROSS JOIN).
+    pub search_join: &'static str,
 }
 
 pub const SQLITE: Dialect = Dialect {
@@ -31,6 +40,12 @@ pub const SQLITE: Dialect = Dialect {
     critical_elements: "json_each(e.critical_nodes) AS c",
     critical_node: "json_extract(c.value, '$[0]')",
     critical_ms: "CAST(json_extract(c.value, '$[1]') AS REAL)",
+    matching_docs: (
+        "SELECT rowid FROM search_words WHERE search_words MATCH ",
+        " ORDER BY rowid DESC",
+    ),
+    search_literal: SearchQuery::fts_match,
+    search_join: "CROSS JOIN",
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -40,6 +55,12 @@ pub const POSTGRES: Dialect = Dialect {
     critical_elements: "jsonb_array_elements(e.critical_nodes::jsonb) AS c",
     critical_node: "(c ->> 0)",
     critical_ms: "(c ->> 1)::FLOAT8",
+    matching_docs: (
+        "SELECT doc_id FROM search_docs WHERE words @@ CAST(",
+        " AS tsquery) ORDER BY doc_id DESC",
+    ),
+    search_literal: SearchQuery::tsquery_literal,
+    search_join: "JOIN",
 };
 
 /// Appends `WHERE …` for `f` in the backend's `dialect`.

@@ -13,6 +13,7 @@ use super::rows::{
 };
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
+use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{
@@ -25,6 +26,7 @@ use app::model::{
     Completion, EventBatch, EventOutline, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
+use app::search::{tsvector_literal, SearchMatch, SearchQuery, MATCHES_PER_RUN};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
     SpanTraceOutcome, StatisticsInputs, StoredBatch, TASK_KEY,
@@ -203,7 +205,15 @@ impl HistoryStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
-        let (total, total_capped) = run_list::total(filter, counted);
+        let (total, mut total_capped) = run_list::total(filter, counted);
+        if let Some(query) = &filter.q {
+            let docs: i64 = search::capped_docs_query(query, &POSTGRES)
+                .build_query_scalar()
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+            total_capped |= docs > search::MAX_SEARCH_DOCS;
+        }
         let columns = list_columns(filter);
         // One run more than the page: whether there is a next page.
         let wanted = i64::from(filter.limit) + 1;
@@ -364,6 +374,68 @@ impl HistoryStore for PostgresStore {
     }
 
     #[instrument(skip_all)]
+    async fn search_matches(
+        &self,
+        query: &SearchQuery,
+        ids: &[String],
+    ) -> Result<Vec<(String, SearchMatch)>, TraceError> {
+        let sql = format!(
+            "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY execution_id ORDER BY doc_id) AS n \
+             FROM search_docs WHERE execution_id = ANY($1) AND words @@ CAST($2 AS tsquery)) AS d {} \
+             WHERE d.n <= $3 ORDER BY d.execution_id, d.doc_id",
+            search::HIT_COLUMNS,
+            search::HIT_JOINS
+        );
+        let rows: Vec<HitRow> = sqlx::query_as(&sql)
+            .bind(ids)
+            .bind(query.tsquery_literal())
+            .bind(MATCHES_PER_RUN as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        search::matches_of(rows, query)
+    }
+
+    async fn backfill_search(&self, max_runs: u32) -> Result<u64, TraceError> {
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
+        // The runs' rows are locked as a batch writing to them locks them,
+        // so a run is indexed either before or after a batch, never half.
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT execution_id FROM search_backfill LIMIT $1 FOR UPDATE SKIP LOCKED")
+                .bind(i64::from(max_runs))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        for id in &ids {
+            let exists: Option<String> =
+                sqlx::query_scalar("SELECT execution_id FROM executions WHERE execution_id = $1 FOR UPDATE")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            sqlx::query("DELETE FROM search_docs WHERE execution_id = $1")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            if exists.is_some() {
+                let events = select_events(&mut tx, id, None, 0, i64::MAX).await?;
+                let snapshots = select_snapshots(&mut tx, id, 0, i64::MAX).await?;
+                let mut docs = search::event_docs(&events);
+                docs.extend(search::snapshot_docs(&snapshots));
+                index_docs(&mut tx, &docs).await?;
+                index_run(&mut tx, id).await?;
+            }
+        }
+        sqlx::query("DELETE FROM search_backfill WHERE execution_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(ids.len() as u64)
+    }
+
     async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
         let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         // SKIP LOCKED: a run some instance is writing right now is left for
@@ -378,7 +450,14 @@ impl HistoryStore for PostgresStore {
         .await
         .map_err(db_error)?;
         if !ids.is_empty() {
-            for table in ["node_events", "state_snapshots", "otlp_llm_calls", "executions"] {
+            for table in [
+                "node_events",
+                "state_snapshots",
+                "otlp_llm_calls",
+                "search_docs",
+                "search_backfill",
+                "executions",
+            ] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE execution_id = ANY($1)"))
                     .bind(&ids)
                     .execute(&mut *tx)
@@ -756,10 +835,10 @@ async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) 
             .collect::<Vec<_>>(),
     )
     .bind(events.iter().map(super::parents_column).collect::<Vec<_>>())
-    .execute(conn)
+    .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    Ok(())
+    index_docs(conn, &search::event_docs(events)).await
 }
 
 async fn insert_snapshots(
@@ -781,10 +860,53 @@ async fn insert_snapshots(
     .bind(snapshots.iter().map(|s| to_micros(&s.timestamp)).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| to_json_column(&s.state)).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.diff.as_ref().map(to_json_column)).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    index_docs(conn, &search::snapshot_docs(snapshots)).await
+}
+
+/// Adds documents to the search index (`store::search`) in the caller's
+/// transaction, their words as `tsvector` literals.
+async fn index_docs(conn: &mut PgConnection, docs: &[SearchDoc]) -> Result<(), TraceError> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO search_docs (execution_id, place, seq, node_id, words) \
+         SELECT e, p, s, n, CAST(w AS tsvector) FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], \
+         $4::TEXT[], $5::TEXT[]) AS d(e, p, s, n, w)",
+    )
+    .bind(docs.iter().map(|d| d.execution_id.as_str()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.place.as_str()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.seq).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| d.node_id.as_deref()).collect::<Vec<_>>())
+    .bind(docs.iter().map(|d| tsvector_literal(&d.text)).collect::<Vec<_>>())
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
+}
+
+/// Indexes the run's own text again (after it was created, completed or
+/// revised), replacing its document.
+async fn index_run(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
+    sqlx::query("DELETE FROM search_docs WHERE execution_id = $1 AND place = 'run'")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let row: RunTextRow = sqlx::query_as(
+        "SELECT error, original_inputs, final_state, metadata FROM executions WHERE execution_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    match search::run_doc(id, &row)? {
+        Some(doc) => index_docs(conn, &[doc]).await,
+        None => Ok(()),
+    }
 }
 
 /// The calls among `calls` the ledger holds as settled.
@@ -903,6 +1025,7 @@ async fn create_execution_in(
             select_summary(&mut *tx, id.as_str(), false).await?,
         ));
     }
+    index_run(&mut *tx, id.as_str()).await?;
     if let Some(state) = &new.initial_state {
         let snapshot = StateSnapshot {
             snapshot_id: RecordId::generate().into(),
@@ -963,6 +1086,7 @@ async fn complete_execution_in(
     .await
     .map_err(db_error)?;
     refresh_run_figures(&mut *tx, id.as_str(), (current.start_time, end_time), whole_run).await?;
+    index_run(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
     notify(
         &mut *tx,
@@ -1033,6 +1157,7 @@ async fn revise_run_in(
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        index_run(&mut *tx, id.as_str()).await?;
     }
     if let Some(deadline) = quiet_deadline.filter(|_| running) {
         sqlx::query("UPDATE executions SET quiet_deadline = $1 WHERE execution_id = $2")

@@ -51,7 +51,8 @@ where
     i64: Encode<'a, DB> + Type<DB>,
     f64: Encode<'a, DB> + Type<DB>,
 {
-    let mut q = QueryBuilder::new(format!("{select} FROM executions"));
+    let mut q = QueryBuilder::new(select);
+    super::search::push_from(&mut q, filter, dialect);
     push_run_filter(&mut q, filter, dialect);
     let cursor = filter.cursor.as_ref();
     let by_start = " ORDER BY start_time DESC, execution_id DESC";
@@ -99,6 +100,7 @@ where
 /// graph type and status, not ids, metadata or times inside an hour.
 fn counted_by_aggregates(filter: &ExecutionFilter) -> bool {
     filter.id_contains.is_none()
+        && filter.q.is_none()
         && filter.metadata.is_empty()
         && filter.start_time.is_none()
         && filter.end_time.is_none()
@@ -115,7 +117,8 @@ where
     i64: Encode<'a, DB> + Type<DB>,
 {
     if !counted_by_aggregates(filter) {
-        let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1 FROM executions");
+        let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1");
+        super::search::push_from(&mut q, filter, dialect);
         push_run_filter(&mut q, filter, dialect);
         q.push(" LIMIT ").push_bind(MAX_COUNTED_RUNS + 1).push(") AS c");
         return q;

@@ -13,6 +13,7 @@ use super::rows::{
 };
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
+use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
@@ -24,6 +25,7 @@ use app::model::{
     Completion, EventBatch, EventOutline, ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary,
     ExecutionTrace, JsonObject, NewExecution, NodeEvent, NodeEventType, RecordId, RunOutline, StateSnapshot,
 };
+use app::search::{fts_text, SearchMatch, SearchQuery, MATCHES_PER_RUN};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
     SpanTraceOutcome, StatisticsInputs, StoredBatch, TASK_KEY,
@@ -265,7 +267,15 @@ impl HistoryStore for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
-        let (total, total_capped) = run_list::total(filter, counted);
+        let (total, mut total_capped) = run_list::total(filter, counted);
+        if let Some(query) = &filter.q {
+            let docs: i64 = search::capped_docs_query(query, &SQLITE)
+                .build_query_scalar()
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+            total_capped |= docs > search::MAX_SEARCH_DOCS;
+        }
         let columns = list_columns(filter);
         // One run more than the page: whether there is a next page.
         let wanted = i64::from(filter.limit) + 1;
@@ -445,6 +455,77 @@ impl HistoryStore for SqliteStore {
     }
 
     #[instrument(skip_all)]
+    async fn search_matches(
+        &self,
+        query: &SearchQuery,
+        ids: &[String],
+    ) -> Result<Vec<(String, SearchMatch)>, TraceError> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        let words = query.fts_match();
+        let mut rows: Vec<HitRow> = Vec::new();
+        for id in ids {
+            // FTS5 reads only the matches among this run's documents' ids.
+            let sql = format!(
+                "SELECT {} FROM search_docs d {} WHERE d.execution_id = ? AND d.doc_id IN \
+                 (SELECT rowid FROM search_words WHERE search_words MATCH ? AND rowid BETWEEN \
+                 (SELECT MIN(doc_id) FROM search_docs WHERE execution_id = ?) AND \
+                 (SELECT MAX(doc_id) FROM search_docs WHERE execution_id = ?)) \
+                 ORDER BY d.doc_id LIMIT ?",
+                search::HIT_COLUMNS,
+                search::HIT_JOINS
+            );
+            let found: Vec<HitRow> = sqlx::query_as(&sql)
+                .bind(id.as_str())
+                .bind(words.as_str())
+                .bind(id.as_str())
+                .bind(id.as_str())
+                .bind(MATCHES_PER_RUN as i64)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            rows.extend(found);
+        }
+        search::matches_of(rows, query)
+    }
+
+    async fn backfill_search(&self, max_runs: u32) -> Result<u64, TraceError> {
+        let _writing = self.writer.lock().await;
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar("SELECT execution_id FROM search_backfill LIMIT ?")
+            .bind(i64::from(max_runs))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        for id in &ids {
+            // Whatever was indexed of the run since is indexed again whole.
+            sqlx::query("DELETE FROM search_docs WHERE execution_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM executions WHERE execution_id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            if exists.is_some() {
+                let events = select_events(&mut tx, id, None, 0, i64::MAX).await?;
+                let snapshots = select_snapshots(&mut tx, id, 0, i64::MAX).await?;
+                let mut docs = search::event_docs(&events);
+                docs.extend(search::snapshot_docs(&snapshots));
+                index_docs(&mut tx, &docs).await?;
+                index_run(&mut tx, id).await?;
+            }
+            sqlx::query("DELETE FROM search_backfill WHERE execution_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(ids.len() as u64)
+    }
+
     async fn delete_started_before(&self, cutoff: DateTime<Utc>, max_runs: u32) -> Result<u64, TraceError> {
         let _writing = self.writer.lock().await;
         let mut tx = self.begin_write().await?;
@@ -456,7 +537,14 @@ impl HistoryStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        for table in ["node_events", "state_snapshots", "otlp_llm_calls", "executions"] {
+        for table in [
+            "node_events",
+            "state_snapshots",
+            "otlp_llm_calls",
+            "search_docs",
+            "search_backfill",
+            "executions",
+        ] {
             let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE execution_id IN ("));
             let mut list = q.separated(", ");
             for id in &ids {
@@ -841,7 +929,7 @@ async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Res
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
-    Ok(())
+    index_docs(conn, &search::event_docs(events)).await
 }
 
 async fn insert_snapshots(
@@ -863,7 +951,60 @@ async fn insert_snapshots(
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
+    index_docs(conn, &search::snapshot_docs(snapshots)).await
+}
+
+/// Adds documents to the search index (`store::search`) in the caller's
+/// transaction. The write lock is held, so the next ids are free.
+async fn index_docs(conn: &mut SqliteConnection, docs: &[SearchDoc]) -> Result<(), TraceError> {
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(doc_id), 0) + 1 FROM search_docs")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    for (n, chunk) in docs.chunks(INSERT_CHUNK).enumerate() {
+        let first = next + (n * INSERT_CHUNK) as i64;
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO search_docs (doc_id, execution_id, place, seq, node_id) ",
+        );
+        q.push_values(chunk.iter().enumerate(), |mut row, (i, d)| {
+            row.push_bind(first + i as i64)
+                .push_bind(d.execution_id.as_str())
+                .push_bind(d.place.as_str())
+                .push_bind(d.seq)
+                .push_bind(d.node_id.as_deref());
+        });
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO search_words (rowid, words) ");
+        q.push_values(chunk.iter().enumerate(), |mut row, (i, d)| {
+            row.push_bind(first + i as i64).push_bind(fts_text(&d.text));
+        });
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
     Ok(())
+}
+
+/// Indexes the run's own text again (after it was created, completed or
+/// revised), replacing its document.
+async fn index_run(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {
+    sqlx::query("DELETE FROM search_docs WHERE execution_id = ? AND place = 'run'")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let row: RunTextRow = sqlx::query_as(
+        "SELECT error, original_inputs, final_state, metadata FROM executions WHERE execution_id = ?",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    match search::run_doc(id, &row)? {
+        Some(doc) => index_docs(conn, &[doc]).await,
+        None => Ok(()),
+    }
 }
 
 /// The calls among `calls` the ledger holds as settled.
@@ -990,6 +1131,7 @@ async fn create_execution_in(
     .execute(&mut *tx)
     .await
     .map_err(db_error)?;
+    index_run(&mut *tx, id.as_str()).await?;
     if let Some(state) = &new.initial_state {
         let snapshot = StateSnapshot {
             snapshot_id: RecordId::generate().into(),
@@ -1045,6 +1187,7 @@ async fn complete_execution_in(
     .await
     .map_err(db_error)?;
     refresh_run_figures(&mut *tx, id.as_str(), (current.start_time, end_time), whole_run).await?;
+    index_run(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str()).await?;
     Ok(summary)
 }
@@ -1110,6 +1253,7 @@ async fn revise_run_in(
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        index_run(&mut *tx, id.as_str()).await?;
     }
     if let Some(deadline) = quiet_deadline.filter(|_| running) {
         sqlx::query("UPDATE executions SET quiet_deadline = ? WHERE execution_id = ?")

@@ -84,6 +84,7 @@ impl TryFrom<SummaryRow> for ExecutionSummary {
             original_execution_id: row.original_execution_id,
             error: row.error,
             last_seq: row.last_seq,
+            matches: Vec::new(),
         })
     }
 }

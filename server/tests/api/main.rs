@@ -15,6 +15,7 @@ mod parallel;
 mod proxy;
 mod reads;
 mod scale;
+mod search;
 mod store_story;
 mod teams;
 mod validation;

@@ -1,0 +1,289 @@
+//! Search's storage side (#17), shared by both backends: which documents a
+//! batch adds to the index, the FROM clause that narrows a run list to the
+//! runs a query matched, and the excerpt of each hit. The words themselves
+//! are cut by `app::search`; SQLite keeps them in FTS5 (`search_words`),
+//! PostgreSQL as a `tsvector` with a GIN index (migration 0012).
+//!
+//! Why `tsvector` and not `pg_trgm` on PostgreSQL: a search is for words and
+//! phrases (`"rate limit"`), which a tsvector answers from its positions and
+//! FTS5 answers the same way, so both backends give the same runs; trigram
+//! indexes answer substrings, need a recheck of every candidate's whole
+//! payload against the pattern, and are several times larger than the text
+//! for JSON payloads full of short distinct tokens.
+
+use super::filters::Dialect;
+use super::json_column;
+use app::diff::DiffEntry;
+use app::error::TraceError;
+use app::model::{ExecutionFilter, JsonObject, NodeEvent, StateSnapshot};
+use app::search::{
+    event_text, run_text, snapshot_text, MatchPlace, SearchMatch, SearchQuery, MATCHES_PER_RUN,
+};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+/// A list with a query reads the runs of at most this many matching
+/// documents, newest first: a word in every record of a year's runs must not
+/// make one page read them all. `total_capped` says when the cap was reached.
+pub const MAX_SEARCH_DOCS: i64 = 20_000;
+
+/// One record's searchable text, to be indexed.
+#[derive(Debug, PartialEq)]
+pub struct SearchDoc {
+    pub execution_id: String,
+    pub place: MatchPlace,
+    /// The record's seq; 0 for the run.
+    pub seq: i64,
+    pub node_id: Option<String>,
+    pub text: String,
+}
+
+/// The documents of newly stored events: those with any text.
+pub fn event_docs(events: &[NodeEvent]) -> Vec<SearchDoc> {
+    events
+        .iter()
+        .map(|e| SearchDoc {
+            execution_id: e.execution_id.clone(),
+            place: MatchPlace::Event,
+            seq: e.seq,
+            node_id: Some(e.node_id.clone()),
+            text: event_text(e.error.as_deref(), &e.inputs, &e.outputs),
+        })
+        .filter(|doc| !doc.text.is_empty())
+        .collect()
+}
+
+/// The documents of newly stored snapshots: those that changed anything.
+pub fn snapshot_docs(snapshots: &[StateSnapshot]) -> Vec<SearchDoc> {
+    snapshots
+        .iter()
+        .map(|s| SearchDoc {
+            execution_id: s.execution_id.clone(),
+            place: MatchPlace::Snapshot,
+            seq: s.seq,
+            node_id: Some(s.node_id.clone()),
+            text: snapshot_text(&s.state, s.diff.as_deref()),
+        })
+        .filter(|doc| !doc.text.is_empty())
+        .collect()
+}
+
+/// A run's searchable columns, as stored.
+#[derive(sqlx::FromRow)]
+pub struct RunTextRow {
+    pub error: Option<String>,
+    pub original_inputs: String,
+    pub final_state: Option<String>,
+    pub metadata: String,
+}
+
+impl RunTextRow {
+    /// The columns' searchable text.
+    pub fn text(&self) -> Result<String, TraceError> {
+        let final_state: Option<JsonObject> = self
+            .final_state
+            .as_deref()
+            .map(|t| json_column(t, "final_state"))
+            .transpose()?;
+        Ok(run_text(
+            self.error.as_deref(),
+            &json_column(&self.original_inputs, "original_inputs")?,
+            final_state.as_ref(),
+            &json_column(&self.metadata, "metadata")?,
+        ))
+    }
+}
+
+/// The run's own document (replacing the one before), or none when it has
+/// no text.
+pub fn run_doc(execution_id: &str, row: &RunTextRow) -> Result<Option<SearchDoc>, TraceError> {
+    let text = row.text()?;
+    Ok((!text.is_empty()).then(|| SearchDoc {
+        execution_id: execution_id.to_owned(),
+        place: MatchPlace::Run,
+        seq: 0,
+        node_id: None,
+        text,
+    }))
+}
+
+/// Selects the runs' records the documents stand for, with the text of
+/// each, for a matched document `d` (see `HitRow`).
+pub const HIT_COLUMNS: &str = "d.execution_id, d.place, d.seq, d.node_id, \
+     e.error AS event_error, e.inputs AS event_inputs, e.outputs AS event_outputs, \
+     s.state AS snapshot_state, s.diff AS snapshot_diff, \
+     x.error AS run_error, x.original_inputs AS run_inputs, x.final_state AS run_final_state, \
+     x.metadata AS run_metadata";
+
+/// The joins `HIT_COLUMNS` reads through.
+pub const HIT_JOINS: &str = " LEFT JOIN node_events e ON d.place = 'event' \
+     AND e.execution_id = d.execution_id AND e.seq = d.seq \
+     LEFT JOIN state_snapshots s ON d.place = 'snapshot' \
+     AND s.execution_id = d.execution_id AND s.seq = d.seq \
+     LEFT JOIN executions x ON d.place = 'run' AND x.execution_id = d.execution_id";
+
+/// A matched document with its record's columns (`HIT_COLUMNS`).
+#[derive(sqlx::FromRow)]
+pub struct HitRow {
+    pub execution_id: String,
+    pub place: String,
+    pub seq: i64,
+    pub node_id: Option<String>,
+    pub event_error: Option<String>,
+    pub event_inputs: Option<String>,
+    pub event_outputs: Option<String>,
+    pub snapshot_state: Option<String>,
+    pub snapshot_diff: Option<String>,
+    pub run_error: Option<String>,
+    pub run_inputs: Option<String>,
+    pub run_final_state: Option<String>,
+    pub run_metadata: Option<String>,
+}
+
+impl HitRow {
+    /// The match this row is, with its excerpt; `None` when its record is
+    /// gone (deleted between the search and this read).
+    pub fn into_match(self, query: &SearchQuery) -> Result<Option<(String, SearchMatch)>, TraceError> {
+        let object = |text: Option<&str>, column| -> Result<Option<JsonObject>, TraceError> {
+            text.map(|t| json_column(t, column)).transpose()
+        };
+        let place = MatchPlace::parse(&self.place)
+            .ok_or_else(|| TraceError::Internal(format!("unknown search place {:?}", self.place)))?;
+        let text = match place {
+            MatchPlace::Event => {
+                let (Some(inputs), Some(outputs)) = (
+                    object(self.event_inputs.as_deref(), "inputs")?,
+                    object(self.event_outputs.as_deref(), "outputs")?,
+                ) else {
+                    return Ok(None);
+                };
+                event_text(self.event_error.as_deref(), &inputs, &outputs)
+            }
+            MatchPlace::Snapshot => {
+                let Some(state) = object(self.snapshot_state.as_deref(), "state")? else {
+                    return Ok(None);
+                };
+                let diff: Option<Vec<DiffEntry>> = self
+                    .snapshot_diff
+                    .as_deref()
+                    .map(|t| json_column(t, "diff"))
+                    .transpose()?;
+                snapshot_text(&state, diff.as_deref())
+            }
+            MatchPlace::Run => {
+                let (Some(original_inputs), Some(metadata)) = (self.run_inputs, self.run_metadata) else {
+                    return Ok(None);
+                };
+                RunTextRow {
+                    error: self.run_error,
+                    original_inputs,
+                    final_state: self.run_final_state,
+                    metadata,
+                }
+                .text()?
+            }
+        };
+        let found = SearchMatch {
+            place,
+            seq: (place != MatchPlace::Run).then_some(self.seq),
+            node_id: self.node_id,
+            excerpt: query.excerpt(&text),
+        };
+        Ok(Some((self.execution_id, found)))
+    }
+}
+
+/// The matches of every run in `rows` (in the order read), at most
+/// `MATCHES_PER_RUN` each.
+pub fn matches_of(rows: Vec<HitRow>, query: &SearchQuery) -> Result<Vec<(String, SearchMatch)>, TraceError> {
+    let mut out: Vec<(String, SearchMatch)> = Vec::new();
+    for row in rows {
+        if let Some((run, found)) = row.into_match(query)? {
+            if out.iter().filter(|(r, _)| *r == run).count() < MATCHES_PER_RUN {
+                out.push((run, found));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Opens the FROM clause of a run list: the runs table, or with a query the
+/// runs of the newest `MAX_SEARCH_DOCS` matching documents joined to it
+/// (driving the join, so a rare word reads only its runs).
+pub fn push_from<'a, DB>(q: &mut QueryBuilder<'a, DB>, filter: &'a ExecutionFilter, dialect: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let Some(query) = &filter.q else {
+        q.push(" FROM executions");
+        return;
+    };
+    q.push(" FROM (SELECT DISTINCT execution_id AS hit FROM search_docs WHERE doc_id IN (");
+    push_matching_docs(q, query, dialect, MAX_SEARCH_DOCS);
+    q.push(")) AS hits ")
+        .push(dialect.search_join)
+        .push(" executions ON executions.execution_id = hits.hit");
+}
+
+/// The ids of the newest `limit` documents that match `query`.
+pub fn push_matching_docs<'a, DB>(
+    q: &mut QueryBuilder<'a, DB>,
+    query: &SearchQuery,
+    dialect: &Dialect,
+    limit: i64,
+) where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    q.push(dialect.matching_docs.0)
+        .push_bind((dialect.search_literal)(query))
+        .push(dialect.matching_docs.1)
+        .push(" LIMIT ")
+        .push_bind(limit);
+}
+
+/// Counts matching documents up to `MAX_SEARCH_DOCS + 1`: more than the cap
+/// means the list read only the newest of them.
+pub fn capped_docs_query<'a, DB>(query: &SearchQuery, dialect: &Dialect) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (");
+    push_matching_docs(&mut q, query, dialect, MAX_SEARCH_DOCS + 1);
+    q.push(") AS m");
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::NodeEventType;
+    use serde_json::json;
+
+    #[test]
+    fn records_without_text_add_no_document() {
+        let event = |inputs: serde_json::Value| NodeEvent {
+            event_id: "e".into(),
+            execution_id: "r".into(),
+            seq: 4,
+            timestamp: chrono::Utc::now(),
+            node_id: "Fetch".into(),
+            event_type: NodeEventType::Started,
+            duration_ms: None,
+            inputs: inputs.as_object().unwrap().clone(),
+            outputs: JsonObject::new(),
+            error: None,
+            metadata: JsonObject::new(),
+            parents: Vec::new(),
+            parent_seqs: Vec::new(),
+        };
+        let docs = event_docs(&[event(json!({})), event(json!({"url": "https://x.example"}))]);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].text, "url: https://x.example\n");
+        assert_eq!((docs[0].seq, docs[0].node_id.as_deref()), (4, Some("Fetch")));
+    }
+}
