@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod alerts;
 pub mod answer_encoding;
 pub mod clock;
 pub mod compare;

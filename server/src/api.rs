@@ -2,6 +2,7 @@
 //! parsed and validated. Handlers translate between HTTP and `TraceService`
 //! and hold no logic of their own.
 
+mod alerts;
 mod compare;
 mod error;
 mod executions;
@@ -40,6 +41,16 @@ pub fn router(service: TraceService, max_body_bytes: usize) -> Router {
         .route("/compare", get(compare::compare))
         .route("/statistics", get(statistics::overview))
         .route("/statistics/slow", get(statistics::slow))
+        .route("/alert-rules", get(alerts::list).post(alerts::create))
+        .route(
+            "/alert-rules/{rule_id}",
+            get(alerts::get_one).put(alerts::update).delete(alerts::delete),
+        )
+        .route("/alert-rules/{rule_id}/deliveries", get(alerts::deliveries))
+        .route(
+            "/alert-rules/{rule_id}/deliveries/{webhook_id}/redeliver",
+            post(alerts::redeliver),
+        )
         .route("/openapi.json", get(openapi::serve))
         .fallback(error::unknown_route);
     // OTLP/HTTP: the standard path, the same under /otlp, and /otlp alone

@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// critical path, lanes, parallelism and graph edges are timed.
     #[arg(long, default_value_t = 100_000)]
     parallel_events: u32,
+    /// Runs stored for the search figure: 10 node events each, every
+    /// finished visit with about 1 KB of text in its outputs.
+    #[arg(long, default_value_t = 100_000)]
+    search_runs: u32,
     /// `required`: every HTTP request carries an admin token and passes the
     /// access gate's check, as on a team's server (compare with `off`).
     #[arg(long, value_enum, default_value = "off")]
@@ -256,6 +260,128 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await?;
         println!("{label} over {total} runs: {latency}");
     }
+
+    fill_search_runs(&service, args.search_runs).await?;
+    // Each sample searches another word (no answer is cached), of three
+    // kinds: a word of the text (in about 0.75 % of the documents), an
+    // error code in about 1 run in 1,000, and a field name in every event.
+    let vocabulary: Vec<String> = (0..SEARCH_VOCABULARY).map(search_word).collect();
+    let codes: Vec<String> = (0..SEARCH_CODES).map(|c| format!("E{c:04}")).collect();
+    let everywhere = vec!["text".to_owned()];
+    for (label, words) in [
+        ("one word of the text", &vocabulary),
+        ("a rare error code", &codes),
+        ("a field name in every event", &everywhere),
+    ] {
+        let latency = measure(50, words, &mut rng, |word| {
+            let http = http.clone();
+            let url = format!("http://{addr}/api/v1/executions?q={word}&limit=50&fields=list");
+            async move {
+                let response = http.get(url).send().await?;
+                ensure!(response.status().is_success(), "status {}", response.status());
+                ensure!(response.bytes().await?.len() > 10, "short body");
+                Ok(())
+            }
+        })
+        .await?;
+        println!(
+            "GET /api/v1/executions?q=… ({label}) over {} search runs: {latency}",
+            args.search_runs
+        );
+    }
+    Ok(())
+}
+
+/// Distinct words the search runs' text is drawn from.
+const SEARCH_VOCABULARY: usize = 20_000;
+/// Distinct error codes, one per failed search run.
+const SEARCH_CODES: usize = 100;
+
+/// The `n`th word of the search runs' vocabulary: pronounceable, distinct.
+fn search_word(n: usize) -> String {
+    const SYLLABLES: [&str; 32] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "da", "fe", "go", "hu", "ji", "ke", "la", "mo", "nu",
+        "pa", "qi", "re", "si", "tu", "va", "we", "xo", "yu", "za", "be", "co", "di", "fa", "gi",
+    ];
+    let mut word = String::new();
+    let mut rest = n + SYLLABLES.len();
+    while rest > 0 {
+        word.push_str(SYLLABLES[rest % SYLLABLES.len()]);
+        rest /= SYLLABLES.len();
+    }
+    word
+}
+
+/// Stores search runs until there are `count`: 10 events each (5 visits),
+/// every finished visit with about 1 KB of words in its outputs, and an
+/// error code in one run in a thousand.
+async fn fill_search_runs(service: &TraceService, count: u32) -> anyhow::Result<()> {
+    let filter = ExecutionFilter {
+        graph_type: Some("bench-search".into()),
+        limit: 1,
+        ..ExecutionFilter::default()
+    };
+    let existing = service.list_executions(&filter).await?.total as u32;
+    let missing = count.saturating_sub(existing);
+    if missing == 0 {
+        return Ok(());
+    }
+    let started = Instant::now();
+    let workers = 4;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let service = service.clone();
+        let share = missing / workers + u32::from(w < missing % workers);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = StdRng::seed_from_u64(100 + u64::from(w));
+            for _ in 0..share {
+                let id = format!("search-{}", uuid::Uuid::now_v7().simple());
+                let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
+                let new: NewExecution = serde_json::from_value(json!({
+                    "execution_id": id, "graph_type": "bench-search", "start_time": start,
+                    "original_inputs": {"topic": search_word(rng.random_range(0..SEARCH_VOCABULARY))},
+                }))?;
+                service.start_execution(new).await?;
+                let failed = rng.random_bool(0.001);
+                let events: Vec<Value> = (0..10u32)
+                    .map(|i| {
+                        let done = i % 2 == 1;
+                        let text: Vec<String> = (0..if done { 150 } else { 0 })
+                            .map(|_| search_word(rng.random_range(0..SEARCH_VOCABULARY)))
+                            .collect();
+                        let node = ["Plan", "Search", "Fetch", "Summarize", "Review"][(i / 2) as usize];
+                        json!({
+                            "node_id": node,
+                            "event_type": if done { if failed && i == 9 { "failed" } else { "completed" } } else { "started" },
+                            "timestamp": start + ChronoDuration::milliseconds(i64::from(i) * 50),
+                            "duration_ms": if done { Some(40.0) } else { None },
+                            "inputs": {"step": i},
+                            "outputs": if done { json!({"text": text.join(" ")}) } else { json!({}) },
+                            "error": (failed && i == 9).then(|| format!("upstream answered E{:04}", rng.random_range(0..SEARCH_CODES))),
+                        })
+                    })
+                    .collect();
+                let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+                service
+                    .append_batch(&record_id, serde_json::from_value(json!({"events": events}))?)
+                    .await?;
+                let done = serde_json::from_value(json!({
+                    "status": if failed { "failed" } else { "completed" },
+                    "end_time": start + ChronoDuration::seconds(1)}))?;
+                service.complete_execution(&record_id, done).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await.context("fill task panicked")??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "stored {missing} search runs ({} events, 1 KB of text per finished visit) in {secs:.1} s: {:.0} events/s through the service",
+        missing * 10,
+        f64::from(missing) * 10.0 / secs
+    );
     Ok(())
 }
 

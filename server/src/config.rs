@@ -49,6 +49,12 @@ pub struct Config {
     /// listen address (`TRACEVIS_PUBLIC_URL`, e.g. behind a TLS proxy):
     /// an `https://` URL marks the session cookie `Secure`.
     pub public_url: Option<String>,
+    /// Whether alert webhooks may target loopback, private and link-local
+    /// addresses (`TRACEVIS_ALLOW_PRIVATE_WEBHOOKS`; off: a rule's URL must
+    /// not reach into the network tracevis runs in).
+    pub allow_private_webhooks: bool,
+    /// Seconds between evaluations of baseline alert rules.
+    pub baseline_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -67,6 +73,8 @@ impl Default for Config {
             trusted_origins: String::new(),
             allowed_hosts: String::new(),
             public_url: None,
+            allow_private_webhooks: false,
+            baseline_interval_secs: 300,
         }
     }
 }

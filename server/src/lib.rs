@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod bench;
 pub mod bench_live;

@@ -210,9 +210,14 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
     info!(?config, "starting tracevis");
     let mut gate_settings = config.gate_settings()?;
     let limits = config.limits()?;
-    let (store, access_store) = store::open_with_access(&config.database_url).await?;
+    let (store, access_store, alert_store) = store::open_all(&config.database_url).await?;
     let quiet_after = std::time::Duration::from_secs(config.otlp_quiet_secs.max(1));
-    let service = TraceService::new(store).with_quiet_after(quiet_after);
+    let service = TraceService::new(store)
+        .with_quiet_after(quiet_after)
+        .with_alerts(tracevis::alerts::Alerts {
+            store: alert_store.clone(),
+            allow_private: config.allow_private_webhooks,
+        });
     // Checked often enough that a run is failed within a tenth of its quiet time.
     tracevis::service::otel::spawn_quiet_sweep(
         service.clone(),
@@ -228,6 +233,20 @@ async fn serve(config: Config, seed_demo: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
+    // Alerts: the outbox is delivered by every instance side by side; trend
+    // rules are evaluated periodically.
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    tracevis::alerts::delivery::spawn(
+        alert_store.clone(),
+        tracevis::alerts::delivery::DeliverySettings::new(public_url, config.allow_private_webhooks),
+    );
+    tracevis::alerts::baseline::spawn(
+        alert_store,
+        std::time::Duration::from_secs(config.baseline_interval_secs.max(1)),
+    );
     if seed_demo {
         // Seeding posts through this server's own API; when sign-in is
         // required it needs a credential: the admin token if set, else one

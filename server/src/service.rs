@@ -40,6 +40,8 @@ pub struct TraceService {
     /// How long a span-born run may receive nothing before it counts as
     /// abandoned (see `otel`).
     quiet_after: std::time::Duration,
+    /// Alert rules, when this service manages them.
+    alerts: Option<crate::alerts::Alerts>,
 }
 
 impl TraceService {
@@ -49,7 +51,21 @@ impl TraceService {
             store,
             hub: LiveHub::new(),
             quiet_after: otel::DEFAULT_QUIET_AFTER,
+            alerts: None,
         }
+    }
+
+    /// The same service, managing alert rules too.
+    pub fn with_alerts(mut self, alerts: crate::alerts::Alerts) -> Self {
+        self.alerts = Some(alerts);
+        self
+    }
+
+    /// The alert rules (an error where this service was made without).
+    pub fn alerts(&self) -> Result<&crate::alerts::Alerts, TraceError> {
+        self.alerts
+            .as_ref()
+            .ok_or_else(|| TraceError::Internal("alert rules are not available in this process".into()))
     }
 
     /// The same service, with span-born runs abandoned after `quiet_after`

@@ -2,6 +2,7 @@
 //! database backend, plus what every backend shares: choosing a backend from
 //! the URL, planning a batch, and mapping database errors.
 
+mod alert_outbox;
 mod batch_plan;
 mod filters;
 mod llm_calls;
@@ -32,12 +33,26 @@ pub async fn open(database_url: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
 pub async fn open_with_access(
     database_url: &str,
 ) -> anyhow::Result<(Arc<dyn HistoryStore>, crate::access::AccessStore)> {
+    let (history, access, _) = open_all(database_url).await?;
+    Ok((history, access))
+}
+
+/// `open`, plus the access rows and the alert rules and outbox, all on the
+/// same database.
+pub async fn open_all(
+    database_url: &str,
+) -> anyhow::Result<(
+    Arc<dyn HistoryStore>,
+    crate::access::AccessStore,
+    crate::alerts::store::AlertStore,
+)> {
     if database_url.starts_with("sqlite:") {
         let store = SqliteStore::open(database_url)
             .await
             .with_context(|| format!("cannot open SQLite database {database_url}"))?;
         let access = crate::access::AccessStore::sqlite(store.pool());
-        Ok((Arc::new(store), access))
+        let alerts = crate::alerts::store::AlertStore::sqlite(store.pool());
+        Ok((Arc::new(store), access, alerts))
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         let store = PostgresStore::open(database_url).await.with_context(|| {
             format!(
@@ -46,7 +61,8 @@ pub async fn open_with_access(
             )
         })?;
         let access = crate::access::AccessStore::postgres(store.pool());
-        Ok((Arc::new(store), access))
+        let alerts = crate::alerts::store::AlertStore::postgres(store.pool());
+        Ok((Arc::new(store), access, alerts))
     } else {
         bail!(
             "unsupported database URL {:?}: expected sqlite://… or postgres://…",

@@ -316,7 +316,9 @@ pub fn need_of(method: &Method, path: &str) -> Need {
     if path == "/otlp" || path.starts_with("/otlp/") || path.starts_with("/v1/") {
         return Need::Ingest;
     }
-    if path == "/access" {
+    // Alert rules hold webhook URLs (often carrying a receiver's secret):
+    // reading them is an admin's, like managing them.
+    if path == "/access" || path == "/alerts" || path.starts_with("/api/v1/alert-rules") {
         return Need::Admin;
     }
     if safe {
@@ -332,7 +334,7 @@ pub fn need_of(method: &Method, path: &str) -> Need {
     if let Some(name) = path.strip_prefix("/api/") {
         // Leptos server functions: the pages' reads, and the access page's
         // management calls.
-        return if name.starts_with("access_") {
+        return if name.starts_with("access_") || name.starts_with("alerts_") {
             Need::Admin
         } else {
             Need::Read
@@ -567,6 +569,10 @@ mod tests {
             (Method::POST, "/api/access_create_token", Need::Admin),
             (Method::PUT, "/somewhere", Need::Admin),
             (Method::GET, "/access", Need::Admin),
+            (Method::GET, "/alerts", Need::Admin),
+            (Method::GET, "/api/v1/alert-rules", Need::Admin),
+            (Method::GET, "/api/v1/alert-rules/r/deliveries", Need::Admin),
+            (Method::POST, "/api/alerts_list_rules", Need::Admin),
         ];
         for (method, path, need) in cases {
             assert_eq!(need_of(&method, path), need, "{method} {path}");

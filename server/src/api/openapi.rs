@@ -39,6 +39,13 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         super::statistics::overview,
         super::statistics::slow,
         super::health::healthz,
+        super::alerts::list,
+        super::alerts::create,
+        super::alerts::get_one,
+        super::alerts::update,
+        super::alerts::delete,
+        super::alerts::deliveries,
+        super::alerts::redeliver,
     ),
     components(schemas(ListSortParam, FieldsParam, ExportFormatParam)),
     modifiers(&EveryRouteAnswers),
@@ -47,6 +54,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         (name = "read", description = "Runs, their records, comparison, statistics and export"),
         (name = "live", description = "WebSockets: a run's records as they are stored, and the live run list"),
         (name = "health", description = "Liveness"),
+        (name = "alerts", description = "Alert rules and their signed webhook deliveries (admin)"),
     )
 )]
 struct ApiDoc;
@@ -211,7 +219,12 @@ impl Modify for EveryRouteAnswers {
                 .build()
         };
         for item in openapi.paths.paths.values_mut() {
-            let operations = [(item.get.as_mut(), false), (item.post.as_mut(), true)];
+            let operations = [
+                (item.get.as_mut(), false),
+                (item.post.as_mut(), true),
+                (item.put.as_mut(), true),
+                (item.delete.as_mut(), false),
+            ];
             for (operation, takes_body) in operations {
                 let Some(operation) = operation else { continue };
                 for parameter in operation.parameters.iter_mut().flatten() {

@@ -1088,6 +1088,7 @@ async fn complete_execution_in(
     refresh_run_figures(&mut *tx, id.as_str(), (current.start_time, end_time), whole_run).await?;
     index_run(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
+    super::alert_outbox::fire_in_postgres(&mut *tx, &summary, Utc::now()).await?;
     notify(
         &mut *tx,
         &notify_payload("status", id.as_str(), 0, summary.last_seq),

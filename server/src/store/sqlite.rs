@@ -1189,6 +1189,7 @@ async fn complete_execution_in(
     refresh_run_figures(&mut *tx, id.as_str(), (current.start_time, end_time), whole_run).await?;
     index_run(&mut *tx, id.as_str()).await?;
     let summary = select_summary(&mut *tx, id.as_str()).await?;
+    super::alert_outbox::fire_in_sqlite(&mut *tx, &summary, Utc::now()).await?;
     Ok(summary)
 }
 

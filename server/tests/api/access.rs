@@ -148,6 +148,17 @@ const DOORS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/import", "admin"),
     ("POST", "/api/v1/something_new", "admin"),
     ("DELETE", "/api/v1/executions/r1", "admin"),
+    ("GET", "/api/v1/alert-rules", "admin"),
+    ("POST", "/api/v1/alert-rules", "admin"),
+    ("GET", "/api/v1/alert-rules/rule_x", "admin"),
+    ("PUT", "/api/v1/alert-rules/rule_x", "admin"),
+    ("DELETE", "/api/v1/alert-rules/rule_x", "admin"),
+    ("GET", "/api/v1/alert-rules/rule_x/deliveries", "admin"),
+    (
+        "POST",
+        "/api/v1/alert-rules/rule_x/deliveries/msg_x/redeliver",
+        "admin",
+    ),
     ("GET", "/healthz", "public"),
     // Last: signing out with a session ends it for the rows after.
     ("POST", "/login", "public"),
@@ -161,7 +172,10 @@ const DOORS: &[(&str, &str, &str)] = &[
 fn the_matrix_covers_every_route_the_router_declares() {
     let mut missing = vec![];
     for (method, path) in crate::helpers::declared_routes() {
-        let concrete = path.replace("{execution_id}", "r1");
+        let concrete = path
+            .replace("{execution_id}", "r1")
+            .replace("{rule_id}", "rule_x")
+            .replace("{webhook_id}", "msg_x");
         let covered = DOORS
             .iter()
             .any(|(m, p, _)| *m == method && p.split('?').next().unwrap() == concrete);

@@ -188,6 +188,34 @@ fn doors(import: String) -> Vec<Door> {
             "threshold_ms",
         ),
         door("GET", "/api/v1/openapi.json", Input::Query),
+        // Alert rules: ids of rules, not runs.
+        door("GET", "/api/v1/alert-rules", Input::Query),
+        door(
+            "POST",
+            "/api/v1/alert-rules",
+            json_body(json!({"name": "r", "condition": {"kind": "run_failed"},
+                             "webhook_url": "https://hooks.example/x"})),
+        )
+        .hostile(
+            "/api/v1/alert-rules",
+            json_body(json!({"name": "r", "condition": {"kind": "run_failed"},
+                             "webhook_url": "http://169.254.169.254/latest"})),
+            "webhook_url",
+        ),
+        door("GET", "/api/v1/alert-rules/{rule_id}", Input::Query),
+        door(
+            "PUT",
+            "/api/v1/alert-rules/{rule_id}",
+            json_body(json!({"name": "r", "condition": {"kind": "run_failed"},
+                             "webhook_url": "https://hooks.example/x"})),
+        ),
+        door("DELETE", "/api/v1/alert-rules/{rule_id}", Input::Query),
+        door("GET", "/api/v1/alert-rules/{rule_id}/deliveries", Input::Query),
+        door(
+            "POST",
+            "/api/v1/alert-rules/{rule_id}/deliveries/{webhook_id}/redeliver",
+            json_body(json!({})),
+        ),
         door("GET", "/healthz", Input::Query),
         // OpenTelemetry: ids are bytes there, so a bad one is a span's field.
         door("POST", "/v1/traces", otlp_span("eee19b7ec3c1b174")).hostile(

@@ -142,8 +142,11 @@ pub async fn serve_on(url: &str, max_body_bytes: usize) -> SocketAddr {
 
 /// Serves a new tracevis instance over `url` behind a gate with `settings`.
 pub async fn serve_with_gate(url: &str, limits: web::Limits, settings: GateSettings) -> SocketAddr {
-    let (history, access) = store::open_with_access(url).await.expect("store opens");
-    let service = TraceService::new(history);
+    let (history, access, alerts) = store::open_all(url).await.expect("store opens");
+    let service = TraceService::new(history).with_alerts(tracevis::alerts::Alerts {
+        store: alerts,
+        allow_private: false,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(web::serve(
@@ -154,6 +157,15 @@ pub async fn serve_with_gate(url: &str, limits: web::Limits, settings: GateSetti
 }
 
 impl TestApp {
+    /// A client for a server at `addr` over `db`, kept as long as the app.
+    pub fn owning(addr: SocketAddr, db: TestDatabase) -> Self {
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            _db: Some(db),
+        }
+    }
+
     /// A client for a server that is already running (the database is
     /// owned elsewhere).
     pub fn attach(addr: SocketAddr) -> Self {
@@ -260,9 +272,28 @@ pub fn declared_routes() -> Vec<(&'static str, String)> {
         let v1_routes = source.find("let v1 =");
         let v1_end = source.find(".fallback(error::unknown_route)");
         let mut at = 0;
-        for line in source.split_inclusive('\n') {
+        let mut lines = source.split_inclusive('\n');
+        while let Some(first) = lines.next() {
             let start = at;
-            at += line.len();
+            at += first.len();
+            // A call rustfmt spread over lines (`.route(` alone, then the
+            // path and the methods, then `)`) is read as one line.
+            let mut joined = first.to_owned();
+            if first.trim() == ".route(" {
+                for next in lines.by_ref() {
+                    at += next.len();
+                    if next.trim_start().starts_with(')') {
+                        break;
+                    }
+                    joined.push_str(next.trim());
+                    joined.push(' ');
+                }
+                joined = format!(
+                    ".route({}",
+                    joined.trim_start().trim_start_matches(".route(").trim()
+                );
+            }
+            let line = joined.as_str();
             if !line.trim_start().starts_with(".route(\"") {
                 continue;
             }
@@ -274,6 +305,7 @@ pub fn declared_routes() -> Vec<(&'static str, String)> {
                 ("get(", "GET"),
                 ("post(", "POST"),
                 ("delete(", "DELETE"),
+                ("put(", "PUT"),
                 ("traces", "POST"),
             ]
             .into_iter()

@@ -2,6 +2,7 @@
 //! plus the store story test. One test binary, so it links once.
 
 mod access;
+mod alerts;
 mod compare;
 mod doors;
 mod durability;
