@@ -2,7 +2,12 @@
 //! filters and alerts"): what a rule says, validated once at the edge, and
 //! which finished runs fire it. The server keeps the outbox and delivers.
 
+// The Alerts form's server function takes one argument per form field (how
+// leptos reads a form); the lint fires on the items its macro generates.
+#![allow(clippy::too_many_arguments)]
+
 use crate::model::{check_metadata_filters, ExecutionStatus, ExecutionSummary, Label};
+use leptos::server;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -366,6 +371,182 @@ pub struct Delivery {
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// When the next attempt is due (pending only).
     pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Managing alert rules, as the server provides it in the page context
+/// (the gate lets only admins call the `alerts_*` server functions).
+#[cfg(feature = "ssr")]
+#[async_trait::async_trait]
+pub trait AlertAdmin: Send + Sync {
+    async fn rules(&self) -> Result<Vec<AlertRule>, crate::error::TraceError>;
+    /// Stores a rule; the answer carries its secret, once.
+    async fn create(&self, spec: &AlertRuleSpec) -> Result<AlertRule, crate::error::TraceError>;
+    async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), crate::error::TraceError>;
+    async fn delete(&self, id: &str) -> Result<(), crate::error::TraceError>;
+    async fn deliveries(&self, id: &str) -> Result<Vec<Delivery>, crate::error::TraceError>;
+    async fn redeliver(&self, id: &str, webhook_id: &str) -> Result<(), crate::error::TraceError>;
+}
+
+/// The handle server functions find in their context.
+#[cfg(feature = "ssr")]
+pub type SharedAlertAdmin = std::sync::Arc<dyn AlertAdmin>;
+
+#[cfg(feature = "ssr")]
+fn admin() -> Result<SharedAlertAdmin, crate::error::PageError> {
+    leptos::prelude::use_context::<SharedAlertAdmin>().ok_or_else(|| {
+        crate::server_fns::failed(crate::error::TraceError::Internal(
+            "alert administration missing from context".into(),
+        ))
+    })
+}
+
+/// The rule the Alerts page's form describes, read field by field so an
+/// error names the field as the form labels it.
+pub fn spec_from_form(
+    name: &str,
+    kind: &str,
+    threshold_ms: &str,
+    node_id: &str,
+    factor: &str,
+    min_count: &str,
+    graph_type: &str,
+    metadata: &str,
+    webhook_url: &str,
+    format: &str,
+    cooldown_secs: &str,
+) -> Result<AlertRuleSpec, String> {
+    let label =
+        |field: &str, text: &str| Label::parse(text.trim().to_owned()).map_err(|e| format!("{field}: {e}"));
+    let number = |field: &str, text: &str| {
+        text.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("{field}: expected a number, got {text:?}"))
+    };
+    let node = || label("Node", node_id);
+    let condition = match kind {
+        "run_failed" => AlertCondition::RunFailed,
+        "run_slower_than" => AlertCondition::RunSlowerThan {
+            threshold_ms: ThresholdMs::try_from(number("Threshold (ms)", threshold_ms)?)
+                .map_err(|e| format!("Threshold (ms): {e}"))?,
+        },
+        "node_failed" => AlertCondition::NodeFailed { node_id: node()? },
+        "node_slower_than_baseline" => AlertCondition::NodeSlowerThanBaseline {
+            node_id: node()?,
+            factor: Factor::try_from(number("Factor", factor)?).map_err(|e| format!("Factor: {e}"))?,
+            min_count: min_count
+                .trim()
+                .parse()
+                .map_err(|_| format!("Minimum visits: expected a whole number, got {min_count:?}"))?,
+        },
+        other => return Err(format!("Condition: unknown kind {other:?}")),
+    };
+    let metadata = metadata
+        .split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| format!("Metadata: expected key=value, got {pair:?}"))
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    Ok(AlertRuleSpec {
+        name: label("Name", name)?,
+        enabled: true,
+        graph_type: Some(graph_type.trim())
+            .filter(|g| !g.is_empty())
+            .map(|g| label("Graph type", g))
+            .transpose()?,
+        metadata,
+        condition,
+        webhook_url: WebhookUrl::parse(webhook_url.trim()).map_err(|e| format!("Webhook URL: {e}"))?,
+        format: if format == "slack" {
+            WebhookFormat::Slack
+        } else {
+            WebhookFormat::Json
+        },
+        cooldown_secs: Some(cooldown_secs.trim())
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                c.parse()
+                    .map_err(|_| format!("Cool-down (s): expected a whole number, got {c:?}"))
+            })
+            .transpose()?
+            .unwrap_or(0),
+    })
+}
+
+/// Every rule, oldest first.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_list_rules() -> Result<Vec<AlertRule>, crate::error::PageError> {
+    admin()?.rules().await.map_err(crate::server_fns::failed)
+}
+
+/// Creates a rule from the Alerts page's form; its secret comes back once.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_create_rule(
+    name: String,
+    kind: String,
+    threshold_ms: String,
+    node_id: String,
+    factor: String,
+    min_count: String,
+    graph_type: String,
+    metadata: String,
+    webhook_url: String,
+    format: String,
+    cooldown_secs: String,
+) -> Result<AlertRule, crate::error::PageError> {
+    let spec = spec_from_form(
+        &name,
+        &kind,
+        &threshold_ms,
+        &node_id,
+        &factor,
+        &min_count,
+        &graph_type,
+        &metadata,
+        &webhook_url,
+        &format,
+        &cooldown_secs,
+    )
+    .map_err(|e| {
+        let (field, message) = e.split_once(": ").unwrap_or(("form", e.as_str()));
+        crate::server_fns::failed(crate::error::TraceError::Invalid {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        })
+    })?;
+    admin()?.create(&spec).await.map_err(crate::server_fns::failed)
+}
+
+/// Turns a rule on or off.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_set_enabled(id: String, enabled: bool) -> Result<(), crate::error::PageError> {
+    admin()?
+        .set_enabled(&id, enabled)
+        .await
+        .map_err(crate::server_fns::failed)
+}
+
+/// Deletes a rule and its deliveries.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_delete_rule(id: String) -> Result<(), crate::error::PageError> {
+    admin()?.delete(&id).await.map_err(crate::server_fns::failed)
+}
+
+/// A rule's newest deliveries.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_deliveries(id: String) -> Result<Vec<Delivery>, crate::error::PageError> {
+    admin()?.deliveries(&id).await.map_err(crate::server_fns::failed)
+}
+
+/// Sends a delivery again.
+#[server(output = crate::answer_encoding::JsonAnswer)]
+pub async fn alerts_redeliver(id: String, webhook_id: String) -> Result<(), crate::error::PageError> {
+    admin()?
+        .redeliver(&id, &webhook_id)
+        .await
+        .map_err(crate::server_fns::failed)
 }
 
 #[cfg(test)]

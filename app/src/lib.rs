@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("stats") view={Lazy::<routes::StatsRoute>::new()}/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
                     <Route path=StaticSegment("access") view=pages::AccessPage/>
+                    <Route path=StaticSegment("alerts") view=pages::AlertsPage/>
                 </Routes>
             </main>
         </Router>

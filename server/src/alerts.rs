@@ -61,3 +61,32 @@ impl Alerts {
         self.store.update_rule(id, spec).await
     }
 }
+
+#[async_trait::async_trait]
+impl app::alerts::AlertAdmin for Alerts {
+    async fn rules(&self) -> Result<Vec<AlertRule>, TraceError> {
+        self.store.list_rules().await
+    }
+
+    async fn create(&self, spec: &AlertRuleSpec) -> Result<AlertRule, TraceError> {
+        Alerts::create(self, spec).await
+    }
+
+    async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), TraceError> {
+        let mut spec = self.store.rule(id).await?.spec;
+        spec.enabled = enabled;
+        self.store.update_rule(id, &spec).await.map(|_| ())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), TraceError> {
+        self.store.delete_rule(id).await
+    }
+
+    async fn deliveries(&self, id: &str) -> Result<Vec<app::alerts::Delivery>, TraceError> {
+        self.store.deliveries(id, 100).await
+    }
+
+    async fn redeliver(&self, id: &str, webhook_id: &str) -> Result<(), TraceError> {
+        self.store.redeliver(id, webhook_id, Utc::now()).await
+    }
+}

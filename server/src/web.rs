@@ -41,8 +41,15 @@ pub fn router(service: TraceService, gate: Gate, limits: Limits, site_root: &str
             {
                 let gate = gate.clone();
                 let admin: app::access::SharedAccessAdmin = Arc::new(gate.clone());
+                let alerts: Option<app::alerts::SharedAlertAdmin> = service
+                    .alerts()
+                    .ok()
+                    .map(|a| Arc::new(a.clone()) as app::alerts::SharedAlertAdmin);
                 move || {
                     provide_context(admin.clone());
+                    if let Some(alerts) = &alerts {
+                        provide_context(alerts.clone());
+                    }
                     provide_context(shared.clone());
                     provide_context(history.clone());
                     provide_context(viewer_of_request(&gate));

@@ -15,7 +15,7 @@ pub fn Account() -> impl IntoView {
                 let admin = viewer.admin && viewer.sign_in_required;
                 viewer.name.map(|name| view! {
                     <div class="account">
-                        {admin.then(|| view! { <A href="/access">"Access"</A> })}
+                        {admin.then(|| view! { <A href="/access">"Access"</A> " " <A href="/alerts">"Alerts"</A> })}
                         <span>"Signed in as " <strong>{name}</strong></span>
                         <form method="post" action="/logout">
                             <button type="submit">"Sign out"</button>

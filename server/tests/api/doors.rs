@@ -106,6 +106,10 @@ fn doors(import: String) -> Vec<Door> {
     use app::access::{
         AccessAddPerson, AccessCreateToken, AccessPeople, AccessRemovePerson, AccessRevokeToken, AccessTokens,
     };
+    use app::alerts::{
+        AlertsCreateRule, AlertsDeleteRule, AlertsDeliveries, AlertsListRules, AlertsRedeliver,
+        AlertsSetEnabled,
+    };
     use app::server_fns::{
         CompareRuns, ComparisonCandidates, CurrentViewer, GetNodeEvents, GetRunOutline, GetStateHistory,
         LayOutGraph, ListExecutions, RunStatistics, UsualNodeDurations,
@@ -336,6 +340,38 @@ fn doors(import: String) -> Vec<Door> {
             "role",
         ),
         door("POST", AccessRemovePerson::PATH, Input::Form("name=ada".into())),
+        // The Alerts page's.
+        door("POST", AlertsListRules::PATH, Input::Form(String::new())),
+        door(
+            "POST",
+            AlertsCreateRule::PATH,
+            Input::Form(
+                "name=r&kind=run_failed&threshold_ms=&node_id=&factor=3&min_count=20&graph_type=&metadata=\
+                 &webhook_url=https%3A%2F%2Fhooks.example%2Fx&format=json&cooldown_secs=0"
+                    .into(),
+            ),
+        )
+        .hostile(
+            AlertsCreateRule::PATH,
+            Input::Form(
+                "name=r&kind=run_slower_than&threshold_ms=-5&node_id=&factor=3&min_count=20&graph_type=\
+                 &metadata=&webhook_url=https%3A%2F%2Fhooks.example%2Fx&format=json&cooldown_secs=0"
+                    .into(),
+            ),
+            "Threshold",
+        ),
+        door(
+            "POST",
+            AlertsSetEnabled::PATH,
+            Input::Form("id=rule_x&enabled=false".into()),
+        ),
+        door("POST", AlertsDeleteRule::PATH, Input::Form("id=rule_x".into())),
+        door("POST", AlertsDeliveries::PATH, Input::Form("id=rule_x".into())),
+        door(
+            "POST",
+            AlertsRedeliver::PATH,
+            Input::Form("id=rule_x&webhook_id=msg_x".into()),
+        ),
     ]
 }
 
@@ -502,6 +538,7 @@ fn the_inventory_names_every_route_and_server_function() {
     for source in [
         include_str!("../../../app/src/server_fns.rs"),
         include_str!("../../../app/src/access.rs"),
+        include_str!("../../../app/src/alerts.rs"),
     ] {
         let mut lines = source.lines();
         while let Some(line) = lines.next() {
