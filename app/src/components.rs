@@ -12,7 +12,7 @@ mod theme_picker;
 mod time_charts;
 mod timeline;
 
-pub use account::Account;
+pub use account::{Account, AlertsLink};
 pub use connection_badge::{Connection, ConnectionBadge};
 pub use graph_panel::{CriticalMarks, GraphPanel};
 pub use json_tree::JsonTree;

@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Runs"</A>
                     <A href="/compare">"Compare"</A>
                     <A href="/stats">"Metrics"</A>
+                    <components::AlertsLink/>
                 </nav>
                 <components::ThemePicker/>
                 <components::Account/>

@@ -15,13 +15,27 @@ pub fn Account() -> impl IntoView {
                 let admin = viewer.admin && viewer.sign_in_required;
                 viewer.name.map(|name| view! {
                     <div class="account">
-                        {admin.then(|| view! { <A href="/access">"Access"</A> " " <A href="/alerts">"Alerts"</A> })}
+                        {admin.then(|| view! { <A href="/access">"Access"</A> })}
                         <span>"Signed in as " <strong>{name}</strong></span>
                         <form method="post" action="/logout">
                             <button type="submit">"Sign out"</button>
                         </form>
                     </div>
                 })
+            })}
+        </Transition>
+    }
+}
+
+/// "Alerts" in the main navigation, for those who may manage alert rules
+/// (admins; everyone on a server without sign-in).
+#[component]
+pub fn AlertsLink() -> impl IntoView {
+    let viewer = use_viewer();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                viewer.await.unwrap_or_default().admin.then(|| view! { <A href="/alerts">"Alerts"</A> })
             })}
         </Transition>
     }

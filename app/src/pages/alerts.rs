@@ -63,10 +63,10 @@ pub fn AlertsPage() -> impl IntoView {
                         <option value="node_slower_than_baseline">"The node is slower than its baseline"</option>
                     </select>
                 </label>
-                <label>"Threshold (ms)" <input type="number" name="threshold_ms" min="0" step="any" placeholder="5000"/></label>
+                <label>"Threshold (ms)" <input type="number" name="threshold_ms" step="any" placeholder="5000"/></label>
                 <label>"Node" <input type="text" name="node_id" placeholder="TranslateNode"/></label>
-                <label>"Factor" <input type="number" name="factor" min="1" step="any" value="3"/></label>
-                <label>"Minimum visits" <input type="number" name="min_count" min="1" value="20"/></label>
+                <label>"Factor" <input type="number" name="factor" step="any" value="3"/></label>
+                <label>"Minimum visits" <input type="number" name="min_count" value="20"/></label>
                 <label>"Graph type" <input type="text" name="graph_type" placeholder="any"/></label>
                 <label>"Metadata" <input type="text" name="metadata" placeholder="environment=prod, version=2"/></label>
                 <label>"Webhook URL" <input type="url" name="webhook_url" required placeholder="https://hooks.slack.com/services/…"/></label>
@@ -76,7 +76,7 @@ pub fn AlertsPage() -> impl IntoView {
                         <option value="slack">"Slack"</option>
                     </select>
                 </label>
-                <label>"Cool-down (s)" <input type="number" name="cooldown_secs" min="0" value="0"/></label>
+                <label>"Cool-down (s)" <input type="number" name="cooldown_secs" value="0"/></label>
                 <button type="submit">"Create rule"</button>
             </ActionForm>
             {move || create.value().get().map(|result| match result {

@@ -31,21 +31,23 @@ pub fn ExecutionListPage() -> impl IntoView {
         })
     });
     let runs = Resource::new(move || filter.get(), list_executions);
-    // A search the server would refuse, said as such (the list is then
-    // shown without it).
-    let search_error = Memo::new(move |_| {
-        query.with(|q| {
-            let text = q.get("q").filter(|t| !t.trim().is_empty())?;
-            SearchQuery::parse(&text).err()
-        })
-    });
     view! {
         <h1>"Runs"</h1>
         // Drawn again when the URL's filter changes: its chips follow it.
-        {move || view! { <FilterForm filter=filter.get()/> }}
-        {move || search_error.get().map(|why| view! {
-            <p role="alert" class="error">"The search was not run: it " {why} "."</p>
-        })}
+        {move || {
+            // A search the server would refuse, said as such (the list is
+            // then shown without it).
+            let search_error = query.with_untracked(|q| {
+                let text = q.get("q").filter(|t| !t.trim().is_empty())?;
+                SearchQuery::parse(&text).err()
+            });
+            view! {
+                <FilterForm filter=filter.get()/>
+                {search_error.map(|why| view! {
+                    <p role="alert" class="error">"The search was not run: it " {why} "."</p>
+                })}
+            }
+        }}
         <Transition fallback=|| view! { <p class="muted">"Loading runs…"</p> }>
             {move || Suspend::new(async move {
                 let filter = filter.get_untracked();
@@ -322,7 +324,7 @@ fn LiveRunList(list: ExecutionList, filter: ExecutionFilter) -> impl IntoView {
                     </thead>
                     <tbody>
                         <For each=move || runs.get() key=|run| (run.execution_id.clone(), run.status, run.last_seq) let:run>
-                            <RunRow run now picked search=search.get_value()/>
+                            <RunRow run now picked search=search.try_get_value().flatten()/>
                         </For>
                     </tbody>
                 </table>
