@@ -28,9 +28,21 @@ pub struct Dialect {
     pub matching_docs: (&'static str, &'static str),
     /// The search as the backend's index reads it.
     pub search_literal: fn(&SearchQuery) -> String,
-    /// Joins a search's runs to `executions` with the runs driving (SQLite
-    /// keeps the left side outer only for CROSS JOIN).
-    pub search_join: &'static str,
+    /// How a search narrows the runs (`store::search::push_from`).
+    pub search_runs: SearchRuns,
+}
+
+/// How a backend is made to read a search's runs by their ids (bounded by
+/// the matches) rather than scan every run and test each against the
+/// matches, which its planner would otherwise choose for some estimates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SearchRuns {
+    /// `FROM (matches) CROSS JOIN executions`: SQLite keeps the left side of
+    /// a CROSS JOIN as the outer loop.
+    CrossJoin,
+    /// `execution_id = ANY(ARRAY(matches))`: PostgreSQL reads the array
+    /// through the primary key (a join let it hash a scan of every run).
+    AnyOfArray,
 }
 
 pub const SQLITE: Dialect = Dialect {
@@ -45,7 +57,7 @@ pub const SQLITE: Dialect = Dialect {
         " ORDER BY rowid DESC",
     ),
     search_literal: SearchQuery::fts_match,
-    search_join: "CROSS JOIN",
+    search_runs: SearchRuns::CrossJoin,
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -60,7 +72,7 @@ pub const POSTGRES: Dialect = Dialect {
         " AS tsquery) ORDER BY doc_id DESC",
     ),
     search_literal: SearchQuery::tsquery_literal,
-    search_join: "JOIN",
+    search_runs: SearchRuns::AnyOfArray,
 };
 
 /// Appends `WHERE …` for `f` in the backend's `dialect`.
@@ -89,6 +101,11 @@ where
             .push(dialect.contains)
             .push_bind(id.as_str())
             .push(") > 0");
+    }
+    if let (Some(query), SearchRuns::AnyOfArray) = (&f.q, dialect.search_runs) {
+        q.push(" AND execution_id = ANY(ARRAY(");
+        super::search::push_matching_runs(q, query, dialect);
+        q.push("))");
     }
     for (key, value) in &f.metadata {
         // Keys are checked at the edge (no quotes or backslashes), so the

@@ -200,8 +200,14 @@ impl HistoryStore for PostgresStore {
 
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
+        // A search's statements are planned for each query's words (unnamed,
+        // not cached): a cached generic plan cannot know whether a word is
+        // rare (read it through the GIN index) or in every record (read the
+        // newest records first), and the wrong one reads the whole index.
+        let cached = filter.q.is_none();
         let counted: i64 = run_list::count_query(filter, &POSTGRES)
             .build_query_scalar()
+            .persistent(cached)
             .fetch_one(&self.pool)
             .await
             .map_err(db_error)?;
@@ -209,6 +215,7 @@ impl HistoryStore for PostgresStore {
         if let Some(query) = &filter.q {
             let docs: i64 = search::capped_docs_query(query, &POSTGRES)
                 .build_query_scalar()
+                .persistent(false)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -226,6 +233,7 @@ impl HistoryStore for PostgresStore {
             let more: Vec<SummaryRow> =
                 run_list::page_query(filter, &format!("SELECT {columns}"), part, missing, &POSTGRES)
                     .build_query_as()
+                    .persistent(cached)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(db_error)?;
@@ -387,6 +395,7 @@ impl HistoryStore for PostgresStore {
             search::HIT_JOINS
         );
         let rows: Vec<HitRow> = sqlx::query_as(&sql)
+            .persistent(false)
             .bind(ids)
             .bind(query.tsquery_literal())
             .bind(MATCHES_PER_RUN as i64)

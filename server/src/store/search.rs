@@ -11,7 +11,7 @@
 //! payload against the pattern, and are several times larger than the text
 //! for JSON payloads full of short distinct tokens.
 
-use super::filters::Dialect;
+use super::filters::{Dialect, SearchRuns};
 use super::json_column;
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -206,24 +206,51 @@ pub fn matches_of(rows: Vec<HitRow>, query: &SearchQuery) -> Result<Vec<(String,
     Ok(out)
 }
 
-/// Opens the FROM clause of a run list: the runs table, or with a query the
-/// runs of the newest `MAX_SEARCH_DOCS` matching documents joined to it
-/// (driving the join, so a rare word reads only its runs).
+/// Opens the FROM clause of a run list: the runs table, or on SQLite with a
+/// query, the runs of the newest `MAX_SEARCH_DOCS` matching documents
+/// driving a join to it (so a rare word reads only its runs). PostgreSQL
+/// narrows the runs in the WHERE clause instead (`filters::SearchRuns`).
 pub fn push_from<'a, DB>(q: &mut QueryBuilder<'a, DB>, filter: &'a ExecutionFilter, dialect: &Dialect)
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
-    let Some(query) = &filter.q else {
-        q.push(" FROM executions");
-        return;
-    };
-    q.push(" FROM (SELECT DISTINCT execution_id AS hit FROM search_docs WHERE doc_id IN (");
-    push_matching_docs(q, query, dialect, MAX_SEARCH_DOCS);
-    q.push(")) AS hits ")
-        .push(dialect.search_join)
-        .push(" executions ON executions.execution_id = hits.hit");
+    match (&filter.q, dialect.search_runs) {
+        (Some(query), SearchRuns::CrossJoin) => {
+            q.push(" FROM (");
+            push_matching_runs(q, query, dialect);
+            q.push(") AS hits CROSS JOIN executions ON executions.execution_id = hits.hit");
+        }
+        _ => {
+            q.push(" FROM executions");
+        }
+    }
+}
+
+/// The distinct runs (`hit`) of the newest `MAX_SEARCH_DOCS` documents that
+/// match `query`. SQLite's index holds only document ids (FTS5 rowids);
+/// PostgreSQL's matching rows carry their run, read in the same pass.
+pub fn push_matching_runs<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &SearchQuery, dialect: &Dialect)
+where
+    DB: Database,
+    String: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    match dialect.search_runs {
+        SearchRuns::CrossJoin => {
+            q.push("SELECT DISTINCT execution_id AS hit FROM search_docs WHERE doc_id IN (");
+            push_matching_docs(q, query, dialect, MAX_SEARCH_DOCS);
+            q.push(")");
+        }
+        SearchRuns::AnyOfArray => {
+            q.push("SELECT DISTINCT execution_id AS hit FROM (SELECT execution_id FROM search_docs WHERE words @@ CAST(")
+                .push_bind((dialect.search_literal)(query))
+                .push(" AS tsquery) ORDER BY doc_id DESC LIMIT ")
+                .push_bind(MAX_SEARCH_DOCS)
+                .push(") AS m");
+        }
+    }
 }
 
 /// The ids of the newest `limit` documents that match `query`.
