@@ -347,31 +347,36 @@ impl AlertStore {
                 None,
             ),
         };
-        on_pool!(self, |p| sqlx::query(sql)
-            .bind(status.as_str())
-            .bind(last_status)
-            .bind(error.as_deref())
-            .bind(to_micros(&next))
-            .bind(delivered)
-            .bind(delivery.webhook_id.as_str())
-            .execute(p)
-            .await
-            .map(|_| ()))
-        .map_err(db_error)?;
-        if *outcome == AttemptOutcome::Gone {
-            let sql = "UPDATE alert_rules SET enabled = 0, disabled_reason = $1 WHERE id = $2";
-            let reason = format!(
+        // The delivery and, on a 410, its rule change together: whoever
+        // reads the delivery as disabled reads the rule as off.
+        let reason = (*outcome == AttemptOutcome::Gone).then(|| {
+            format!(
                 "disabled at {}: the webhook answered 410 Gone",
                 now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            );
-            on_pool!(self, |p| sqlx::query(sql)
-                .bind(reason.as_str())
-                .bind(delivery.rule_id.as_str())
-                .execute(p)
-                .await
-                .map(|_| ()))
-            .map_err(db_error)?;
+            )
+        });
+        on_pool!(self, |p| async {
+            let mut tx = p.begin().await?;
+            sqlx::query(sql)
+                .bind(status.as_str())
+                .bind(last_status)
+                .bind(error.as_deref())
+                .bind(to_micros(&next))
+                .bind(delivered)
+                .bind(delivery.webhook_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            if let Some(reason) = &reason {
+                sqlx::query("UPDATE alert_rules SET enabled = 0, disabled_reason = $1 WHERE id = $2")
+                    .bind(reason.as_str())
+                    .bind(delivery.rule_id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
         }
+        .await)
+        .map_err(db_error)?;
         Ok(())
     }
 
