@@ -158,7 +158,7 @@ async fn finish_run(app: &TestApp, id: &str, status: &str, failing: Option<&str>
 
 /// The rule's deliveries once `done` holds for them (polled, bounded).
 async fn deliveries_when(app: &TestApp, rule: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    for _ in 0..250 {
+    for _ in 0..500 {
         let list: Vec<Value> = serde_json::from_value(
             app.get_json(&format!("/api/v1/alert-rules/{rule}/deliveries"))
                 .await,
@@ -595,4 +595,60 @@ async fn deliveries_when_slow(app: &TestApp, rule: &str) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the delivery never settled");
+}
+
+/// A receiver that takes longer than the attempt's timeout, then answers in
+/// time; and one that closes every connection without an answer.
+#[tokio::test]
+async fn a_slow_receiver_and_one_that_hangs_up_are_retried() {
+    async fn slow(State(calls): State<Arc<Mutex<u32>>>) -> StatusCode {
+        let first = {
+            let mut calls = calls.lock().unwrap();
+            *calls += 1;
+            *calls == 1
+        };
+        if first {
+            // Past the test server's 2 s timeout.
+            tokio::time::sleep(Duration::from_secs(4)).await;
+        }
+        StatusCode::OK
+    }
+    let calls = Arc::new(Mutex::new(0u32));
+    let app_router = axum::Router::new()
+        .route("/slow", post(slow))
+        .with_state(calls.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let slow_at = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app_router).await });
+    // Accepts and closes at once, every time.
+    let hangup = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hangup_at = hangup.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = hangup.accept().await {
+            drop(socket);
+        }
+    });
+
+    let app = alerting_app(TestDatabase::new()).await;
+    let slow_rule = create_rule(
+        &app,
+        json!({"name": "slow", "condition": {"kind": "run_failed"}, "webhook_url": format!("http://{slow_at}/slow")}),
+    )
+    .await;
+    let hangup_rule = create_rule(
+        &app,
+        json!({"name": "hangup", "condition": {"kind": "run_failed"}, "webhook_url": format!("http://{hangup_at}/hook")}),
+    )
+    .await;
+    finish_run(&app, "both", "failed", None, json!({})).await;
+
+    let slow_list = deliveries_when(&app, slow_rule["id"].as_str().unwrap(), |l| settled(l, 1)).await;
+    assert_eq!(slow_list[0]["status"], "succeeded");
+    assert_eq!(slow_list[0]["attempts"], 2, "the timed-out attempt was retried");
+    assert_eq!(*calls.lock().unwrap(), 2);
+    let hung = deliveries_when(&app, hangup_rule["id"].as_str().unwrap(), |l| settled(l, 1)).await;
+    assert_eq!(hung[0]["status"], "failed");
+    assert_eq!(hung[0]["attempts"], 3);
+    assert_eq!(hung[0]["last_status"], Value::Null);
+    assert!(!hung[0]["last_error"].as_str().unwrap().is_empty());
 }
