@@ -316,59 +316,88 @@ fn search_word(n: usize) -> String {
 /// every finished visit with about 1 KB of words in its outputs, and an
 /// error code in one run in a thousand.
 async fn fill_search_runs(service: &TraceService, count: u32) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let stored = fill_in_workers(service, "bench-search", count, 100, store_search_run).await?;
+    if stored > 0 {
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "stored {stored} search runs ({} events, 1 KB of text per finished visit) in {secs:.1} s: {:.0} events/s through the service",
+            stored * 10,
+            f64::from(stored) * 10.0 / secs
+        );
+    }
+    Ok(())
+}
+
+/// One search run (see `fill_search_runs`).
+async fn store_search_run(service: TraceService, mut rng: StdRng) -> anyhow::Result<StdRng> {
+    let id = format!("search-{}", uuid::Uuid::now_v7().simple());
+    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
+    let new: NewExecution = serde_json::from_value(json!({
+        "execution_id": id, "graph_type": "bench-search", "start_time": start,
+        "original_inputs": {"topic": search_word(rng.random_range(0..SEARCH_VOCABULARY))},
+    }))?;
+    service.start_execution(new).await?;
+    let failed = rng.random_bool(0.001);
+    let events: Vec<Value> = (0..10u32)
+        .map(|i| {
+            let done = i % 2 == 1;
+            let text: Vec<String> = (0..if done { 150 } else { 0 })
+                .map(|_| search_word(rng.random_range(0..SEARCH_VOCABULARY)))
+                .collect();
+            let node = ["Plan", "Search", "Fetch", "Summarize", "Review"][(i / 2) as usize];
+            json!({
+                "node_id": node,
+                "event_type": if done { if failed && i == 9 { "failed" } else { "completed" } } else { "started" },
+                "timestamp": start + ChronoDuration::milliseconds(i64::from(i) * 50),
+                "duration_ms": if done { Some(40.0) } else { None },
+                "inputs": {"step": i},
+                "outputs": if done { json!({"text": text.join(" ")}) } else { json!({}) },
+                "error": (failed && i == 9).then(|| format!("upstream answered E{:04}", rng.random_range(0..SEARCH_CODES))),
+            })
+        })
+        .collect();
+    let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+    service
+        .append_batch(&record_id, serde_json::from_value(json!({"events": events}))?)
+        .await?;
+    let done = serde_json::from_value(json!({
+        "status": if failed { "failed" } else { "completed" },
+        "end_time": start + ChronoDuration::seconds(1)}))?;
+    service.complete_execution(&record_id, done).await?;
+    Ok(rng)
+}
+
+/// Stores runs of `graph_type` with `store_one` until `count` exist, from
+/// four tasks side by side (worker `w` seeded with `seed + w`); returns how
+/// many it stored.
+async fn fill_in_workers<F, Fut>(
+    service: &TraceService,
+    graph_type: &str,
+    count: u32,
+    seed: u64,
+    store_one: F,
+) -> anyhow::Result<u32>
+where
+    F: Fn(TraceService, StdRng) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<StdRng>> + Send,
+{
     let filter = ExecutionFilter {
-        graph_type: Some("bench-search".into()),
+        graph_type: Some(graph_type.into()),
         limit: 1,
         ..ExecutionFilter::default()
     };
     let existing = service.list_executions(&filter).await?.total as u32;
     let missing = count.saturating_sub(existing);
-    if missing == 0 {
-        return Ok(());
-    }
-    let started = Instant::now();
     let workers = 4;
     let mut tasks = Vec::new();
     for w in 0..workers {
         let service = service.clone();
         let share = missing / workers + u32::from(w < missing % workers);
         tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(100 + u64::from(w));
+            let mut rng = StdRng::seed_from_u64(seed + u64::from(w));
             for _ in 0..share {
-                let id = format!("search-{}", uuid::Uuid::now_v7().simple());
-                let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
-                let new: NewExecution = serde_json::from_value(json!({
-                    "execution_id": id, "graph_type": "bench-search", "start_time": start,
-                    "original_inputs": {"topic": search_word(rng.random_range(0..SEARCH_VOCABULARY))},
-                }))?;
-                service.start_execution(new).await?;
-                let failed = rng.random_bool(0.001);
-                let events: Vec<Value> = (0..10u32)
-                    .map(|i| {
-                        let done = i % 2 == 1;
-                        let text: Vec<String> = (0..if done { 150 } else { 0 })
-                            .map(|_| search_word(rng.random_range(0..SEARCH_VOCABULARY)))
-                            .collect();
-                        let node = ["Plan", "Search", "Fetch", "Summarize", "Review"][(i / 2) as usize];
-                        json!({
-                            "node_id": node,
-                            "event_type": if done { if failed && i == 9 { "failed" } else { "completed" } } else { "started" },
-                            "timestamp": start + ChronoDuration::milliseconds(i64::from(i) * 50),
-                            "duration_ms": if done { Some(40.0) } else { None },
-                            "inputs": {"step": i},
-                            "outputs": if done { json!({"text": text.join(" ")}) } else { json!({}) },
-                            "error": (failed && i == 9).then(|| format!("upstream answered E{:04}", rng.random_range(0..SEARCH_CODES))),
-                        })
-                    })
-                    .collect();
-                let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
-                service
-                    .append_batch(&record_id, serde_json::from_value(json!({"events": events}))?)
-                    .await?;
-                let done = serde_json::from_value(json!({
-                    "status": if failed { "failed" } else { "completed" },
-                    "end_time": start + ChronoDuration::seconds(1)}))?;
-                service.complete_execution(&record_id, done).await?;
+                rng = store_one(service.clone(), rng).await?;
             }
             anyhow::Ok(())
         }));
@@ -376,13 +405,7 @@ async fn fill_search_runs(service: &TraceService, count: u32) -> anyhow::Result<
     for task in tasks {
         task.await.context("fill task panicked")??;
     }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "stored {missing} search runs ({} events, 1 KB of text per finished visit) in {secs:.1} s: {:.0} events/s through the service",
-        missing * 10,
-        f64::from(missing) * 10.0 / secs
-    );
-    Ok(())
+    Ok(missing)
 }
 
 /// Percent-encodes a query value (the `+` of a time zone offset, `:`).
@@ -508,51 +531,34 @@ async fn fill_compare_pair(service: &TraceService, events: u32) -> anyhow::Resul
 
 /// Stores small finished runs (4 nodes, 8 events) until `count` exist.
 async fn fill_small_runs(service: &TraceService, count: u32) -> anyhow::Result<()> {
-    let filter = ExecutionFilter {
-        graph_type: Some("bench-stats".into()),
-        limit: 1,
-        ..ExecutionFilter::default()
-    };
-    let existing = service.list_executions(&filter).await?.total as u32;
-    let missing = count.saturating_sub(existing);
-    if missing == 0 {
-        return Ok(());
-    }
     let started = Instant::now();
-    let workers = 4;
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let service = service.clone();
-        let share = missing / workers + u32::from(w < missing % workers);
-        tasks.push(tokio::spawn(async move {
-            let mut rng = StdRng::seed_from_u64(u64::from(w));
-            for _ in 0..share {
-                let id = format!("stats-{}", uuid::Uuid::now_v7().simple());
-                let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
-                let new: NewExecution = serde_json::from_value(json!({
-                    "execution_id": id, "graph_type": "bench-stats", "start_time": start,
-                }))?;
-                service.start_execution(new).await?;
-                let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
-                let batch = serde_json::from_value(batch_json(&mut rng, 8, 0, start))?;
-                service.append_batch(&record_id, batch).await?;
-                let done = serde_json::from_value(
-                    json!({"status": if rng.random_bool(0.1) { "failed" } else { "completed" },
-                    "end_time": start + ChronoDuration::milliseconds(rng.random_range(100..30_000))}),
-                )?;
-                service.complete_execution(&record_id, done).await?;
-            }
-            anyhow::Ok(())
-        }));
+    let stored = fill_in_workers(service, "bench-stats", count, 0, store_small_run).await?;
+    if stored > 0 {
+        println!(
+            "stored {stored} small runs in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
-    for task in tasks {
-        task.await.context("fill task panicked")??;
-    }
-    println!(
-        "stored {missing} small runs in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
+}
+
+/// One small run (see `fill_small_runs`).
+async fn store_small_run(service: TraceService, mut rng: StdRng) -> anyhow::Result<StdRng> {
+    let id = format!("stats-{}", uuid::Uuid::now_v7().simple());
+    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
+    let new: NewExecution = serde_json::from_value(json!({
+        "execution_id": id, "graph_type": "bench-stats", "start_time": start,
+    }))?;
+    service.start_execution(new).await?;
+    let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+    let batch = serde_json::from_value(batch_json(&mut rng, 8, 0, start))?;
+    service.append_batch(&record_id, batch).await?;
+    let done = serde_json::from_value(
+        json!({"status": if rng.random_bool(0.1) { "failed" } else { "completed" },
+        "end_time": start + ChronoDuration::milliseconds(rng.random_range(100..30_000))}),
+    )?;
+    service.complete_execution(&record_id, done).await?;
+    Ok(rng)
 }
 
 /// Stores runs until the database holds `args.runs` of them; returns their ids.

@@ -4,6 +4,7 @@
 
 mod alert_outbox;
 mod batch_plan;
+pub(crate) mod db_pool;
 mod filters;
 mod llm_calls;
 mod postgres;

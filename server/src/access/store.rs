@@ -5,6 +5,7 @@
 
 use super::{Role, Scope};
 use crate::store::db_error;
+use crate::store::db_pool::{on_pool, DbPool};
 use app::error::TraceError;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, SqlitePool};
@@ -12,23 +13,7 @@ use sqlx::{PgPool, SqlitePool};
 /// Access rows on the configured database.
 #[derive(Clone)]
 pub struct AccessStore {
-    pool: Pool,
-}
-
-#[derive(Clone)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-/// Runs `$body` with `$p` bound to this store's pool, whichever backend.
-macro_rules! on_pool {
-    ($store:expr, |$p:ident| $body:expr) => {
-        match &$store.pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
+    pool: DbPool,
 }
 
 /// An API token as listed (never its secret).
@@ -125,13 +110,13 @@ fn conflict_or(err: sqlx::Error, what: impl FnOnce() -> String) -> TraceError {
 impl AccessStore {
     pub(crate) fn sqlite(pool: SqlitePool) -> Self {
         Self {
-            pool: Pool::Sqlite(pool),
+            pool: DbPool::Sqlite(pool),
         }
     }
 
     pub(crate) fn postgres(pool: PgPool) -> Self {
         Self {
-            pool: Pool::Postgres(pool),
+            pool: DbPool::Postgres(pool),
         }
     }
 

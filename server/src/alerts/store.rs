@@ -5,6 +5,7 @@
 //! firing itself happens inside the run's completion (`store::alert_outbox`).
 
 use crate::store::db_error;
+use crate::store::db_pool::{on_pool, DbPool};
 use crate::store::time::{from_micros, to_micros};
 use app::alerts::{AlertRule, AlertRuleSpec, Delivery, DeliveryStatus};
 use app::error::TraceError;
@@ -14,23 +15,7 @@ use sqlx::{PgPool, SqlitePool};
 /// Alert rows on the configured database.
 #[derive(Clone)]
 pub struct AlertStore {
-    pool: Pool,
-}
-
-#[derive(Clone)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-/// Runs `$body` with `$p` bound to this store's pool, whichever backend.
-macro_rules! on_pool {
-    ($store:expr, |$p:ident| $body:expr) => {
-        match &$store.pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
+    pool: DbPool,
 }
 
 /// An `alert_rules` row.
@@ -59,7 +44,14 @@ impl RuleRecord {
     }
 }
 
-const RULE_COLUMNS: &str = "id, enabled, spec, secret, created_at, disabled_reason";
+/// The columns a `RuleRecord` reads.
+pub(crate) const RULE_COLUMNS: &str = "id, enabled, spec, secret, created_at, disabled_reason";
+
+/// Takes a rule's cool-down atomically: its last firing ($1 = now) moves only
+/// if the one before is at or before the cut-off ($3); one row changed means
+/// the rule may fire. Binds: now, rule id, cut-off.
+pub(crate) const TAKE_COOLDOWN: &str = "UPDATE alert_rules SET last_fired_at = $1 WHERE id = $2 \
+     AND (last_fired_at IS NULL OR last_fired_at <= $3)";
 
 /// A `webhook_deliveries` row as listed.
 #[derive(sqlx::FromRow)]
@@ -124,13 +116,13 @@ pub enum AttemptOutcome {
 impl AlertStore {
     pub(crate) fn sqlite(pool: SqlitePool) -> Self {
         Self {
-            pool: Pool::Sqlite(pool),
+            pool: DbPool::Sqlite(pool),
         }
     }
 
     pub(crate) fn postgres(pool: PgPool) -> Self {
         Self {
-            pool: Pool::Postgres(pool),
+            pool: DbPool::Postgres(pool),
         }
     }
 
@@ -286,7 +278,7 @@ impl AlertStore {
         };
         let until = to_micros(&(now + lease));
         let rows: Vec<DueDelivery> = match &self.pool {
-            Pool::Sqlite(p) => {
+            DbPool::Sqlite(p) => {
                 sqlx::query_as(&claim(""))
                     .bind(until)
                     .bind(to_micros(&now))
@@ -294,7 +286,7 @@ impl AlertStore {
                     .fetch_all(p)
                     .await
             }
-            Pool::Postgres(p) => {
+            DbPool::Postgres(p) => {
                 sqlx::query_as(&claim(" FOR UPDATE SKIP LOCKED"))
                     .bind(until)
                     .bind(to_micros(&now))
@@ -433,16 +425,13 @@ impl AlertStore {
             // The cool-down, taken atomically: the rule's last firing moves
             // only if it is old enough.
             let claimed = if inserted == 1 {
-                sqlx::query(
-                    "UPDATE alert_rules SET last_fired_at = $1 WHERE id = $2 \
-                     AND (last_fired_at IS NULL OR last_fired_at <= $3)",
-                )
-                .bind(to_micros(&now))
-                .bind(rule.id.as_str())
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+                sqlx::query(TAKE_COOLDOWN)
+                    .bind(to_micros(&now))
+                    .bind(rule.id.as_str())
+                    .bind(cutoff)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
             } else {
                 0
             };

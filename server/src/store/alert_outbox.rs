@@ -8,7 +8,7 @@
 //! body serves both connection types.
 
 use super::time::to_micros;
-use crate::alerts::store::RuleRecord;
+use crate::alerts::store::{RuleRecord, RULE_COLUMNS, TAKE_COOLDOWN};
 use app::error::TraceError;
 use app::model::ExecutionSummary;
 use chrono::{DateTime, Utc};
@@ -29,9 +29,8 @@ macro_rules! fire_alerts_in {
         /// Fires the enabled per-run rules `run` (just finished) matches.
         pub async fn $name(conn: &mut $conn, run: &ExecutionSummary, now: DateTime<Utc>) -> Result<(), TraceError> {
             let db = super::db_error;
-            let rules: Vec<RuleRecord> = sqlx::query_as(
-                "SELECT id, enabled, spec, secret, created_at, disabled_reason FROM alert_rules WHERE enabled = 1",
-            )
+            let rules: Vec<RuleRecord> =
+                sqlx::query_as(&format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = 1"))
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
@@ -54,13 +53,8 @@ macro_rules! fire_alerts_in {
                 if !rule.spec.fires_for(run, &failed_nodes) {
                     continue;
                 }
-                // The cool-down, taken atomically: the rule's last firing
-                // moves only if it is old enough.
                 let cutoff = now - chrono::Duration::seconds(i64::from(rule.spec.cooldown_secs));
-                let claimed = sqlx::query(
-                    "UPDATE alert_rules SET last_fired_at = $1 WHERE id = $2 \
-                     AND (last_fired_at IS NULL OR last_fired_at <= $3)",
-                )
+                let claimed = sqlx::query(TAKE_COOLDOWN)
                 .bind(to_micros(&now))
                 .bind(rule.id.as_str())
                 .bind(to_micros(&cutoff))

@@ -3,7 +3,7 @@
 //! signature, on both backends: retries, 410 Gone, redirects, cool-downs,
 //! redelivery, baseline rules, and exactly one alert across a `kill -9`.
 
-use crate::helpers::{assert_error, spawn_app, TestApp, TestDatabase};
+use crate::helpers::{assert_error, free_port, spawn_app, start_server, TestApp, TestDatabase};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -507,26 +507,6 @@ async fn postgres_fires_a_baseline_alert_when_a_node_type_slows_down() {
     baseline_story(TestDatabase::postgres()).await;
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_server(database_url: &str, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_tracevis"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database_url])
-        .env("TRACEVIS_CONFIG", "/nonexistent/tracevis.toml")
-        .env("TRACEVIS_ALLOW_PRIVATE_WEBHOOKS", "true")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("server starts")
-}
-
 async fn healthy(port: u16) -> TestApp {
     let app = TestApp::attach(SocketAddr::from(([127, 0, 0, 1], port)));
     for _ in 0..400 {
@@ -550,7 +530,7 @@ async fn an_alert_fired_before_a_kill_dash_9_arrives_once_after_restart() {
     // The receiver is down while the first server runs.
     let receiver_port = free_port();
     let port = free_port();
-    let mut server = start_server(&db.url, port);
+    let mut server = start_server(&db.url, port, &[("TRACEVIS_ALLOW_PRIVATE_WEBHOOKS", "true")]);
     let app = healthy(port).await;
     let rule = create_rule(
         &app,
@@ -567,7 +547,7 @@ async fn an_alert_fired_before_a_kill_dash_9_arrives_once_after_restart() {
     let receiver = Receiver::default();
     let at = receiver.clone().start_on(receiver_port).await;
     assert_eq!(at.port(), receiver_port);
-    let mut server = start_server(&db.url, port);
+    let mut server = start_server(&db.url, port, &[("TRACEVIS_ALLOW_PRIVATE_WEBHOOKS", "true")]);
     let app = healthy(port).await;
     // The first attempt may have failed before the kill: the retry comes
     // within the schedule's first wait (10 s).

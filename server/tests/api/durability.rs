@@ -1,21 +1,10 @@
 //! A batch the API acknowledged survives `kill -9` of the server process.
 
-use crate::helpers::TestDatabase;
+use crate::helpers::{free_port, start_server, TestDatabase};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-fn start_server(database_url: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tracevis"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database_url])
-        .env("TRACEVIS_CONFIG", "/nonexistent/tracevis.toml")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts")
-}
 
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     for _ in 0..200 {
@@ -29,14 +18,6 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     panic!("server at {base} never became healthy");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn an_acknowledged_batch_survives_kill_dash_9() {
     let db = TestDatabase::new();
@@ -44,7 +25,7 @@ async fn an_acknowledged_batch_survives_kill_dash_9() {
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
 
-    let mut server = start_server(&db.url, port);
+    let mut server = start_server(&db.url, port, &[]);
     wait_healthy(&client, &base).await;
     let r = client
         .post(format!("{base}/api/v1/executions"))
@@ -67,7 +48,7 @@ async fn an_acknowledged_batch_survives_kill_dash_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let mut server = start_server(&db.url, port);
+    let mut server = start_server(&db.url, port, &[]);
     wait_healthy(&client, &base).await;
     let trace: Value = client
         .get(format!("{base}/api/v1/executions/durable"))
@@ -95,7 +76,7 @@ async fn the_run_aggregates_equal_a_recount_after_kill_dash_9_mid_ingest() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server = start_server(&db.url, port);
+    let mut server = start_server(&db.url, port, &[]);
     wait_healthy(&client, &base).await;
 
     let acknowledged = Arc::new(AtomicUsize::new(0));

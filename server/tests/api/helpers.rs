@@ -330,3 +330,26 @@ pub fn declared_routes() -> Vec<(&'static str, String)> {
     }
     routes
 }
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the real `tracevis serve` binary on `port` over `database_url`
+/// (no config file), with `env` set: for tests that kill it with `kill -9`.
+pub fn start_server(database_url: &str, port: u16, env: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tracevis"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database_url])
+        .env("TRACEVIS_CONFIG", "/nonexistent/tracevis.toml")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("server starts")
+}
