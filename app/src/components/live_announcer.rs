@@ -3,6 +3,7 @@
 //! live frame, which would drown out everything else the person is doing.
 
 use leptos::prelude::*;
+use std::sync::{Arc, Mutex};
 
 /// How long updates are gathered into one announcement.
 const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -15,6 +16,18 @@ pub fn LiveAnnouncer(count: Signal<usize>, one: &'static str, many: &'static str
     // when it opened is not news).
     let told = StoredValue::new(None::<usize>);
     let waiting = StoredValue::new(false);
+    // The pending announcement's timer, cleared when the page is left: its
+    // callback reads `count`, which leaving the page disposes, and reading
+    // a disposed signal panics the whole client (it then stops reacting).
+    let timer: Arc<Mutex<Option<TimeoutHandle>>> = Arc::default();
+    on_cleanup({
+        let timer = timer.clone();
+        move || {
+            if let Some(handle) = timer.lock().ok().and_then(|mut t| t.take()) {
+                handle.clear();
+            }
+        }
+    });
     // Effects run in the browser only.
     Effect::new(move |_| {
         let now = count.get();
@@ -26,11 +39,15 @@ pub fn LiveAnnouncer(count: Signal<usize>, one: &'static str, many: &'static str
             return;
         }
         waiting.set_value(true);
-        set_timeout(
+        let scheduled = set_timeout_with_handle(
             move || {
                 waiting.set_value(false);
-                let now = count.get_untracked();
-                let before = told.get_value().unwrap_or(now);
+                // `try_`: a timer that fired as the page was left finds
+                // nothing to tell.
+                let Some(now) = count.try_get_untracked() else {
+                    return;
+                };
+                let before = told.try_get_value().flatten().unwrap_or(now);
                 if now > before {
                     let new = now - before;
                     message.set(format!("{new} new {}", if new == 1 { one } else { many }));
@@ -39,6 +56,9 @@ pub fn LiveAnnouncer(count: Signal<usize>, one: &'static str, many: &'static str
             },
             SETTLE,
         );
+        if let (Ok(handle), Ok(mut pending)) = (scheduled, timer.lock()) {
+            *pending = Some(handle);
+        }
     });
     view! { <p class="visually-hidden" aria-live="polite">{move || message.get()}</p> }
 }
