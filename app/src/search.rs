@@ -299,17 +299,28 @@ impl SearchQuery {
     /// Where the first term occurs in `text`, as a byte range (a phrase's
     /// whole span).
     fn first_occurrence(&self, text: &str) -> Option<Range<usize>> {
-        let found: Vec<(Range<usize>, String)> = words(text).collect();
-        (0..found.len()).find_map(|i| {
-            self.terms.iter().find_map(|term| {
-                let window = found.get(i..i + term.len())?;
-                window
-                    .iter()
-                    .zip(term)
-                    .all(|((_, w), t)| w == t)
-                    .then(|| window[0].0.start..window[window.len() - 1].0.end)
-            })
-        })
+        // A window of as many words as the longest term, slid over the text
+        // (a record can hold megabytes of words: they are not all kept).
+        let longest = self.terms.iter().map(Vec::len).max()?;
+        let mut found = words(text);
+        let mut window: std::collections::VecDeque<(Range<usize>, String)> =
+            std::collections::VecDeque::with_capacity(longest);
+        loop {
+            while window.len() < longest {
+                match found.next() {
+                    Some(word) => window.push_back(word),
+                    None => break,
+                }
+            }
+            let at = self.terms.iter().find_map(|term| {
+                (term.len() <= window.len() && window.iter().zip(term).all(|((_, w), t)| w == t))
+                    .then(|| window[0].0.start..window[term.len() - 1].0.end)
+            });
+            if at.is_some() {
+                return at;
+            }
+            window.pop_front()?;
+        }
     }
 
     /// The parts of `text` to highlight: every word of the query, wherever
@@ -329,12 +340,11 @@ impl SearchQuery {
         let at = self.first_occurrence(text).unwrap_or(0..0);
         let line_start = text[..at.start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[at.end..].find('\n').map_or(text.len(), |i| at.end + i);
-        let before: Vec<(usize, char)> = text[line_start..at.start].char_indices().collect();
-        let start = if before.len() > EXCERPT_CONTEXT {
-            line_start + before[before.len() - EXCERPT_CONTEXT].0
-        } else {
-            line_start
-        };
+        let start = text[line_start..at.start]
+            .char_indices()
+            .rev()
+            .nth(EXCERPT_CONTEXT - 1)
+            .map_or(line_start, |(i, _)| line_start + i);
         let end = text[at.end..line_end]
             .char_indices()
             .nth(EXCERPT_CONTEXT)

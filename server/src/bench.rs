@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// finished visit with about 1 KB of text in its outputs.
     #[arg(long, default_value_t = 100_000)]
     search_runs: u32,
+    /// Node types of the baseline-alert figure: a week of hourly
+    /// aggregates of runs visiting each of them, one baseline rule each.
+    #[arg(long, default_value_t = 100)]
+    baseline_node_types: u32,
     /// `required`: every HTTP request carries an admin token and passes the
     /// access gate's check, as on a team's server (compare with `off`).
     #[arg(long, value_enum, default_value = "off")]
@@ -106,7 +110,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         format!("sqlite://{}", path.display())
     });
     println!("tracevis bench — database {}", crate::config::redact_url(&url));
-    let (history, access_store) = store::open_with_access(&url).await?;
+    let (history, access_store, alert_store) = store::open_all(&url).await?;
     let service = TraceService::new(history);
     let mut rng = StdRng::seed_from_u64(42);
 
@@ -289,7 +293,162 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.search_runs
         );
     }
+
+    // One run with 10 MB of payloads among them: a word of its text finds
+    // it (and cuts its excerpts from 1 MB records).
+    fill_in_workers(&service, "bench-search-big", 1, 200, store_big_search_run).await?;
+    let latency = measure(50, &["zanzibar".to_owned()], &mut rng, |word| {
+        let http = http.clone();
+        let url = format!("http://{addr}/api/v1/executions?q={word}&limit=50&fields=list");
+        async move {
+            let response = http.get(url).send().await?;
+            ensure!(response.status().is_success(), "status {}", response.status());
+            let list: Value = response.json().await?;
+            ensure!(
+                list["executions"][0]["graph_type"] == "bench-search-big",
+                "the big run was not found"
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    println!("GET /api/v1/executions?q=… (a word in a run with 10 MB of payloads): {latency}");
+
+    let evaluation = time_baseline_rules(&service, &alert_store, args.baseline_node_types).await?;
+    println!(
+        "baseline alert rules, one per node type, {} node types, a week of hourly aggregates: {evaluation} per evaluation of all rules",
+        args.baseline_node_types
+    );
     Ok(())
+}
+
+/// The search run with 10 MB of payloads: ten visits whose outputs each
+/// hold 1 MB of words, `zanzibar` among the first of each.
+async fn store_big_search_run(service: TraceService, mut rng: StdRng) -> anyhow::Result<StdRng> {
+    let id = format!("search-big-{}", uuid::Uuid::now_v7().simple());
+    let start = Utc::now() - ChronoDuration::minutes(1);
+    let new: NewExecution = serde_json::from_value(json!({
+        "execution_id": id, "graph_type": "bench-search-big", "start_time": start,
+    }))?;
+    service.start_execution(new).await?;
+    let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+    for i in 0..10i64 {
+        let mut text = String::from("zanzibar");
+        while text.len() < 1_000_000 {
+            text.push(' ');
+            text.push_str(&search_word(rng.random_range(0..SEARCH_VOCABULARY)));
+        }
+        let at = start + ChronoDuration::milliseconds(i * 100);
+        let events = json!([
+            {"node_id": "Read", "event_type": "started", "timestamp": at},
+            {"node_id": "Read", "event_type": "completed", "timestamp": at + ChronoDuration::milliseconds(50),
+             "duration_ms": 50.0, "outputs": {"text": text}},
+        ]);
+        service
+            .append_batch(&record_id, serde_json::from_value(json!({"events": events}))?)
+            .await?;
+    }
+    let done = serde_json::from_value(
+        json!({"status": "completed", "end_time": start + ChronoDuration::seconds(2)}),
+    )?;
+    service.complete_execution(&record_id, done).await?;
+    Ok(rng)
+}
+
+/// Runs of the baseline figure: this many per hour of the week and more.
+const BASELINE_RUNS_PER_HOUR: u32 = 10;
+
+/// Fills a week and two hours of runs visiting `node_types` node types
+/// (durations spread over many histogram buckets), makes one baseline rule
+/// per node type, and times the periodic task's evaluation of them all.
+/// The rules' factor is high enough that none fires: what is timed is the
+/// reading, as on most evaluations.
+async fn time_baseline_rules(
+    service: &TraceService,
+    alerts: &crate::alerts::store::AlertStore,
+    node_types: u32,
+) -> anyhow::Result<Percentiles> {
+    use app::alerts::AlertRuleSpec;
+    let hours = 7 * 24 + 2;
+    let started = Instant::now();
+    let store_one = move |service: TraceService, rng: StdRng| store_baseline_run(service, rng, node_types);
+    let stored = fill_in_workers(
+        service,
+        "bench-baseline",
+        hours * BASELINE_RUNS_PER_HOUR,
+        300,
+        store_one,
+    )
+    .await?;
+    if stored > 0 {
+        println!(
+            "stored {stored} baseline runs ({node_types} visits each) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let existing: Vec<String> = alerts
+        .list_rules()
+        .await?
+        .into_iter()
+        .map(|r| r.spec.name.as_str().to_owned())
+        .collect();
+    for n in 0..node_types {
+        let name = format!("bench baseline {}", baseline_node(n));
+        if existing.contains(&name) {
+            continue;
+        }
+        let spec: AlertRuleSpec = serde_json::from_value(json!({
+            "name": name, "graph_type": "bench-baseline",
+            "condition": {"kind": "node_slower_than_baseline", "node_id": baseline_node(n), "factor": 500.0, "min_count": 5},
+            "webhook_url": "https://hooks.example.com/tracevis",
+        }))?;
+        let id = uuid::Uuid::now_v7().to_string();
+        alerts.create_rule(&id, &spec, "bench-secret", Utc::now()).await?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let began = Instant::now();
+        let fired = crate::alerts::baseline::evaluate(alerts, Utc::now()).await?;
+        times.push(began.elapsed());
+        ensure!(fired == 0, "a bench baseline rule fired");
+    }
+    Ok(Percentiles::of(times))
+}
+
+/// The `n`th node type of the baseline figure.
+fn baseline_node(n: u32) -> String {
+    format!("Node{n:03}")
+}
+
+/// One run of the baseline figure: started in a random minute of the last
+/// week and two hours, visiting every node type once, each visit taking
+/// 1 ms to 10 s (log-uniform, so a node's hour spans many buckets).
+async fn store_baseline_run(
+    service: TraceService,
+    mut rng: StdRng,
+    node_types: u32,
+) -> anyhow::Result<StdRng> {
+    let id = format!("baseline-{}", uuid::Uuid::now_v7().simple());
+    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..(7 * 24 + 2) * 60));
+    let new: NewExecution = serde_json::from_value(json!({
+        "execution_id": id, "graph_type": "bench-baseline", "start_time": start,
+    }))?;
+    service.start_execution(new).await?;
+    let mut at = start;
+    let mut events = Vec::with_capacity(node_types as usize * 2);
+    for n in 0..node_types {
+        let took = 10f64.powf(rng.random_range(0.0..4.0));
+        events.push(json!({"node_id": baseline_node(n), "event_type": "started", "timestamp": at}));
+        at += ChronoDuration::microseconds((took * 1_000.0) as i64);
+        events.push(json!({"node_id": baseline_node(n), "event_type": "completed", "timestamp": at, "duration_ms": took}));
+    }
+    let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
+    service
+        .append_batch(&record_id, serde_json::from_value(json!({"events": events}))?)
+        .await?;
+    let done = serde_json::from_value(json!({"status": "completed", "end_time": at}))?;
+    service.complete_execution(&record_id, done).await?;
+    Ok(rng)
 }
 
 /// Distinct words the search runs' text is drawn from.

@@ -87,7 +87,8 @@ pub(crate) fn order_by(sort: app::model::ListSort) -> &'static str {
 /// part the page reads. On PostgreSQL, sequential scans and sorts are priced
 /// out first, so the plan shows whether an index *can* serve the page
 /// whatever the table's size (a tiny test table is scanned otherwise). For
-/// the plan test and for operators.
+/// the plan test and for operators. (A search's runs are left out: they
+/// are bound per request, see `search::SearchHits`.)
 pub async fn explain_list(
     database_url: &str,
     filter: &app::model::ExecutionFilter,
@@ -102,6 +103,7 @@ pub async fn explain_list(
         for part in run_list::page_parts(filter) {
             let mut q: QueryBuilder<sqlx::Sqlite> = run_list::page_query(
                 filter,
+                None,
                 &format!("EXPLAIN QUERY PLAN SELECT {columns}"),
                 part,
                 limit,
@@ -119,6 +121,7 @@ pub async fn explain_list(
         for part in run_list::page_parts(filter) {
             let mut q: QueryBuilder<sqlx::Postgres> = run_list::page_query(
                 filter,
+                None,
                 &format!("EXPLAIN SELECT {columns}"),
                 part,
                 limit,

@@ -1,6 +1,7 @@
 //! WHERE clauses shared by both backends: the run-list filter and the
 //! statistics' hour filter, written once over sqlx's generic query builder.
 
+use super::search::SearchHits;
 use super::time::{hour_of, to_micros};
 use app::model::{ExecutionFilter, StatisticsFilter};
 use app::search::SearchQuery;
@@ -23,9 +24,9 @@ pub struct Dialect {
     pub critical_node: &'static str,
     /// Its ms, as a float.
     pub critical_ms: &'static str,
-    /// The SQL around a bound search (`search_literal`) that selects the
-    /// matching documents' `doc_id`s, newest first.
-    pub matching_docs: (&'static str, &'static str),
+    /// The SQL around a bound search (`search_literal`) and a bound limit
+    /// that selects the newest matching documents' `doc_id, execution_id`.
+    pub matching_docs: (&'static str, &'static str, &'static str),
     /// The search as the backend's index reads it.
     pub search_literal: fn(&SearchQuery) -> String,
     /// How a search narrows the runs (`store::search::push_from`).
@@ -42,6 +43,7 @@ pub enum SearchRuns {
     CrossJoin,
     /// `execution_id = ANY(ARRAY(matches))`: PostgreSQL reads the array
     /// through the primary key (a join let it hash a scan of every run).
+    /// The matches are a bound JSON array (`search::SearchHits`).
     AnyOfArray,
 }
 
@@ -52,9 +54,12 @@ pub const SQLITE: Dialect = Dialect {
     critical_elements: "json_each(e.critical_nodes) AS c",
     critical_node: "json_extract(c.value, '$[0]')",
     critical_ms: "CAST(json_extract(c.value, '$[1]') AS REAL)",
+    // FTS5's index holds only the document ids (its rowids).
     matching_docs: (
-        "SELECT rowid FROM search_words WHERE search_words MATCH ",
-        " ORDER BY rowid DESC",
+        "SELECT doc_id, execution_id FROM search_docs WHERE doc_id IN \
+         (SELECT rowid FROM search_words WHERE search_words MATCH ",
+        " ORDER BY rowid DESC LIMIT ",
+        ")",
     ),
     search_literal: SearchQuery::fts_match,
     search_runs: SearchRuns::CrossJoin,
@@ -68,16 +73,22 @@ pub const POSTGRES: Dialect = Dialect {
     critical_node: "(c ->> 0)",
     critical_ms: "(c ->> 1)::FLOAT8",
     matching_docs: (
-        "SELECT doc_id FROM search_docs WHERE words @@ CAST(",
-        " AS tsquery) ORDER BY doc_id DESC",
+        "SELECT doc_id, execution_id FROM search_docs WHERE words @@ CAST(",
+        " AS tsquery) ORDER BY doc_id DESC LIMIT ",
+        "",
     ),
     search_literal: SearchQuery::tsquery_literal,
     search_runs: SearchRuns::AnyOfArray,
 };
 
-/// Appends `WHERE …` for `f` in the backend's `dialect`.
-pub fn push_run_filter<'a, DB>(q: &mut QueryBuilder<'a, DB>, f: &'a ExecutionFilter, dialect: &Dialect)
-where
+/// Appends `WHERE …` for `f` in the backend's `dialect`; `hits` are the
+/// runs its search matched (none without a search).
+pub fn push_run_filter<'a, DB>(
+    q: &mut QueryBuilder<'a, DB>,
+    f: &'a ExecutionFilter,
+    hits: Option<&'a SearchHits>,
+    dialect: &Dialect,
+) where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
     String: Encode<'a, DB> + Type<DB>,
@@ -102,10 +113,10 @@ where
             .push_bind(id.as_str())
             .push(") > 0");
     }
-    if let (Some(query), SearchRuns::AnyOfArray) = (&f.q, dialect.search_runs) {
-        q.push(" AND execution_id = ANY(ARRAY(");
-        super::search::push_matching_runs(q, query, dialect);
-        q.push("))");
+    if let (Some(hits), SearchRuns::AnyOfArray) = (hits, dialect.search_runs) {
+        q.push(" AND execution_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(")
+            .push_bind(hits.runs.as_str())
+            .push(" AS JSONB))))");
     }
     for (key, value) in &f.metadata {
         // Keys are checked at the edge (no quotes or backslashes), so the

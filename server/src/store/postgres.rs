@@ -205,22 +205,29 @@ impl HistoryStore for PostgresStore {
         // rare (read it through the GIN index) or in every record (read the
         // newest records first), and the wrong one reads the whole index.
         let cached = filter.q.is_none();
-        let counted: i64 = run_list::count_query(filter, &POSTGRES)
-            .build_query_scalar()
-            .persistent(cached)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let (total, mut total_capped) = run_list::total(filter, counted);
-        if let Some(query) = &filter.q {
-            let docs: i64 = search::capped_docs_query(query, &POSTGRES)
+        let hits = match &filter.q {
+            Some(query) => {
+                let docs: Vec<(i64, String)> = search::hits_query(query, &POSTGRES)
+                    .build_query_as()
+                    .persistent(false)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Some(search::SearchHits::of(docs))
+            }
+            None => None,
+        };
+        let counted: i64 = match &hits {
+            Some(hits) if run_list::only_searched(filter) => hits.count,
+            _ => run_list::count_query(filter, hits.as_ref(), &POSTGRES)
                 .build_query_scalar()
-                .persistent(false)
+                .persistent(cached)
                 .fetch_one(&self.pool)
                 .await
-                .map_err(db_error)?;
-            total_capped |= docs > search::MAX_SEARCH_DOCS;
-        }
+                .map_err(db_error)?,
+        };
+        let (total, mut total_capped) = run_list::total(filter, counted);
+        total_capped |= hits.as_ref().is_some_and(|h| h.capped);
         let columns = list_columns(filter);
         // One run more than the page: whether there is a next page.
         let wanted = i64::from(filter.limit) + 1;
@@ -230,13 +237,19 @@ impl HistoryStore for PostgresStore {
             if missing <= 0 {
                 break;
             }
-            let more: Vec<SummaryRow> =
-                run_list::page_query(filter, &format!("SELECT {columns}"), part, missing, &POSTGRES)
-                    .build_query_as()
-                    .persistent(cached)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?;
+            let more: Vec<SummaryRow> = run_list::page_query(
+                filter,
+                hits.as_ref(),
+                &format!("SELECT {columns}"),
+                part,
+                missing,
+                &POSTGRES,
+            )
+            .build_query_as()
+            .persistent(cached)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
             rows.extend(more);
         }
         let executions: Vec<ExecutionSummary> = rows

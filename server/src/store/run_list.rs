@@ -7,6 +7,7 @@
 //! index (migration 0009) rather than an OR the planners cannot range-scan.
 
 use super::filters::{push_run_filter, Dialect};
+use super::search::SearchHits;
 use app::model::{ExecutionFilter, ExecutionStatus, ListSort, MAX_COUNTED_RUNS};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -36,9 +37,10 @@ pub fn page_parts(filter: &ExecutionFilter) -> Vec<PagePart> {
 
 /// One part of a page: at most `limit` runs after the filter's cursor.
 /// `select` is the statement's head up to its FROM (`SELECT columns`, or the
-/// same behind `EXPLAIN`).
+/// same behind `EXPLAIN`); `hits`, the runs the filter's search matched.
 pub fn page_query<'a, DB>(
     filter: &'a ExecutionFilter,
+    hits: Option<&'a SearchHits>,
     select: &str,
     part: PagePart,
     limit: i64,
@@ -52,8 +54,8 @@ where
     f64: Encode<'a, DB> + Type<DB>,
 {
     let mut q = QueryBuilder::new(select);
-    super::search::push_from(&mut q, filter, dialect);
-    push_run_filter(&mut q, filter, dialect);
+    super::search::push_from(&mut q, hits, dialect);
+    push_run_filter(&mut q, filter, hits, dialect);
     let cursor = filter.cursor.as_ref();
     let by_start = " ORDER BY start_time DESC, execution_id DESC";
     match part {
@@ -109,7 +111,11 @@ fn counted_by_aggregates(filter: &ExecutionFilter) -> bool {
 /// The count behind a list's `total`: from the aggregates (finished runs)
 /// plus the running runs where the filter allows, else the matching runs
 /// counted up to `MAX_COUNTED_RUNS + 1`.
-pub fn count_query<'a, DB>(filter: &'a ExecutionFilter, dialect: &Dialect) -> QueryBuilder<'a, DB>
+pub fn count_query<'a, DB>(
+    filter: &'a ExecutionFilter,
+    hits: Option<&'a SearchHits>,
+    dialect: &Dialect,
+) -> QueryBuilder<'a, DB>
 where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
@@ -118,8 +124,8 @@ where
 {
     if !counted_by_aggregates(filter) {
         let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1");
-        super::search::push_from(&mut q, filter, dialect);
-        push_run_filter(&mut q, filter, dialect);
+        super::search::push_from(&mut q, hits, dialect);
+        push_run_filter(&mut q, filter, hits, dialect);
         q.push(" LIMIT ").push_bind(MAX_COUNTED_RUNS + 1).push(") AS c");
         return q;
     }
@@ -142,6 +148,18 @@ where
     }
     q.push(") AS BIGINT)");
     q
+}
+
+/// Whether `filter` narrows the runs by its search alone: then the runs
+/// the search matched are its total, with no count of the runs table.
+pub fn only_searched(filter: &ExecutionFilter) -> bool {
+    filter.q.is_some()
+        && filter.graph_type.is_none()
+        && filter.status.is_none()
+        && filter.id_contains.is_none()
+        && filter.metadata.is_empty()
+        && filter.start_time.is_none()
+        && filter.end_time.is_none()
 }
 
 /// The `total` and whether it is a lower bound, from `count_query`'s answer.

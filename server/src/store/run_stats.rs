@@ -132,7 +132,7 @@ where
             q.push(" UNION ALL ");
         }
         q.push(format!("SELECT {EXACT_COLUMNS} FROM run_contributions"));
-        push_run_filter(q, filter, dialect);
+        push_run_filter(q, filter, None, dialect);
         q.push(match part {
             Part::Running => " AND status = 'running'",
             Part::Finished => " AND status <> 'running'",
@@ -306,9 +306,9 @@ where
     // for both would scan every matching run (SQLite's min/max optimisation
     // takes a single aggregate only).
     let mut q = QueryBuilder::new("SELECT (SELECT MIN(start_time) FROM executions");
-    push_run_filter(&mut q, runs, dialect);
+    push_run_filter(&mut q, runs, None, dialect);
     q.push(") AS first_start, (SELECT MAX(start_time) FROM executions");
-    push_run_filter(&mut q, runs, dialect);
+    push_run_filter(&mut q, runs, None, dialect);
     q.push(") AS last_start");
     q
 }

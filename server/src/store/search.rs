@@ -15,7 +15,7 @@ use super::filters::{Dialect, SearchRuns};
 use super::json_column;
 use app::diff::DiffEntry;
 use app::error::TraceError;
-use app::model::{ExecutionFilter, JsonObject, NodeEvent, StateSnapshot};
+use app::model::{JsonObject, NodeEvent, StateSnapshot};
 use app::search::{
     event_text, run_text, snapshot_text, MatchPlace, SearchMatch, SearchQuery, MATCHES_PER_RUN,
 };
@@ -206,83 +206,74 @@ pub fn matches_of(rows: Vec<HitRow>, query: &SearchQuery) -> Result<Vec<(String,
     Ok(out)
 }
 
-/// Opens the FROM clause of a run list: the runs table, or on SQLite with a
-/// query, the runs of the newest `MAX_SEARCH_DOCS` matching documents
-/// driving a join to it (so a rare word reads only its runs). PostgreSQL
-/// narrows the runs in the WHERE clause instead (`filters::SearchRuns`).
-pub fn push_from<'a, DB>(q: &mut QueryBuilder<'a, DB>, filter: &'a ExecutionFilter, dialect: &Dialect)
+/// The runs a search matched, found once per list request: the distinct
+/// runs of its newest `MAX_SEARCH_DOCS` matching documents, as a JSON array
+/// the page's and the count's statements bind. Reading the index once, here,
+/// rather than in each statement, is what keeps a common word's list fast
+/// on PostgreSQL, whose matching rows are read from the heap every time.
+#[derive(Debug, PartialEq)]
+pub struct SearchHits {
+    /// The runs' ids, as a JSON array of strings.
+    pub runs: String,
+    /// How many runs.
+    pub count: i64,
+    /// Whether more documents matched than were read.
+    pub capped: bool,
+}
+
+impl SearchHits {
+    /// The hits of the `(doc_id, execution_id)` rows `hits_query` read.
+    pub fn of(mut docs: Vec<(i64, String)>) -> Self {
+        docs.sort_unstable_by_key(|(doc, _)| std::cmp::Reverse(*doc));
+        let capped = docs.len() as i64 > MAX_SEARCH_DOCS;
+        docs.truncate(MAX_SEARCH_DOCS as usize);
+        let mut runs: Vec<String> = docs.into_iter().map(|(_, run)| run).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        Self {
+            count: runs.len() as i64,
+            runs: serde_json::Value::from(runs).to_string(),
+            capped,
+        }
+    }
+}
+
+/// Reads the `(doc_id, execution_id)` of the newest `MAX_SEARCH_DOCS + 1`
+/// documents that match `query` (one more: whether the cap was reached).
+pub fn hits_query<'a, DB>(query: &SearchQuery, dialect: &Dialect) -> QueryBuilder<'a, DB>
 where
     DB: Database,
     String: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
-    match (&filter.q, dialect.search_runs) {
-        (Some(query), SearchRuns::CrossJoin) => {
-            q.push(" FROM (");
-            push_matching_runs(q, query, dialect);
-            q.push(") AS hits CROSS JOIN executions ON executions.execution_id = hits.hit");
+    let (head, middle, tail) = dialect.matching_docs;
+    let mut q = QueryBuilder::new(head);
+    q.push_bind((dialect.search_literal)(query))
+        .push(middle)
+        .push_bind(MAX_SEARCH_DOCS + 1)
+        .push(tail);
+    q
+}
+
+/// Opens the FROM clause of a run list: the runs table, or on SQLite with a
+/// search, its matched runs driving a join to it (so a rare word reads only
+/// its runs). PostgreSQL narrows the runs in the WHERE clause instead
+/// (`filters::SearchRuns`).
+pub fn push_from<'a, DB>(q: &mut QueryBuilder<'a, DB>, hits: Option<&'a SearchHits>, dialect: &Dialect)
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    match (hits, dialect.search_runs) {
+        (Some(hits), SearchRuns::CrossJoin) => {
+            q.push(" FROM (SELECT value AS hit FROM json_each(")
+                .push_bind(hits.runs.as_str())
+                .push(")) AS hits CROSS JOIN executions ON executions.execution_id = hits.hit");
         }
         _ => {
             q.push(" FROM executions");
         }
     }
-}
-
-/// The distinct runs (`hit`) of the newest `MAX_SEARCH_DOCS` documents that
-/// match `query`. SQLite's index holds only document ids (FTS5 rowids);
-/// PostgreSQL's matching rows carry their run, read in the same pass.
-pub fn push_matching_runs<'a, DB>(q: &mut QueryBuilder<'a, DB>, query: &SearchQuery, dialect: &Dialect)
-where
-    DB: Database,
-    String: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    match dialect.search_runs {
-        SearchRuns::CrossJoin => {
-            q.push("SELECT DISTINCT execution_id AS hit FROM search_docs WHERE doc_id IN (");
-            push_matching_docs(q, query, dialect, MAX_SEARCH_DOCS);
-            q.push(")");
-        }
-        SearchRuns::AnyOfArray => {
-            q.push("SELECT DISTINCT execution_id AS hit FROM (SELECT execution_id FROM search_docs WHERE words @@ CAST(")
-                .push_bind((dialect.search_literal)(query))
-                .push(" AS tsquery) ORDER BY doc_id DESC LIMIT ")
-                .push_bind(MAX_SEARCH_DOCS)
-                .push(") AS m");
-        }
-    }
-}
-
-/// The ids of the newest `limit` documents that match `query`.
-pub fn push_matching_docs<'a, DB>(
-    q: &mut QueryBuilder<'a, DB>,
-    query: &SearchQuery,
-    dialect: &Dialect,
-    limit: i64,
-) where
-    DB: Database,
-    String: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    q.push(dialect.matching_docs.0)
-        .push_bind((dialect.search_literal)(query))
-        .push(dialect.matching_docs.1)
-        .push(" LIMIT ")
-        .push_bind(limit);
-}
-
-/// Counts matching documents up to `MAX_SEARCH_DOCS + 1`: more than the cap
-/// means the list read only the newest of them.
-pub fn capped_docs_query<'a, DB>(query: &SearchQuery, dialect: &Dialect) -> QueryBuilder<'a, DB>
-where
-    DB: Database,
-    String: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (");
-    push_matching_docs(&mut q, query, dialect, MAX_SEARCH_DOCS + 1);
-    q.push(") AS m");
-    q
 }
 
 #[cfg(test)]
@@ -312,5 +303,20 @@ mod tests {
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].text, "url: https://x.example\n");
         assert_eq!((docs[0].seq, docs[0].node_id.as_deref()), (4, Some("Fetch")));
+    }
+
+    #[test]
+    fn hits_are_the_distinct_runs_of_the_newest_documents() {
+        let hits = SearchHits::of(vec![(3, "b".into()), (9, "a".into()), (5, "a".into())]);
+        assert_eq!(hits.runs, r#"["a","b"]"#);
+        assert_eq!(hits.count, 2);
+        assert!(!hits.capped);
+        // One document more than the cap: the oldest one's run is left out
+        // (its other documents are older still), and the list says so.
+        let mut docs: Vec<(i64, String)> = (1..=MAX_SEARCH_DOCS).map(|d| (d + 1, "new".to_owned())).collect();
+        docs.push((1, "old".into()));
+        let hits = SearchHits::of(docs);
+        assert_eq!(hits.runs, r#"["new"]"#);
+        assert!(hits.capped);
     }
 }

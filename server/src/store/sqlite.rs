@@ -262,20 +262,27 @@ impl HistoryStore for SqliteStore {
 
     #[instrument(skip_all)]
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
-        let counted: i64 = run_list::count_query(filter, &SQLITE)
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let (total, mut total_capped) = run_list::total(filter, counted);
-        if let Some(query) = &filter.q {
-            let docs: i64 = search::capped_docs_query(query, &SQLITE)
+        let hits = match &filter.q {
+            Some(query) => {
+                let docs: Vec<(i64, String)> = search::hits_query(query, &SQLITE)
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Some(search::SearchHits::of(docs))
+            }
+            None => None,
+        };
+        let counted: i64 = match &hits {
+            Some(hits) if run_list::only_searched(filter) => hits.count,
+            _ => run_list::count_query(filter, hits.as_ref(), &SQLITE)
                 .build_query_scalar()
                 .fetch_one(&self.pool)
                 .await
-                .map_err(db_error)?;
-            total_capped |= docs > search::MAX_SEARCH_DOCS;
-        }
+                .map_err(db_error)?,
+        };
+        let (total, mut total_capped) = run_list::total(filter, counted);
+        total_capped |= hits.as_ref().is_some_and(|h| h.capped);
         let columns = list_columns(filter);
         // One run more than the page: whether there is a next page.
         let wanted = i64::from(filter.limit) + 1;
@@ -285,12 +292,18 @@ impl HistoryStore for SqliteStore {
             if missing <= 0 {
                 break;
             }
-            let more: Vec<SummaryRow> =
-                run_list::page_query(filter, &format!("SELECT {columns}"), part, missing, &SQLITE)
-                    .build_query_as()
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db_error)?;
+            let more: Vec<SummaryRow> = run_list::page_query(
+                filter,
+                hits.as_ref(),
+                &format!("SELECT {columns}"),
+                part,
+                missing,
+                &SQLITE,
+            )
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
             rows.extend(more);
         }
         let executions: Vec<ExecutionSummary> = rows

@@ -283,3 +283,59 @@ async fn any_query_text_gets_results_or_a_400_naming_q() {
         assert_error(response, StatusCode::BAD_REQUEST, "invalid_parameter", &["q"]).await;
     }
 }
+
+/// A run with 10 MB of payloads (ten 1 MB outputs) is found by a word of
+/// each output, with short excerpts that open the visits; the rest of the
+/// list answers as before.
+#[tokio::test]
+async fn a_run_with_ten_megabytes_of_payloads_is_found_with_short_excerpts() {
+    let app = spawn_app().await;
+    app.start("small").await;
+    app.append_events("small", 2).await;
+    app.start("big").await;
+    for i in 0..10 {
+        let mut text = format!("zanzibar output{i}");
+        let mut n = 0;
+        while text.len() < 1_000_000 {
+            text.push_str(&format!(" w{n}"));
+            n += 1;
+        }
+        let response = app
+            .post(
+                "/api/v1/executions/big/events",
+                &json!({"events": [{"event_id": format!("big-{i}"), "node_id": "Read", "event_type": "completed",
+                                    "timestamp": "2025-10-21T10:00:01Z", "duration_ms": 5,
+                                    "outputs": {"text": text}}]}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let list: serde_json::Value = list_with_q(&app, "zanzibar").await.json().await.unwrap();
+    let runs = list["executions"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["execution_id"], "big");
+    let matches = runs[0]["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), app::search::MATCHES_PER_RUN);
+    for found in matches {
+        let excerpt = found["excerpt"].as_str().unwrap();
+        assert!(excerpt.starts_with("text: zanzibar output"), "{excerpt}");
+        assert!(excerpt.chars().count() <= 2 * 70 + 10, "{excerpt}");
+        assert!(found["seq"].as_i64().unwrap() >= 1);
+    }
+    // A phrase: the excerpt is cut around it.
+    let list: serde_json::Value = list_with_q(&app, "output7 w0").await.json().await.unwrap();
+    assert_eq!(
+        list["executions"][0]["matches"][0]["excerpt"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .nth(2),
+        Some("output7")
+    );
+    // A word past the first 16,383 of its output is past what is indexed:
+    // not found, and not an error.
+    let response = list_with_q(&app, "w100000").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let list: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(list["executions"].as_array().unwrap().len(), 0);
+}
