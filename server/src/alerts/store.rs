@@ -372,23 +372,33 @@ impl AlertStore {
         Ok(())
     }
 
-    /// One node type's duration histogram over the hours `first..=last`
-    /// (of one graph type, or all), as sorted `(bucket, count)` pairs.
-    pub async fn node_histogram(
+    /// The duration histograms of the node types `node_ids` over the hours
+    /// `first..=last`, per node type and graph type, as `(node_id,
+    /// graph_type, bucket, count)` rows: one statement for every baseline
+    /// rule, each node type one range of `node_duration_buckets_by_node`.
+    pub async fn node_histograms(
         &self,
-        node_id: &str,
-        graph_type: Option<&str>,
+        node_ids: &[&str],
         first: i64,
         last: i64,
-    ) -> Result<Vec<(i32, i64)>, TraceError> {
-        let sql = "SELECT bucket, CAST(SUM(count) AS BIGINT) FROM node_duration_buckets \
-                   WHERE node_id = $1 AND hour >= $2 AND hour <= $3 AND ($4 IS NULL OR graph_type = $4) \
-                   GROUP BY bucket ORDER BY bucket";
-        let rows: Vec<(i32, i64)> = on_pool!(self, |p| sqlx::query_as(sql)
-            .bind(node_id)
+    ) -> Result<Vec<(String, String, i32, i64)>, TraceError> {
+        // The node ids are bound as one JSON array, which each backend
+        // unpacks its own way.
+        let listed = match &self.pool {
+            DbPool::Sqlite(_) => "node_id IN (SELECT value FROM json_each($1))",
+            DbPool::Postgres(_) => {
+                "node_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS JSONB))))"
+            }
+        };
+        let sql = format!(
+            "SELECT node_id, graph_type, bucket, CAST(SUM(count) AS BIGINT) FROM node_duration_buckets \
+             WHERE {listed} AND hour >= $2 AND hour <= $3 GROUP BY node_id, graph_type, bucket"
+        );
+        let ids = serde_json::Value::from(node_ids.to_vec()).to_string();
+        let rows: Vec<(String, String, i32, i64)> = on_pool!(self, |p| sqlx::query_as(&sql)
+            .bind(ids.as_str())
             .bind(first)
             .bind(last)
-            .bind(graph_type)
             .fetch_all(p)
             .await)
         .map_err(db_error)?;

@@ -417,6 +417,7 @@ async fn a_bad_rule_is_refused_naming_the_field() {
 }
 
 async fn baseline_story(db: TestDatabase) {
+    use tracevis::alerts::baseline::{evaluate, Baselines};
     let (history, _, alerts_store) = store::open_all(&db.url).await.unwrap();
     let alerts = Alerts {
         store: alerts_store.clone(),
@@ -479,15 +480,13 @@ async fn baseline_story(db: TestDatabase) {
         .unwrap();
     alerts.create(&rule("plan as usual", "Plan", 20)).await.unwrap();
 
+    let mut baselines = Baselines::default();
+    assert_eq!(evaluate(&alerts_store, &mut baselines, now).await.unwrap(), 1);
+    // Once per hour, however often evaluated (with the hour's baselines
+    // kept, or by another instance reading them afresh).
+    assert_eq!(evaluate(&alerts_store, &mut baselines, now).await.unwrap(), 0);
     assert_eq!(
-        tracevis::alerts::baseline::evaluate(&alerts_store, now)
-            .await
-            .unwrap(),
-        1
-    );
-    // Once per hour, however often evaluated (or by how many instances).
-    assert_eq!(
-        tracevis::alerts::baseline::evaluate(&alerts_store, now)
+        evaluate(&alerts_store, &mut Baselines::default(), now)
             .await
             .unwrap(),
         0
@@ -495,6 +494,34 @@ async fn baseline_story(db: TestDatabase) {
     let fired = alerts_store.deliveries(&slower.id, 10).await.unwrap();
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].execution_id, None);
+
+    // A rule made later in the hour, of the node type in any graph type:
+    // its baseline is read then (the other graph type's slow visits count).
+    for i in 0..25 {
+        let id = format!("other-{i}");
+        let start = now - chrono::Duration::seconds(1);
+        service
+            .start_execution(
+                serde_json::from_value(json!({"execution_id": id, "graph_type": "h", "start_time": start}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        service
+            .append_batch(
+                &app::model::RecordId::parse(id).unwrap(),
+                serde_json::from_value(json!({"events": [{"node_id": "Plan", "event_type": "completed",
+                    "timestamp": start, "duration_ms": 900.0}]}))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut anywhere = rule("plan anywhere", "Plan", 20);
+    anywhere.graph_type = None;
+    let anywhere = alerts.create(&anywhere).await.unwrap();
+    assert_eq!(evaluate(&alerts_store, &mut baselines, now).await.unwrap(), 1);
+    assert_eq!(alerts_store.deliveries(&anywhere.id, 10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
