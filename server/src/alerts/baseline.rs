@@ -10,12 +10,12 @@
 //! made from the hour, so instances evaluating side by side store it once),
 //! and no more often than its cool-down allows.
 
-use super::store::AlertStore;
+use super::store::{AlertStore, HourHistogram};
 use app::alerts::{AlertCondition, AlertRule};
 use app::error::TraceError;
 use app::histogram::NODE_SCALE;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -33,42 +33,138 @@ pub struct Finding {
 /// Which histograms a rule reads: its node type, in its graph type or all.
 type RuleKey = (String, Option<String>);
 
-/// Histogram rows by node type and graph type (`AlertStore::node_histograms`).
-struct Histograms(HashMap<(String, String), Vec<(i32, i64)>>);
+/// Histogram rows of some hours, by node type, then graph type, then bucket.
+#[derive(Debug, Default, PartialEq)]
+struct Histograms(HashMap<String, HashMap<String, BTreeMap<i32, i64>>>);
 
 impl Histograms {
-    fn of(rows: Vec<(String, String, i32, i64)>) -> Self {
-        let mut by_key: HashMap<(String, String), Vec<(i32, i64)>> = HashMap::new();
-        for (node_id, graph_type, bucket, count) in rows {
-            by_key
-                .entry((node_id, graph_type))
-                .or_default()
-                .push((bucket, count));
+    fn add(&mut self, hour: HourHistogram) {
+        let buckets = self
+            .0
+            .entry(hour.node_id)
+            .or_default()
+            .entry(hour.graph_type)
+            .or_default();
+        for (bucket, count) in hour.buckets {
+            *buckets.entry(bucket).or_default() += count;
         }
-        Self(by_key)
     }
 
-    /// The sorted `(bucket, count)` pairs of a rule's node type, summed
-    /// over graph types when the rule names none.
-    fn of_rule(&self, (node_id, graph_type): &RuleKey) -> Vec<(i32, i64)> {
-        let mut buckets: BTreeMap<i32, i64> = BTreeMap::new();
-        for ((node, graph), pairs) in &self.0 {
-            if node == node_id && graph_type.as_ref().is_none_or(|g| g == graph) {
-                for (bucket, count) in pairs {
-                    *buckets.entry(*bucket).or_default() += count;
+    /// Adds a rule's `(node_id, graph_type)` buckets to `into`, summed over
+    /// graph types when the rule names none.
+    fn add_rule_to(&self, (node_id, graph_type): &RuleKey, into: &mut BTreeMap<i32, i64>) {
+        for (graph, buckets) in self.0.get(node_id).into_iter().flatten() {
+            if graph_type.as_ref().is_none_or(|g| g == graph) {
+                for (bucket, count) in buckets {
+                    *into.entry(*bucket).or_default() += count;
                 }
             }
         }
+    }
+
+    /// A rule's sorted `(bucket, count)` pairs.
+    fn of_rule(&self, key: &RuleKey) -> Vec<(i32, i64)> {
+        let mut buckets = BTreeMap::new();
+        self.add_rule_to(key, &mut buckets);
         buckets.into_iter().collect()
     }
 }
 
-/// The baselines' p95 of one hour, by rule key, kept between evaluations
-/// by the periodic task (an evaluation with a new one reads them again).
-#[derive(Debug, Default)]
+/// What the periodic task keeps between evaluations: the week's hourly
+/// histograms of the rules' node types, each hour read once (when it enters
+/// the week, or when a rule names a node type not read before), and the
+/// rules' baseline p95 for the current hour. So an evaluation reads the
+/// last two hours, plus one hour when the hour has moved on; only the first
+/// evaluation of a process reads the whole week.
+///
+/// An hour's histograms are read when it becomes the baseline's newest
+/// hour, two hours after it began: visits of runs that started in it and
+/// go on longer than that are not in the baseline until the process starts
+/// again (a baseline is a week's p95, which a few late visits barely move).
+#[derive(Debug, Default, PartialEq)]
 pub struct Baselines {
+    /// The hour `p95` is for.
     hour: i64,
     p95: HashMap<RuleKey, Option<f64>>,
+    /// The node types whose hours `hours` holds.
+    nodes: BTreeSet<String>,
+    /// The week's histograms, hour by hour.
+    hours: BTreeMap<i64, Histograms>,
+}
+
+impl Baselines {
+    /// Reads what the week of `hour` lacks for the node types `wanted`,
+    /// and forgets hours and node types no longer wanted.
+    async fn refresh(
+        &mut self,
+        alerts: &AlertStore,
+        hour: i64,
+        wanted: &BTreeSet<String>,
+    ) -> Result<(), TraceError> {
+        let (first, last) = (hour - 1 - BASELINE_HOURS, hour - 2);
+        self.hours.retain(|h, _| (first..=last).contains(h));
+        if self.nodes.iter().any(|n| !wanted.contains(n)) {
+            self.nodes.retain(|n| wanted.contains(n));
+            for histograms in self.hours.values_mut() {
+                histograms.0.retain(|n, _| wanted.contains(n));
+            }
+        }
+        // Hours new to the week (one when the hour has moved on), for the
+        // node types read before; then the whole week of node types new
+        // to the task.
+        let missing: BTreeSet<i64> = (first..=last).filter(|h| !self.hours.contains_key(h)).collect();
+        let known: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
+        if let (false, Some(from), Some(to)) = (known.is_empty(), missing.first(), missing.last()) {
+            Self::read(&mut self.hours, alerts, &known, *from, *to, |h| {
+                missing.contains(&h)
+            })
+            .await?;
+        }
+        let new: Vec<&str> = wanted
+            .iter()
+            .filter(|n| !self.nodes.contains(*n))
+            .map(String::as_str)
+            .collect();
+        if !new.is_empty() {
+            Self::read(&mut self.hours, alerts, &new, first, last, |_| true).await?;
+        }
+        for h in first..=last {
+            self.hours.entry(h).or_default();
+        }
+        let new: Vec<String> = new.into_iter().map(str::to_owned).collect();
+        self.nodes.extend(new);
+        Ok(())
+    }
+
+    /// Adds the histograms of `node_ids` over the hours `first..=last`
+    /// that `take` accepts to the kept hours.
+    async fn read(
+        hours: &mut BTreeMap<i64, Histograms>,
+        alerts: &AlertStore,
+        node_ids: &[&str],
+        first: i64,
+        last: i64,
+        take: impl Fn(i64) -> bool,
+    ) -> Result<(), TraceError> {
+        for histogram in alerts
+            .node_histograms(node_ids, first, last)
+            .await?
+            .into_iter()
+            .filter(|h| take(h.hour))
+        {
+            hours.entry(histogram.hour).or_default().add(histogram);
+        }
+        Ok(())
+    }
+
+    /// A rule's baseline p95 over the kept week.
+    fn week_p95(&self, key: &RuleKey) -> Option<f64> {
+        let mut buckets = BTreeMap::new();
+        for histograms in self.hours.values() {
+            histograms.add_rule_to(key, &mut buckets);
+        }
+        NODE_SCALE.quantile(&buckets.into_iter().collect::<Vec<_>>(), 0.95)
+    }
 }
 
 /// An enabled baseline rule with its condition's figures.
@@ -79,8 +175,8 @@ struct BaselineRule {
     min_count: u32,
 }
 
-/// Evaluates every enabled baseline rule once, with the baselines of the
-/// hour kept in `baselines`; returns how many fired.
+/// Evaluates every enabled baseline rule once, with what earlier
+/// evaluations kept in `baselines`; returns how many fired.
 pub async fn evaluate(
     alerts: &AlertStore,
     baselines: &mut Baselines,
@@ -112,38 +208,24 @@ pub async fn evaluate(
         return Ok(0);
     }
     let hour = crate::store::time::hour_of(&now);
+    let wanted: BTreeSet<String> = rules.iter().map(|r| r.key.0.clone()).collect();
+    let read_before = baselines.nodes.clone();
+    baselines.refresh(alerts, hour, &wanted).await?;
     if baselines.hour != hour {
-        *baselines = Baselines {
-            hour,
-            p95: HashMap::new(),
-        };
+        baselines.hour = hour;
+        baselines.p95.clear();
     }
-    let nodes = |rules: &[&BaselineRule]| -> Vec<String> {
-        let mut nodes: Vec<String> = rules.iter().map(|r| r.key.0.clone()).collect();
-        nodes.sort_unstable();
-        nodes.dedup();
-        nodes
-    };
-    let unknown: Vec<&BaselineRule> = rules
-        .iter()
-        .filter(|r| !baselines.p95.contains_key(&r.key))
-        .collect();
-    if !unknown.is_empty() {
-        let node_ids = nodes(&unknown);
-        let ids: Vec<&str> = node_ids.iter().map(String::as_str).collect();
-        let week = Histograms::of(
-            alerts
-                .node_histograms(&ids, hour - 1 - BASELINE_HOURS, hour - 2)
-                .await?,
-        );
-        for rule in unknown {
-            let p95 = NODE_SCALE.quantile(&week.of_rule(&rule.key), 0.95);
+    for rule in &rules {
+        if !baselines.p95.contains_key(&rule.key) || !read_before.contains(&rule.key.0) {
+            let p95 = baselines.week_p95(&rule.key);
             baselines.p95.insert(rule.key.clone(), p95);
         }
     }
-    let node_ids = nodes(&rules.iter().collect::<Vec<_>>());
-    let ids: Vec<&str> = node_ids.iter().map(String::as_str).collect();
-    let recent = Histograms::of(alerts.node_histograms(&ids, hour - 1, hour).await?);
+    let ids: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let mut recent = Histograms::default();
+    for histogram in alerts.node_histograms(&ids, hour - 1, hour).await? {
+        recent.add(histogram);
+    }
     let mut fired = 0;
     for BaselineRule {
         rule,

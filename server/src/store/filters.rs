@@ -29,6 +29,9 @@ pub struct Dialect {
     pub matching_docs: (&'static str, &'static str, &'static str),
     /// The search as the backend's index reads it.
     pub search_literal: fn(&SearchQuery) -> String,
+    /// The distinct `execution_id`s of the matched documents as a JSON
+    /// array of strings (`[]` for none).
+    pub run_ids_json: &'static str,
     /// How a search narrows the runs (`store::search::push_from`).
     pub search_runs: SearchRuns,
 }
@@ -62,6 +65,7 @@ pub const SQLITE: Dialect = Dialect {
         ")",
     ),
     search_literal: SearchQuery::fts_match,
+    run_ids_json: "json_group_array(DISTINCT execution_id)",
     search_runs: SearchRuns::CrossJoin,
 };
 
@@ -78,6 +82,7 @@ pub const POSTGRES: Dialect = Dialect {
         "",
     ),
     search_literal: SearchQuery::tsquery_literal,
+    run_ids_json: "COALESCE(CAST(json_agg(DISTINCT execution_id) AS TEXT), '[]')",
     search_runs: SearchRuns::AnyOfArray,
 };
 

@@ -207,13 +207,13 @@ impl HistoryStore for PostgresStore {
         let cached = filter.q.is_none();
         let hits = match &filter.q {
             Some(query) => {
-                let docs: Vec<(i64, String)> = search::hits_query(query, &POSTGRES)
+                let hits: search::SearchHits = search::hits_query(query, &POSTGRES)
                     .build_query_as()
                     .persistent(false)
-                    .fetch_all(&self.pool)
+                    .fetch_one(&self.pool)
                     .await
                     .map_err(db_error)?;
-                Some(search::SearchHits::of(docs))
+                Some(hits)
             }
             None => None,
         };

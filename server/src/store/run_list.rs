@@ -54,11 +54,17 @@ where
     f64: Encode<'a, DB> + Type<DB>,
 {
     let mut q = QueryBuilder::new(select);
+    if hits.is_some() {
+        // A search's runs are read by key, thousands of them for a common
+        // word: the page is picked from their sort and filter columns
+        // first, and only the page's runs are read whole (their rows hold
+        // long payload columns that sit before `error` and `last_seq`).
+        q.push(" FROM executions WHERE execution_id IN (SELECT execution_id");
+    }
     super::search::push_from(&mut q, hits, dialect);
     push_run_filter(&mut q, filter, hits, dialect);
     let cursor = filter.cursor.as_ref();
-    let by_start = " ORDER BY start_time DESC, execution_id DESC";
-    match part {
+    let order = match part {
         PagePart::Newest | PagePart::WithoutDuration => {
             if part == PagePart::WithoutDuration {
                 q.push(" AND total_duration_ms IS NULL");
@@ -72,7 +78,7 @@ where
                     .push_bind(c.execution_id.as_str())
                     .push(")");
             }
-            q.push(by_start);
+            " ORDER BY start_time DESC, execution_id DESC"
         }
         PagePart::Durations => {
             q.push(" AND total_duration_ms IS NOT NULL");
@@ -85,15 +91,17 @@ where
                     .push_bind(c.execution_id.as_str())
                     .push(")");
             }
-            q.push(" ORDER BY total_duration_ms DESC, start_time DESC, execution_id DESC");
+            " ORDER BY total_duration_ms DESC, start_time DESC, execution_id DESC"
         }
-        PagePart::Offset => {
-            q.push(super::order_by(filter.sort));
-        }
-    }
+        PagePart::Offset => super::order_by(filter.sort),
+    };
+    q.push(order);
     q.push(" LIMIT ").push_bind(limit);
     if part == PagePart::Offset || (part == PagePart::Newest && filter.offset > 0) {
         q.push(" OFFSET ").push_bind(i64::from(filter.offset));
+    }
+    if hits.is_some() {
+        q.push(")").push(order);
     }
     q
 }

@@ -213,35 +213,21 @@ pub fn matches_of(rows: Vec<HitRow>, query: &SearchQuery) -> Result<Vec<(String,
 /// the page's and the count's statements bind. Reading the index once, here,
 /// rather than in each statement, is what keeps a common word's list fast
 /// on PostgreSQL, whose matching rows are read from the heap every time.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, PartialEq, sqlx::FromRow)]
 pub struct SearchHits {
-    /// The runs' ids, as a JSON array of strings.
-    pub runs: String,
-    /// How many runs.
-    pub count: i64,
     /// Whether more documents matched than were read.
     pub capped: bool,
+    /// How many runs.
+    pub count: i64,
+    /// The runs' ids, as a JSON array of strings.
+    pub runs: String,
 }
 
-impl SearchHits {
-    /// The hits of the `(doc_id, execution_id)` rows `hits_query` read.
-    pub fn of(mut docs: Vec<(i64, String)>) -> Self {
-        docs.sort_unstable_by_key(|(doc, _)| std::cmp::Reverse(*doc));
-        let capped = docs.len() as i64 > MAX_SEARCH_DOCS;
-        docs.truncate(MAX_SEARCH_DOCS as usize);
-        let mut runs: Vec<String> = docs.into_iter().map(|(_, run)| run).collect();
-        runs.sort_unstable();
-        runs.dedup();
-        Self {
-            count: runs.len() as i64,
-            runs: serde_json::Value::from(runs).to_string(),
-            capped,
-        }
-    }
-}
-
-/// Reads the `(doc_id, execution_id)` of the newest `MAX_SEARCH_DOCS + 1`
-/// documents that match `query` (one more: whether the cap was reached).
+/// Reads the `SearchHits` of `query` in one row. The matched runs are
+/// gathered by the database: thousands of rows for a common word cost sqlx
+/// (a row at a time through a channel on SQLite) far more than the query.
+/// The newest `MAX_SEARCH_DOCS + 1` documents are read, the extra one only
+/// to tell whether the cap was reached: its run is left out.
 pub fn hits_query<'a, DB>(query: &SearchQuery, dialect: &Dialect) -> QueryBuilder<'a, DB>
 where
     DB: Database,
@@ -249,11 +235,19 @@ where
     i64: Encode<'a, DB> + Type<DB>,
 {
     let (head, middle, tail) = dialect.matching_docs;
-    let mut q = QueryBuilder::new(head);
-    q.push_bind((dialect.search_literal)(query))
+    let mut q = QueryBuilder::new("WITH m AS MATERIALIZED (");
+    q.push(head)
+        .push_bind((dialect.search_literal)(query))
         .push(middle)
         .push_bind(MAX_SEARCH_DOCS + 1)
-        .push(tail);
+        .push(tail)
+        .push(format!(
+            ") SELECT (SELECT COUNT(*) FROM m) > {MAX_SEARCH_DOCS} AS capped, \
+             CAST(COUNT(DISTINCT execution_id) AS BIGINT) AS count, {} AS runs FROM m \
+             WHERE doc_id > (SELECT CASE WHEN COUNT(*) > {MAX_SEARCH_DOCS} THEN MIN(doc_id) \
+             ELSE -1 END FROM m)",
+            dialect.run_ids_json
+        ));
     q
 }
 
@@ -305,20 +299,5 @@ mod tests {
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].text, "url: https://x.example\n");
         assert_eq!((docs[0].seq, docs[0].node_id.as_deref()), (4, Some("Fetch")));
-    }
-
-    #[test]
-    fn hits_are_the_distinct_runs_of_the_newest_documents() {
-        let hits = SearchHits::of(vec![(3, "b".into()), (9, "a".into()), (5, "a".into())]);
-        assert_eq!(hits.runs, r#"["a","b"]"#);
-        assert_eq!(hits.count, 2);
-        assert!(!hits.capped);
-        // One document more than the cap: the oldest one's run is left out
-        // (its other documents are older still), and the list says so.
-        let mut docs: Vec<(i64, String)> = (1..=MAX_SEARCH_DOCS).map(|d| (d + 1, "new".to_owned())).collect();
-        docs.push((1, "old".into()));
-        let hits = SearchHits::of(docs);
-        assert_eq!(hits.runs, r#"["new"]"#);
-        assert!(hits.capped);
     }
 }

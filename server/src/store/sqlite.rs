@@ -264,12 +264,12 @@ impl HistoryStore for SqliteStore {
     async fn list_executions(&self, filter: &ExecutionFilter) -> Result<ExecutionList, TraceError> {
         let hits = match &filter.q {
             Some(query) => {
-                let docs: Vec<(i64, String)> = search::hits_query(query, &SQLITE)
+                let hits: search::SearchHits = search::hits_query(query, &SQLITE)
                     .build_query_as()
-                    .fetch_all(&self.pool)
+                    .fetch_one(&self.pool)
                     .await
                     .map_err(db_error)?;
-                Some(search::SearchHits::of(docs))
+                Some(hits)
             }
             None => None,
         };

@@ -443,25 +443,15 @@ async fn baseline_story(db: TestDatabase) {
         visits.push(visit(0, "Translate", 1_000.0 + i as f64));
         visits.push(visit(0, "Plan", 52.0));
     }
+    // Visits in the hour that joins the baseline an hour later, and in the
+    // one that leaves it then.
+    for _ in 0..10 {
+        visits.push(visit(1, "Translate", 100.0));
+    }
+    visits.push(visit(169, "Translate", 5_000.0));
     for (n, hours_ago, node, ms) in visits {
-        let id = format!("b{n}");
         let start = now - chrono::Duration::hours(hours_ago) - chrono::Duration::seconds(1);
-        service
-            .start_execution(
-                serde_json::from_value(json!({"execution_id": id, "graph_type": "g", "start_time": start}))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        service
-            .append_batch(
-                &app::model::RecordId::parse(id).unwrap(),
-                serde_json::from_value(json!({"events": [{"node_id": node, "event_type": "completed",
-                    "timestamp": start, "duration_ms": ms}]}))
-                .unwrap(),
-            )
-            .await
-            .unwrap();
+        one_visit_run(&service, &format!("b{n}"), "g", start, &node, ms).await;
     }
     let rule = |name: &str, node: &str, min_count: u32| {
         serde_json::from_value::<app::alerts::AlertRuleSpec>(json!({
@@ -498,30 +488,52 @@ async fn baseline_story(db: TestDatabase) {
     // A rule made later in the hour, of the node type in any graph type:
     // its baseline is read then (the other graph type's slow visits count).
     for i in 0..25 {
-        let id = format!("other-{i}");
         let start = now - chrono::Duration::seconds(1);
-        service
-            .start_execution(
-                serde_json::from_value(json!({"execution_id": id, "graph_type": "h", "start_time": start}))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        service
-            .append_batch(
-                &app::model::RecordId::parse(id).unwrap(),
-                serde_json::from_value(json!({"events": [{"node_id": "Plan", "event_type": "completed",
-                    "timestamp": start, "duration_ms": 900.0}]}))
-                .unwrap(),
-            )
-            .await
-            .unwrap();
+        one_visit_run(&service, &format!("other-{i}"), "h", start, "Plan", 900.0).await;
     }
     let mut anywhere = rule("plan anywhere", "Plan", 20);
     anywhere.graph_type = None;
     let anywhere = alerts.create(&anywhere).await.unwrap();
     assert_eq!(evaluate(&alerts_store, &mut baselines, now).await.unwrap(), 1);
     assert_eq!(alerts_store.deliveries(&anywhere.id, 10).await.unwrap().len(), 1);
+
+    // An hour later the task reads only the hour that joined the week:
+    // what it keeps is what reading the whole week afresh finds.
+    let later = now + chrono::Duration::hours(1);
+    let mut fresh = Baselines::default();
+    evaluate(&alerts_store, &mut baselines, later).await.unwrap();
+    evaluate(&alerts_store, &mut fresh, later).await.unwrap();
+    assert_eq!(baselines, fresh);
+}
+
+/// Stores a run of `graph_type` started at `start` with one completed
+/// visit of `node` taking `ms`.
+async fn one_visit_run(
+    service: &TraceService,
+    id: &str,
+    graph_type: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    node: &str,
+    ms: f64,
+) {
+    service
+        .start_execution(
+            serde_json::from_value(
+                json!({"execution_id": id, "graph_type": graph_type, "start_time": start}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    service
+        .append_batch(
+            &app::model::RecordId::parse(id).unwrap(),
+            serde_json::from_value(json!({"events": [{"node_id": node, "event_type": "completed",
+                "timestamp": start, "duration_ms": ms}]}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
