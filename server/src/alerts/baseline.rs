@@ -94,13 +94,17 @@ pub struct Baselines {
 
 impl Baselines {
     /// Reads what the week of `hour` lacks for the node types `wanted`,
-    /// and forgets hours and node types no longer wanted.
+    /// and forgets hours, node types and p95 that no longer hold.
     async fn refresh(
         &mut self,
         alerts: &AlertStore,
         hour: i64,
         wanted: &BTreeSet<String>,
     ) -> Result<(), TraceError> {
+        if self.hour != hour {
+            self.hour = hour;
+            self.p95.clear();
+        }
         let (first, last) = (hour - 1 - BASELINE_HOURS, hour - 2);
         self.hours.retain(|h, _| (first..=last).contains(h));
         if self.nodes.iter().any(|n| !wanted.contains(n)) {
@@ -127,6 +131,9 @@ impl Baselines {
             .collect();
         if !new.is_empty() {
             Self::read(&mut self.hours, alerts, &new, first, last, |_| true).await?;
+            // A p95 kept for a node type read again (its rules were gone
+            // for a while) is of the week as it was then.
+            self.p95.retain(|(node, _), _| !new.contains(&node.as_str()));
         }
         for h in first..=last {
             self.hours.entry(h).or_default();
@@ -157,13 +164,16 @@ impl Baselines {
         Ok(())
     }
 
-    /// A rule's baseline p95 over the kept week.
-    fn week_p95(&self, key: &RuleKey) -> Option<f64> {
-        let mut buckets = BTreeMap::new();
-        for histograms in self.hours.values() {
-            histograms.add_rule_to(key, &mut buckets);
-        }
-        NODE_SCALE.quantile(&buckets.into_iter().collect::<Vec<_>>(), 0.95)
+    /// A rule's baseline p95 over the kept week, worked out once an hour.
+    fn p95(&mut self, key: &RuleKey) -> Option<f64> {
+        let hours = &self.hours;
+        *self.p95.entry(key.clone()).or_insert_with(|| {
+            let mut buckets = BTreeMap::new();
+            for histograms in hours.values() {
+                histograms.add_rule_to(key, &mut buckets);
+            }
+            NODE_SCALE.quantile(&buckets.into_iter().collect::<Vec<_>>(), 0.95)
+        })
     }
 }
 
@@ -209,18 +219,7 @@ pub async fn evaluate(
     }
     let hour = crate::store::time::hour_of(&now);
     let wanted: BTreeSet<String> = rules.iter().map(|r| r.key.0.clone()).collect();
-    let read_before = baselines.nodes.clone();
     baselines.refresh(alerts, hour, &wanted).await?;
-    if baselines.hour != hour {
-        baselines.hour = hour;
-        baselines.p95.clear();
-    }
-    for rule in &rules {
-        if !baselines.p95.contains_key(&rule.key) || !read_before.contains(&rule.key.0) {
-            let p95 = baselines.week_p95(&rule.key);
-            baselines.p95.insert(rule.key.clone(), p95);
-        }
-    }
     let ids: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let mut recent = Histograms::default();
     for histogram in alerts.node_histograms(&ids, hour - 1, hour).await? {
@@ -235,10 +234,9 @@ pub async fn evaluate(
     } in &rules
     {
         let recent = recent.of_rule(key);
-        let (Some(recent_p95_ms), Some(Some(baseline_p95_ms))) = (
-            NODE_SCALE.quantile(&recent, 0.95),
-            baselines.p95.get(key).copied(),
-        ) else {
+        let (Some(recent_p95_ms), Some(baseline_p95_ms)) =
+            (NODE_SCALE.quantile(&recent, 0.95), baselines.p95(key))
+        else {
             continue;
         };
         let found = Finding {

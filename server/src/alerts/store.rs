@@ -22,6 +22,16 @@ pub struct HourHistogram {
     pub buckets: Vec<(i32, i64)>,
 }
 
+/// The numbers of a comma-separated list the database built.
+fn numbers<T: std::str::FromStr>(list: &str) -> Result<Vec<T>, TraceError> {
+    list.split(',')
+        .map(|n| {
+            n.parse()
+                .map_err(|_| TraceError::Internal(format!("a node histogram list holds {n:?}")))
+        })
+        .collect()
+}
+
 /// Alert rows on the configured database.
 #[derive(Clone)]
 pub struct AlertStore {
@@ -426,23 +436,7 @@ impl AlertStore {
         .map_err(db_error)?;
         rows.into_iter()
             .map(|(hour, node_id, graph_type, buckets, counts)| {
-                let numbers = |list: &str| -> Result<Vec<i64>, TraceError> {
-                    list.split(',')
-                        .map(|n| {
-                            n.parse().map_err(|_| {
-                                TraceError::Internal(format!("a node histogram list holds {n:?}"))
-                            })
-                        })
-                        .collect()
-                };
-                let buckets = numbers(&buckets)?
-                    .into_iter()
-                    .map(|b| {
-                        i32::try_from(b)
-                            .map_err(|_| TraceError::Internal(format!("node histogram bucket {b}")))
-                    })
-                    .collect::<Result<Vec<i32>, _>>()?;
-                let counts = numbers(&counts)?;
+                let (buckets, counts) = (numbers::<i32>(&buckets)?, numbers::<i64>(&counts)?);
                 if buckets.len() != counts.len() {
                     return Err(TraceError::Internal(
                         "a node histogram's buckets and counts differ in length".into(),

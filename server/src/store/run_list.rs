@@ -158,24 +158,28 @@ where
     q
 }
 
-/// Whether `filter` narrows the runs by its search alone: then the runs
-/// the search matched are its total, with no count of the runs table.
-pub fn only_searched(filter: &ExecutionFilter) -> bool {
-    filter.q.is_some()
-        && filter.graph_type.is_none()
+/// The count behind the `total` when `filter` narrows the runs by its
+/// search alone: the runs the search matched, with no count of the runs
+/// table. `None` when `count_query` must count them.
+pub fn counted_by_search(filter: &ExecutionFilter, hits: Option<&SearchHits>) -> Option<i64> {
+    let only_searched = filter.graph_type.is_none()
         && filter.status.is_none()
         && filter.id_contains.is_none()
         && filter.metadata.is_empty()
         && filter.start_time.is_none()
-        && filter.end_time.is_none()
+        && filter.end_time.is_none();
+    hits.filter(|_| only_searched).map(|h| h.count)
 }
 
-/// The `total` and whether it is a lower bound, from `count_query`'s answer.
-pub fn total(filter: &ExecutionFilter, counted: i64) -> (i64, bool) {
+/// The `total` and whether it is a lower bound, from the count (of
+/// `counted_by_search` or `count_query`) and the search's hits, which are
+/// a lower bound when they reached their cap.
+pub fn total(filter: &ExecutionFilter, counted: i64, hits: Option<&SearchHits>) -> (i64, bool) {
+    let searched_capped = hits.is_some_and(|h| h.capped);
     if !counted_by_aggregates(filter) && counted > MAX_COUNTED_RUNS {
         (MAX_COUNTED_RUNS, true)
     } else {
-        (counted, false)
+        (counted, searched_capped)
     }
 }
 
@@ -206,12 +210,15 @@ mod tests {
     #[test]
     fn a_total_is_capped_only_where_runs_are_counted_one_by_one() {
         let plain = ExecutionFilter::default();
-        assert_eq!(total(&plain, 2_000_000), (2_000_000, false));
+        assert_eq!(total(&plain, 2_000_000, None), (2_000_000, false));
         let by_id = ExecutionFilter {
             id_contains: Some("a".into()),
             ..ExecutionFilter::default()
         };
-        assert_eq!(total(&by_id, MAX_COUNTED_RUNS + 1), (MAX_COUNTED_RUNS, true));
-        assert_eq!(total(&by_id, 12), (12, false));
+        assert_eq!(
+            total(&by_id, MAX_COUNTED_RUNS + 1, None),
+            (MAX_COUNTED_RUNS, true)
+        );
+        assert_eq!(total(&by_id, 12, None), (12, false));
     }
 }

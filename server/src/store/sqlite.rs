@@ -273,16 +273,15 @@ impl HistoryStore for SqliteStore {
             }
             None => None,
         };
-        let counted: i64 = match &hits {
-            Some(hits) if run_list::only_searched(filter) => hits.count,
-            _ => run_list::count_query(filter, hits.as_ref(), &SQLITE)
+        let counted: i64 = match run_list::counted_by_search(filter, hits.as_ref()) {
+            Some(counted) => counted,
+            None => run_list::count_query(filter, hits.as_ref(), &SQLITE)
                 .build_query_scalar()
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db_error)?,
         };
-        let (total, mut total_capped) = run_list::total(filter, counted);
-        total_capped |= hits.as_ref().is_some_and(|h| h.capped);
+        let (total, total_capped) = run_list::total(filter, counted, hits.as_ref());
         let columns = list_columns(filter);
         // One run more than the page: whether there is a next page.
         let wanted = i64::from(filter.limit) + 1;
