@@ -6,6 +6,7 @@ mod alert_outbox;
 mod batch_plan;
 pub(crate) mod db_pool;
 mod filters;
+mod json_prefix;
 mod llm_calls;
 mod postgres;
 mod rows;

@@ -403,7 +403,7 @@ impl HistoryStore for PostgresStore {
             "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY execution_id ORDER BY doc_id) AS n \
              FROM search_docs WHERE execution_id = ANY($1) AND words @@ CAST($2 AS tsquery)) AS d {} \
              WHERE d.n <= $3 ORDER BY d.execution_id, d.doc_id",
-            search::HIT_COLUMNS,
+            search::hit_columns(),
             search::HIT_JOINS
         );
         let rows: Vec<HitRow> = sqlx::query_as(&sql)

@@ -15,6 +15,7 @@
 
 use super::filters::{Dialect, SearchRuns};
 use super::json_column;
+use super::json_prefix::{parse_prefix, PREFIX_CHARS};
 use app::diff::DiffEntry;
 use app::error::TraceError;
 use app::model::{JsonObject, NodeEvent, StateSnapshot};
@@ -108,22 +109,30 @@ pub fn run_doc(execution_id: &str, row: &RunTextRow) -> Result<Option<SearchDoc>
     }))
 }
 
-/// Selects the runs' records the documents stand for, with the text of
-/// each, for a matched document `d` (see `HitRow`).
-pub const HIT_COLUMNS: &str = "d.execution_id, d.place, d.seq, d.node_id, \
-     e.error AS event_error, e.inputs AS event_inputs, e.outputs AS event_outputs, \
-     s.state AS snapshot_state, s.diff AS snapshot_diff, \
-     x.error AS run_error, x.original_inputs AS run_inputs, x.final_state AS run_final_state, \
-     x.metadata AS run_metadata";
+/// Selects the runs' records the documents stand for, for a matched
+/// document `d` (see `HitRow`): the first `PREFIX_CHARS` characters of each
+/// text, all an excerpt is cut from.
+pub fn hit_columns() -> String {
+    let n = PREFIX_CHARS;
+    format!(
+        "d.execution_id, d.place, d.seq, d.node_id, \
+         substr(e.error, 1, {n}) AS event_error, substr(e.inputs, 1, {n}) AS event_inputs, \
+         substr(e.outputs, 1, {n}) AS event_outputs, \
+         substr(s.state, 1, {n}) AS snapshot_state, substr(s.diff, 1, {n}) AS snapshot_diff, \
+         substr(x.error, 1, {n}) AS run_error, substr(x.original_inputs, 1, {n}) AS run_inputs, \
+         substr(x.final_state, 1, {n}) AS run_final_state, substr(x.metadata, 1, {n}) AS run_metadata"
+    )
+}
 
-/// The joins `HIT_COLUMNS` reads through.
+/// The joins `hit_columns` reads through.
 pub const HIT_JOINS: &str = " LEFT JOIN node_events e ON d.place = 'event' \
      AND e.execution_id = d.execution_id AND e.seq = d.seq \
      LEFT JOIN state_snapshots s ON d.place = 'snapshot' \
      AND s.execution_id = d.execution_id AND s.seq = d.seq \
      LEFT JOIN executions x ON d.place = 'run' AND x.execution_id = d.execution_id";
 
-/// A matched document with its record's columns (`HIT_COLUMNS`).
+/// A matched document with its record's columns (`hit_columns`), each
+/// perhaps cut short.
 #[derive(sqlx::FromRow)]
 pub struct HitRow {
     pub execution_id: String,
@@ -146,7 +155,7 @@ impl HitRow {
     /// gone (deleted between the search and this read).
     pub fn into_match(self, query: &SearchQuery) -> Result<Option<(String, SearchMatch)>, TraceError> {
         let object = |text: Option<&str>, column| -> Result<Option<JsonObject>, TraceError> {
-            text.map(|t| json_column(t, column)).transpose()
+            text.map(|t| parse_prefix(t, column)).transpose()
         };
         let place = MatchPlace::parse(&self.place)
             .ok_or_else(|| TraceError::Internal(format!("unknown search place {:?}", self.place)))?;
@@ -164,24 +173,34 @@ impl HitRow {
                 let Some(state) = object(self.snapshot_state.as_deref(), "state")? else {
                     return Ok(None);
                 };
+                // The entries of a diff cut short: its last may lack fields.
                 let diff: Option<Vec<DiffEntry>> = self
                     .snapshot_diff
                     .as_deref()
-                    .map(|t| json_column(t, "diff"))
-                    .transpose()?;
+                    .map(|t| parse_prefix::<Vec<serde_json::Value>>(t, "diff"))
+                    .transpose()?
+                    .map(|entries| {
+                        entries
+                            .into_iter()
+                            .filter_map(|entry| serde_json::from_value(entry).ok())
+                            .collect()
+                    });
                 snapshot_text(&state, diff.as_deref())
             }
             MatchPlace::Run => {
-                let (Some(original_inputs), Some(metadata)) = (self.run_inputs, self.run_metadata) else {
+                let (Some(inputs), Some(metadata)) = (
+                    object(self.run_inputs.as_deref(), "original_inputs")?,
+                    object(self.run_metadata.as_deref(), "metadata")?,
+                ) else {
                     return Ok(None);
                 };
-                RunTextRow {
-                    error: self.run_error,
-                    original_inputs,
-                    final_state: self.run_final_state,
-                    metadata,
-                }
-                .text()?
+                let final_state = object(self.run_final_state.as_deref(), "final_state")?;
+                run_text(
+                    self.run_error.as_deref(),
+                    &inputs,
+                    final_state.as_ref(),
+                    &metadata,
+                )
             }
         };
         let found = SearchMatch {

@@ -483,7 +483,7 @@ impl HistoryStore for SqliteStore {
                  (SELECT MIN(doc_id) FROM search_docs WHERE execution_id = ?) AND \
                  (SELECT MAX(doc_id) FROM search_docs WHERE execution_id = ?)) \
                  ORDER BY d.doc_id LIMIT ?",
-                search::HIT_COLUMNS,
+                search::hit_columns(),
                 search::HIT_JOINS
             );
             let found: Vec<HitRow> = sqlx::query_as(&sql)

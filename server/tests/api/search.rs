@@ -332,6 +332,15 @@ async fn a_run_with_ten_megabytes_of_payloads_is_found_with_short_excerpts() {
             .nth(2),
         Some("output7")
     );
+    // A word past the first 65,536 characters of its record is found, and
+    // its excerpt is the record's start (excerpts read no further).
+    let list: serde_json::Value = list_with_q(&app, "w16000").await.json().await.unwrap();
+    assert_eq!(list["executions"][0]["execution_id"], "big");
+    let excerpt = list["executions"][0]["matches"][0]["excerpt"].as_str().unwrap();
+    assert!(
+        excerpt.starts_with("text: zanzibar output") && excerpt.ends_with('…'),
+        "{excerpt}"
+    );
     // A word past the first 16,383 of its output is past what is indexed:
     // not found, and not an error.
     let response = list_with_q(&app, "w100000").await;
