@@ -22,6 +22,15 @@ use tracing::{info, warn};
 /// Hours the baseline covers before the recent window.
 const BASELINE_HOURS: i64 = 7 * 24;
 
+/// Node types whose week one evaluation reads at most: a week of 100 node
+/// types is some 160,000 histogram rows, so a process that starts with
+/// many rules reads them over a few evaluations, one second apart (`spawn`),
+/// each bounded, and evaluates a rule once its node type's week is read.
+pub const WEEKS_READ_PER_EVALUATION: usize = 25;
+
+/// Pause between evaluations while the week is still being read.
+const CATCH_UP_PAUSE: Duration = Duration::from_secs(1);
+
 /// What a baseline rule found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finding {
@@ -90,6 +99,8 @@ pub struct Baselines {
     nodes: BTreeSet<String>,
     /// The week's histograms, hour by hour.
     hours: BTreeMap<i64, Histograms>,
+    /// Whether some rule's node type still lacks its week.
+    behind: bool,
 }
 
 impl Baselines {
@@ -124,13 +135,15 @@ impl Baselines {
             })
             .await?;
         }
-        let new: Vec<&str> = wanted
+        let unread: Vec<&str> = wanted
             .iter()
             .filter(|n| !self.nodes.contains(*n))
             .map(String::as_str)
             .collect();
+        self.behind = unread.len() > WEEKS_READ_PER_EVALUATION;
+        let new = &unread[..unread.len().min(WEEKS_READ_PER_EVALUATION)];
         if !new.is_empty() {
-            Self::read(&mut self.hours, alerts, &new, first, last, |_| true).await?;
+            Self::read(&mut self.hours, alerts, new, first, last, |_| true).await?;
             // A p95 kept for a node type read again (its rules were gone
             // for a while) is of the week as it was then.
             self.p95.retain(|(node, _), _| !new.contains(&node.as_str()));
@@ -138,9 +151,15 @@ impl Baselines {
         for h in first..=last {
             self.hours.entry(h).or_default();
         }
-        let new: Vec<String> = new.into_iter().map(str::to_owned).collect();
+        let new: Vec<String> = new.iter().map(|n| (*n).to_owned()).collect();
         self.nodes.extend(new);
         Ok(())
+    }
+
+    /// Whether every rule's node type had its week read at the last
+    /// evaluation (so every rule was evaluated).
+    pub fn caught_up(&self) -> bool {
+        !self.behind
     }
 
     /// Adds the histograms of `node_ids` over the hours `first..=last`
@@ -233,6 +252,10 @@ pub async fn evaluate(
         min_count,
     } in &rules
     {
+        if !baselines.nodes.contains(&key.0) {
+            // Its week is read at one of the next evaluations.
+            continue;
+        }
         let recent = recent.of_rule(key);
         let (Some(recent_p95_ms), Some(baseline_p95_ms)) =
             (NODE_SCALE.quantile(&recent, 0.95), baselines.p95(key))
@@ -292,7 +315,11 @@ pub fn spawn(alerts: AlertStore, every: Duration) -> tokio::task::JoinHandle<()>
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match evaluate(&alerts, &mut baselines, Utc::now()).await {
+            let evaluated = evaluate(&alerts, &mut baselines, Utc::now()).await;
+            if !baselines.caught_up() {
+                tick.reset_after(CATCH_UP_PAUSE);
+            }
+            match evaluated {
                 Ok(0) => {}
                 Ok(n) => info!("baseline alerts: {n} rules fired"),
                 Err(e) => {

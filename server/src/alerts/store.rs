@@ -394,11 +394,12 @@ impl AlertStore {
 
     /// The duration histograms of the node types `node_ids` over the hours
     /// `first..=last`, one `(hour, node_id, graph_type, [(bucket, count)])`
-    /// per stored hour: one statement for every baseline rule, each node
-    /// type one range of the covering index `node_duration_buckets_by_node`,
-    /// grouped in its order (no sort). A week of 100 node types is some
-    /// 160,000 bucket rows; read as such they cost sqlx far more than the
-    /// database, so each hour's buckets come as two lists of numbers.
+    /// per stored hour and graph type: one statement for every baseline
+    /// rule, each node type one range of the covering index
+    /// `node_duration_buckets_by_node`, grouped in its order (no sort). A
+    /// week of 100 node types is some 160,000 bucket rows; read as rows
+    /// they cost sqlx far more than the database (a row at a time), so each
+    /// node type's come as one row of lists.
     pub async fn node_histograms(
         &self,
         node_ids: &[&str],
@@ -406,50 +407,74 @@ impl AlertStore {
         last: i64,
     ) -> Result<Vec<HourHistogram>, TraceError> {
         // The node ids are bound as one JSON array, which each backend
-        // unpacks its own way.
-        let (listed, buckets, counts) = match &self.pool {
+        // unpacks its own way; graph types come as a JSON array (a name
+        // may hold a comma), the numbers as comma-separated lists.
+        let (listed, list, names) = match &self.pool {
             DbPool::Sqlite(_) => (
                 "node_id IN (SELECT value FROM json_each($1))",
-                "group_concat(bucket)",
-                "group_concat(count)",
+                "group_concat",
+                "json_group_array(graph_type)",
             ),
-            // No ORDER BY in the aggregates: both see the group's rows in
-            // the same (index) order, which is all the pairing needs, and
+            // No ORDER BY in the aggregates: all see the group's rows in
+            // the same order, which is all the pairing needs, and
             // PostgreSQL 15 would sort every group for one (twice the time).
             DbPool::Postgres(_) => (
                 "node_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS JSONB))))",
-                "string_agg(CAST(bucket AS TEXT), ',')",
-                "string_agg(CAST(count AS TEXT), ',')",
+                "string_agg",
+                "CAST(json_agg(graph_type) AS TEXT)",
             ),
         };
+        let numbers_of = |column: &str| match &self.pool {
+            DbPool::Sqlite(_) => format!("{list}({column})"),
+            DbPool::Postgres(_) => format!("{list}(CAST({column} AS TEXT), ',')"),
+        };
         let sql = format!(
-            "SELECT hour, node_id, graph_type, {buckets}, {counts} FROM node_duration_buckets \
-             WHERE {listed} AND hour >= $2 AND hour <= $3 GROUP BY node_id, hour, graph_type"
+            "SELECT node_id, {}, {names}, {}, {} FROM node_duration_buckets \
+             WHERE {listed} AND hour >= $2 AND hour <= $3 GROUP BY node_id",
+            numbers_of("hour"),
+            numbers_of("bucket"),
+            numbers_of("count"),
         );
         let ids = serde_json::Value::from(node_ids.to_vec()).to_string();
-        let rows: Vec<(i64, String, String, String, String)> = on_pool!(self, |p| sqlx::query_as(&sql)
+        let rows: Vec<(String, String, String, String, String)> = on_pool!(self, |p| sqlx::query_as(&sql)
             .bind(ids.as_str())
             .bind(first)
             .bind(last)
             .fetch_all(p)
             .await)
         .map_err(db_error)?;
-        rows.into_iter()
-            .map(|(hour, node_id, graph_type, buckets, counts)| {
-                let (buckets, counts) = (numbers::<i32>(&buckets)?, numbers::<i64>(&counts)?);
-                if buckets.len() != counts.len() {
-                    return Err(TraceError::Internal(
-                        "a node histogram's buckets and counts differ in length".into(),
-                    ));
+        let mut out: Vec<HourHistogram> = Vec::new();
+        for (node_id, hours, graph_types, buckets, counts) in rows {
+            let hours = numbers::<i64>(&hours)?;
+            let graph_types: Vec<String> = serde_json::from_str(&graph_types)
+                .map_err(|e| TraceError::Internal(format!("a node histogram's graph types: {e}")))?;
+            let (buckets, counts) = (numbers::<i32>(&buckets)?, numbers::<i64>(&counts)?);
+            if [graph_types.len(), buckets.len(), counts.len()] != [hours.len(); 3] {
+                return Err(TraceError::Internal(
+                    "a node histogram's lists differ in length".into(),
+                ));
+            }
+            // Consecutive rows of one hour and graph type are one histogram
+            // (an hour split in two by another order would still add up).
+            for (((hour, graph_type), bucket), count) in
+                hours.into_iter().zip(graph_types).zip(buckets).zip(counts)
+            {
+                match out.last_mut() {
+                    Some(last)
+                        if last.hour == hour && last.graph_type == graph_type && last.node_id == node_id =>
+                    {
+                        last.buckets.push((bucket, count));
+                    }
+                    _ => out.push(HourHistogram {
+                        hour,
+                        node_id: node_id.clone(),
+                        graph_type,
+                        buckets: vec![(bucket, count)],
+                    }),
                 }
-                Ok(HourHistogram {
-                    hour,
-                    node_id,
-                    graph_type,
-                    buckets: buckets.into_iter().zip(counts).collect(),
-                })
-            })
-            .collect()
+            }
+        }
+        Ok(out)
     }
 
     /// Fires a rule outside a run (a baseline alert): one delivery per rule
