@@ -46,3 +46,33 @@ pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
     }
     format!("{path}?{}", query.finish())
 }
+
+/// The metadata filters among a URL's query parameters: `meta.KEY=VALUE`
+/// (as in the API), or `meta=KEY=VALUE` as a filter form sends it (one per
+/// chip). The run list and the metrics page read them alike.
+pub fn metadata_filters(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| match k.strip_prefix("meta.") {
+            Some(key) => Some((key.to_owned(), v.clone())),
+            None if k == "meta" => v
+                .split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())),
+            None => None,
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// Every `(name, value)` of the current URL's query, reactively (a name
+/// may come more than once: one `meta` per metadata chip).
+pub fn query_pairs() -> Memo<Vec<(String, String)>> {
+    let query = leptos_router::hooks::use_query_map();
+    Memo::new(move |_| {
+        query.with(|q| {
+            q.into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_owned()))
+                .collect()
+        })
+    })
+}

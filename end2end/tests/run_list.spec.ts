@@ -150,6 +150,7 @@ test("a metadata filter slices the run list and stays in the URL", async ({ page
   // The filter shows as a chip a person can untick, and the URL keeps it.
   await expect(page.getByRole("checkbox", { name: "environment = prod" })).toBeChecked();
   expect(new URL(page.url()).searchParams.get("meta")).toBe("environment=prod");
+  await expect(form.getByLabel("Metadata")).toHaveValue("");
   // The API's own spelling works in the page's URL too.
   await page.goto(`/?graph_type=meta_graph_${stamp}&meta.environment=staging`);
   await expect(page.getByRole("link", { name: `meta-staging-${stamp}` })).toBeVisible();

@@ -54,3 +54,48 @@ test("the metrics page shows the figures of the runs posted, linking to them", a
   await expect(page).toHaveURL(new RegExp(`graph_type=${graph}&status=failed`));
   await expect(page.locator("table.runs tbody tr")).toHaveCount(1);
 });
+
+test("a metadata filter slices the metrics and their links to the runs", async ({ page, request }) => {
+  const graph = `meta_stats_${Date.now()}`;
+  // Two prod runs (one failed) and one staging run that failed.
+  const runs: [string, string, string][] = [["prod", "completed", "a"], ["prod", "failed", "b"], ["staging", "failed", "c"]];
+  for (const [environment, status, n] of runs) {
+    const id = `${graph}-${n}`;
+    const created = await request.post("/api/v1/executions", {
+      data: { execution_id: id, graph_type: graph, start_time: "2026-05-02T10:00:00Z", metadata: { environment } },
+    });
+    expect(created.status()).toBe(201);
+    await request.post(`/api/v1/executions/${id}/complete`, { data: { status, end_time: "2026-05-02T10:00:03Z" } });
+  }
+  await page.goto(`/stats?graph_type=${graph}`);
+  const figures = page.getByRole("region", { name: "Runs" });
+  const figure = (name: string) => figures.locator("div", { hasText: new RegExp(`^${name}`) }).locator("dd");
+  await expect(figure("Runs")).toHaveText("3");
+
+  const form = page.getByRole("form", { name: "Metrics filter" });
+  await form.getByLabel("Metadata").fill("environment=prod");
+  await form.getByRole("button", { name: "Show" }).click();
+  await expect(figure("Runs")).toHaveText("2");
+  await expect(figure("Failure rate")).toHaveText("50.0 %");
+  // The filter shows as a chip, stays in the URL, and says what it leaves out.
+  await expect(page.getByRole("checkbox", { name: "environment = prod" })).toBeChecked();
+  expect(new URL(page.url()).searchParams.get("meta")).toBe("environment=prod");
+  await expect(page.getByText("Node types are not shown with a metadata filter")).toBeVisible();
+  await expect(page.getByRole("table", { name: "Node type p95 duration over time" })).toHaveCount(0);
+  // The box is free for another filter.
+  await expect(form.getByLabel("Metadata")).toHaveValue("");
+  await page.screenshot({ path: "test-results/metrics-page-metadata.png", fullPage: true });
+
+  // The failed count links to the same slice of the run list.
+  await figure("Failed").getByRole("link").click();
+  await expect(page).toHaveURL(/status=failed/);
+  await expect(page.getByRole("link", { name: `${graph}-b` })).toBeVisible();
+  await expect(page.getByRole("link", { name: `${graph}-c` })).toHaveCount(0);
+
+  // Unticking the chip shows every run again.
+  await page.goto(`/stats?graph_type=${graph}&meta.environment=staging`);
+  await expect(figure("Runs")).toHaveText("1");
+  await page.getByRole("checkbox", { name: "environment = staging" }).uncheck();
+  await page.getByRole("form", { name: "Metrics filter" }).getByRole("button", { name: "Show" }).click();
+  await expect(figure("Runs")).toHaveText("3");
+});

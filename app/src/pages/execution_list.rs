@@ -2,12 +2,12 @@
 //! back button works); runs that start or finish appear without a reload.
 
 use crate::clock::{run_duration, use_clock};
-use crate::components::{Connection, ConnectionBadge, LiveAnnouncer, StatusBadge};
+use crate::components::{Connection, ConnectionBadge, LiveAnnouncer, MetadataFields, StatusBadge};
 use crate::format;
 use crate::model::{ExecutionFilter, ExecutionList, ExecutionStatus, ExecutionSummary, ListCursor, ListSort};
 use crate::search::{SearchMatch, SearchQuery};
 use crate::server_fns::list_executions;
-use crate::url_state::with_query;
+use crate::url_state::{query_pairs, with_query};
 use chrono::Utc;
 use leptos::prelude::*;
 use leptos_router::components::Form;
@@ -20,16 +20,8 @@ const PAGE_SIZE: u32 = 50;
 #[component]
 pub fn ExecutionListPage() -> impl IntoView {
     let query = use_query_map();
-    // Every value of every parameter: one `meta` per metadata chip.
-    let filter = Memo::new(move |_| {
-        query.with(|q| {
-            let pairs: Vec<(String, String)> = q
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_owned()))
-                .collect();
-            filter_from_query(&pairs)
-        })
-    });
+    let pairs = query_pairs();
+    let filter = Memo::new(move |_| pairs.with(|p| filter_from_query(p)));
     let runs = Resource::new(move || filter.get(), list_executions);
     view! {
         <h1>"Runs"</h1>
@@ -60,22 +52,6 @@ pub fn ExecutionListPage() -> impl IntoView {
     }
 }
 
-/// The metadata filters among a URL's query parameters: `meta.KEY=VALUE`
-/// (as in the API), or `meta=KEY=VALUE` as the filter form sends it.
-fn metadata_from_query(pairs: &[(String, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| match k.strip_prefix("meta.") {
-            Some(key) => Some((key.to_owned(), v.clone())),
-            None if k == "meta" => v
-                .split_once('=')
-                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())),
-            None => None,
-        })
-        .filter(|(k, _)| !k.is_empty())
-        .collect()
-}
-
 /// The list filter a URL's query parameters describe (invalid values are
 /// ignored; of a parameter given twice, the last counts).
 fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
@@ -102,7 +78,7 @@ fn filter_from_query(pairs: &[(String, String)]) -> ExecutionFilter {
         cursor: None,
         // The list shows no payloads (the server function leaves them out anyway).
         without_payloads: true,
-        metadata: metadata_from_query(pairs),
+        metadata: crate::url_state::metadata_filters(pairs),
         // An invalid search is shown as such (`SearchError`), not run.
         q: text("q").and_then(|q| SearchQuery::parse(&q).ok()),
     };
@@ -183,17 +159,7 @@ fn FilterForm(filter: ExecutionFilter) -> impl IntoView {
                     <option value="duration" selected=filter.sort == ListSort::Slowest>"Slowest first"</option>
                 </select>
             </label>
-            <label>"Metadata" <input type="text" name="meta" placeholder="key=value"/></label>
-            {filter.metadata.iter().map(|(k, v)| {
-                // The chip keeps the filter on the next submit, and removes it when unticked.
-                let pair = format!("{k}={v}");
-                view! {
-                    <label class="chip">
-                        <input type="checkbox" name="meta" value=pair.clone() checked/>
-                        {format!("{k} = {v}")}
-                    </label>
-                }
-            }).collect_view()}
+            <MetadataFields filters=filter.metadata.clone()/>
             <button type="submit">"Apply"</button>
             <a href="/" class="reset">"Clear"</a>
         </Form>

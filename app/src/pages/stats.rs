@@ -4,39 +4,54 @@
 //! map, and how parallel the runs were with the node types most often on
 //! their critical paths — each linking to the runs behind it.
 
-use crate::components::{DurationOverTime, NodeHeatmap, RunsOverTime};
+use crate::components::{DurationOverTime, MetadataFields, NodeHeatmap, RunsOverTime};
 use crate::format;
 use crate::model::{DurationPercentiles, ParallelismStatistics, StatisticsAccuracy, StatisticsFilter};
 use crate::server_fns::run_statistics;
-use crate::url_state::{query_param, with_query};
+use crate::url_state::{metadata_filters, query_pairs, with_query};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 
-/// The metrics page, filtered by `?graph_type=`.
+/// The metrics page, filtered by `?graph_type=` and metadata (`meta.KEY=VALUE`
+/// or `meta=KEY=VALUE`, as on the run list).
 #[component]
 pub fn StatsPage() -> impl IntoView {
-    let graph_type = query_param("graph_type");
-    let stats = Resource::new(
-        move || graph_type.get(),
-        |graph_type| {
-            run_statistics(StatisticsFilter {
-                graph_type,
-                ..StatisticsFilter::default()
-            })
-        },
-    );
+    let pairs = query_pairs();
+    let filter = Memo::new(move |_| {
+        pairs.with(|p| StatisticsFilter {
+            graph_type: p
+                .iter()
+                .rev()
+                .find(|(k, v)| k == "graph_type" && !v.trim().is_empty())
+                .map(|(_, v)| v.clone()),
+            metadata: metadata_filters(p),
+            ..StatisticsFilter::default()
+        })
+    });
+    let stats = Resource::new(move || filter.get(), run_statistics);
     view! {
         <h1>"Metrics"</h1>
-        <Form method="GET" action="/stats" attr:class="filters" attr:aria-label="Metrics filter">
-            <label>"Graph type" <input type="text" name="graph_type" value=move || graph_type.get().unwrap_or_default()/></label>
-            <button type="submit">"Show"</button>
-        </Form>
+        // Drawn again when the URL's filter changes: its chips follow it.
+        {move || {
+            let f = filter.get();
+            view! {
+                <Form method="GET" action="/stats" attr:class="filters" attr:aria-label="Metrics filter">
+                    <label>"Graph type" <input type="text" name="graph_type" value=f.graph_type.unwrap_or_default()/></label>
+                    <MetadataFields filters=f.metadata/>
+                    <button type="submit">"Show"</button>
+                </Form>
+            }
+        }}
         <Transition fallback=|| view! { <p class="muted">"Loading metrics…"</p> }>
             {move || Suspend::new(async move {
+                let f = filter.get_untracked();
+                // The run list of this slice, with `status` when given.
                 let runs_link = |status: &str| {
                     let mut pairs = vec![];
-                    if let Some(g) = graph_type.get_untracked() { pairs.push(("graph_type", g)); }
-                    if !status.is_empty() { pairs.push(("status", status.to_owned())); }
+                    if let Some(g) = f.graph_type.clone() { pairs.push(("graph_type".to_owned(), g)); }
+                    if !status.is_empty() { pairs.push(("status".to_owned(), status.to_owned())); }
+                    pairs.extend(f.metadata.iter().map(|(k, v)| (format!("meta.{k}"), v.clone())));
+                    let pairs: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
                     with_query("/", &pairs)
                 };
                 match stats.await {
@@ -76,14 +91,16 @@ pub fn StatsPage() -> impl IntoView {
                                 {if s.timeline.is_empty() {
                                     view! { <p class="empty">"No runs yet."</p> }.into_any()
                                 } else {
-                                    let g = graph_type.get_untracked();
+                                    let g = f.graph_type.clone();
                                     view! {
                                         <div class="charts">
                                             <RunsOverTime timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g.clone()/>
                                             <DurationOverTime timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g.clone()/>
                                         </div>
-                                        <h3>"Slowest node types over time (p95)"</h3>
-                                        <NodeHeatmap rows=s.node_heatmap.clone() timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g/>
+                                        {(!s.node_types_left_out).then(|| view! {
+                                            <h3>"Slowest node types over time (p95)"</h3>
+                                            <NodeHeatmap rows=s.node_heatmap.clone() timeline=s.timeline.clone() bucket_hours=s.bucket_hours graph_type=g/>
+                                        })}
                                     }.into_any()
                                 }}
                             </section>
@@ -100,6 +117,9 @@ pub fn StatsPage() -> impl IntoView {
                                         <tbody>{node_rows}</tbody>
                                     </table>
                                 </div>
+                                {s.node_types_left_out.then(|| view! {
+                                    <p class="muted">"Node types are not shown with a metadata filter: their figures are kept per hour and graph type, not per run."</p>
+                                })}
                             </section>
                         }.into_any()
                     }
