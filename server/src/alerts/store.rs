@@ -409,24 +409,22 @@ impl AlertStore {
         // The node ids are bound as one JSON array, which each backend
         // unpacks its own way; graph types come as a JSON array (a name
         // may hold a comma), the numbers as comma-separated lists.
-        let (listed, list, names) = match &self.pool {
+        let (listed, names) = match &self.pool {
             DbPool::Sqlite(_) => (
                 "node_id IN (SELECT value FROM json_each($1))",
-                "group_concat",
                 "json_group_array(graph_type)",
             ),
-            // No ORDER BY in the aggregates: all see the group's rows in
-            // the same order, which is all the pairing needs, and
-            // PostgreSQL 15 would sort every group for one (twice the time).
             DbPool::Postgres(_) => (
                 "node_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS JSONB))))",
-                "string_agg",
                 "CAST(json_agg(graph_type) AS TEXT)",
             ),
         };
+        // No ORDER BY in the aggregates: all see the group's rows in the
+        // same order, which is all the pairing needs, and PostgreSQL 15
+        // would sort every group for one (twice the time).
         let numbers_of = |column: &str| match &self.pool {
-            DbPool::Sqlite(_) => format!("{list}({column})"),
-            DbPool::Postgres(_) => format!("{list}(CAST({column} AS TEXT), ',')"),
+            DbPool::Sqlite(_) => format!("group_concat({column})"),
+            DbPool::Postgres(_) => format!("string_agg(CAST({column} AS TEXT), ',')"),
         };
         let sql = format!(
             "SELECT node_id, {}, {names}, {}, {} FROM node_duration_buckets \

@@ -14,7 +14,6 @@
 //! recheck) against 11–117 ms through the `tsvector`.
 
 use super::filters::{Dialect, SearchRuns};
-use super::json_column;
 use super::json_prefix::{parse_prefix, PREFIX_CHARS};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -80,18 +79,19 @@ pub struct RunTextRow {
 }
 
 impl RunTextRow {
-    /// The columns' searchable text.
+    /// The columns' searchable text. The columns may be whole or cut to
+    /// their first `PREFIX_CHARS` characters (a search hit's excerpt).
     pub fn text(&self) -> Result<String, TraceError> {
         let final_state: Option<JsonObject> = self
             .final_state
             .as_deref()
-            .map(|t| json_column(t, "final_state"))
+            .map(|t| parse_prefix(t, "final_state"))
             .transpose()?;
         Ok(run_text(
             self.error.as_deref(),
-            &json_column(&self.original_inputs, "original_inputs")?,
+            &parse_prefix(&self.original_inputs, "original_inputs")?,
             final_state.as_ref(),
-            &json_column(&self.metadata, "metadata")?,
+            &parse_prefix(&self.metadata, "metadata")?,
         ))
     }
 }
@@ -188,19 +188,16 @@ impl HitRow {
                 snapshot_text(&state, diff.as_deref())
             }
             MatchPlace::Run => {
-                let (Some(inputs), Some(metadata)) = (
-                    object(self.run_inputs.as_deref(), "original_inputs")?,
-                    object(self.run_metadata.as_deref(), "metadata")?,
-                ) else {
+                let (Some(original_inputs), Some(metadata)) = (self.run_inputs, self.run_metadata) else {
                     return Ok(None);
                 };
-                let final_state = object(self.run_final_state.as_deref(), "final_state")?;
-                run_text(
-                    self.run_error.as_deref(),
-                    &inputs,
-                    final_state.as_ref(),
-                    &metadata,
-                )
+                RunTextRow {
+                    error: self.run_error,
+                    original_inputs,
+                    final_state: self.run_final_state,
+                    metadata,
+                }
+                .text()?
             }
         };
         let found = SearchMatch {

@@ -475,17 +475,17 @@ impl HistoryStore for SqliteStore {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         let words = query.fts_match();
         let mut rows: Vec<HitRow> = Vec::new();
+        // FTS5 reads only the matches among each run's documents' ids.
+        let sql = format!(
+            "SELECT {} FROM search_docs d {} WHERE d.execution_id = ? AND d.doc_id IN \
+             (SELECT rowid FROM search_words WHERE search_words MATCH ? AND rowid BETWEEN \
+             (SELECT MIN(doc_id) FROM search_docs WHERE execution_id = ?) AND \
+             (SELECT MAX(doc_id) FROM search_docs WHERE execution_id = ?)) \
+             ORDER BY d.doc_id LIMIT ?",
+            search::hit_columns(),
+            search::HIT_JOINS
+        );
         for id in ids {
-            // FTS5 reads only the matches among this run's documents' ids.
-            let sql = format!(
-                "SELECT {} FROM search_docs d {} WHERE d.execution_id = ? AND d.doc_id IN \
-                 (SELECT rowid FROM search_words WHERE search_words MATCH ? AND rowid BETWEEN \
-                 (SELECT MIN(doc_id) FROM search_docs WHERE execution_id = ?) AND \
-                 (SELECT MAX(doc_id) FROM search_docs WHERE execution_id = ?)) \
-                 ORDER BY d.doc_id LIMIT ?",
-                search::hit_columns(),
-                search::HIT_JOINS
-            );
             let found: Vec<HitRow> = sqlx::query_as(&sql)
                 .bind(id.as_str())
                 .bind(words.as_str())
