@@ -46,6 +46,10 @@ pub struct BenchArgs {
     /// Small runs (8 node events each) stored for the statistics figure.
     #[arg(long, default_value_t = 100_000)]
     stats_runs: u32,
+    /// Days back over which the small runs' starts are spread (365: a year
+    /// of history, whose statistics read week and day sums).
+    #[arg(long, default_value_t = 7)]
+    stats_days: u32,
     /// Node events in each of the two runs compared for the compare figure.
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
@@ -224,12 +228,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("graph edges of {run}: {edges}");
     }
 
-    fill_small_runs(&service, args.stats_runs).await?;
+    fill_small_runs(&service, args.stats_runs, args.stats_days).await?;
     let total = service.statistics(Default::default()).await?.executions.total;
     // A window whose edges fall inside hours: whole hours from the
     // aggregates, the edges read run by run.
     let window_start =
         (Utc::now() - ChronoDuration::days(3)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let month_start =
+        (Utc::now() - ChronoDuration::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let requests = [
         ("GET /api/v1/statistics", "/api/v1/statistics".to_owned()),
         (
@@ -239,6 +245,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         (
             "GET /api/v1/statistics, the last 3 days (edges inside hours)",
             format!("/api/v1/statistics?start_time={}", urlencode(&window_start)),
+        ),
+        (
+            "GET /api/v1/statistics, the last 30 days (edges inside hours)",
+            format!("/api/v1/statistics?start_time={}", urlencode(&month_start)),
         ),
         ("GET /stats (the metrics page, HTML)", "/stats".to_owned()),
         (
@@ -719,10 +729,14 @@ async fn fill_compare_pair(service: &TraceService, events: u32) -> anyhow::Resul
     Ok((a, b))
 }
 
-/// Stores small finished runs (4 nodes, 8 events) until `count` exist.
-async fn fill_small_runs(service: &TraceService, count: u32) -> anyhow::Result<()> {
+/// Stores small finished runs (4 nodes, 8 events) until `count` exist,
+/// started over the last `days` days.
+async fn fill_small_runs(service: &TraceService, count: u32, days: u32) -> anyhow::Result<()> {
     let started = Instant::now();
-    let stored = fill_in_workers(service, "bench-stats", count, 0, store_small_run).await?;
+    let stored = fill_in_workers(service, "bench-stats", count, 0, move |service, rng| {
+        store_small_run(service, rng, days)
+    })
+    .await?;
     if stored > 0 {
         println!(
             "stored {stored} small runs in {:.1} s",
@@ -733,9 +747,9 @@ async fn fill_small_runs(service: &TraceService, count: u32) -> anyhow::Result<(
 }
 
 /// One small run (see `fill_small_runs`).
-async fn store_small_run(service: TraceService, mut rng: StdRng) -> anyhow::Result<StdRng> {
+async fn store_small_run(service: TraceService, mut rng: StdRng, days: u32) -> anyhow::Result<StdRng> {
     let id = format!("stats-{}", uuid::Uuid::now_v7().simple());
-    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * 7));
+    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * i64::from(days.max(1))));
     let new: NewExecution = serde_json::from_value(json!({
         "execution_id": id, "graph_type": "bench-stats", "start_time": start,
     }))?;

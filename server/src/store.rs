@@ -2,6 +2,7 @@
 //! database backend, plus what every backend shares: choosing a backend from
 //! the URL, planning a batch, and mapping database errors.
 
+mod aggregate_levels;
 mod alert_outbox;
 mod batch_plan;
 pub(crate) mod db_pool;

@@ -207,6 +207,7 @@ fn bucket_name(bucket_hours: i64) -> String {
         1 => "hour".into(),
         24 => "day".into(),
         168 => "week".into(),
+        h if h % 168 == 0 => format!("{} weeks", h / 168),
         h if h % 24 == 0 => format!("{} days", h / 24),
         h => format!("{h} hours"),
     }

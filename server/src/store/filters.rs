@@ -2,7 +2,7 @@
 //! statistics' hour filter, written once over sqlx's generic query builder.
 
 use super::search::SearchHits;
-use super::time::{hour_of, to_micros};
+use super::time::to_micros;
 use app::model::{ExecutionFilter, StatisticsFilter};
 use app::search::SearchQuery;
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -148,30 +148,5 @@ pub fn runs_of(f: &StatisticsFilter) -> ExecutionFilter {
         end_time: f.end_time,
         metadata: f.metadata.clone(),
         ..ExecutionFilter::default()
-    }
-}
-
-/// Appends `WHERE …` selecting the hourly node statistics `f` covers.
-pub fn push_hour_filter<'a, DB>(q: &mut QueryBuilder<'a, DB>, f: &'a StatisticsFilter)
-where
-    DB: Database,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    q.push(" WHERE 1 = 1");
-    if !f.metadata.is_empty() {
-        // The hourly aggregates do not know run metadata: with a metadata
-        // filter they cannot answer, and say nothing rather than something
-        // about other runs (`Statistics::node_types_left_out`).
-        q.push(" AND 1 = 0");
-    }
-    if let Some(graph_type) = &f.graph_type {
-        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
-    }
-    if let Some(start) = &f.start_time {
-        q.push(" AND hour >= ").push_bind(hour_of(start));
-    }
-    if let Some(end) = &f.end_time {
-        q.push(" AND hour <= ").push_bind(hour_of(end));
     }
 }

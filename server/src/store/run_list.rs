@@ -137,7 +137,9 @@ where
         q.push(" LIMIT ").push_bind(MAX_COUNTED_RUNS + 1).push(") AS c");
         return q;
     }
-    let mut q = QueryBuilder::new("SELECT CAST((SELECT COALESCE(SUM(runs), 0) FROM run_stats WHERE ");
+    // With no window, the week sums (`aggregate_levels`) hold the same
+    // counts in a 168th of the rows.
+    let mut q = QueryBuilder::new("SELECT CAST((SELECT COALESCE(SUM(runs), 0) FROM run_stats_weeks WHERE ");
     match filter.status {
         // The aggregates hold finished runs only.
         Some(ExecutionStatus::Running) => q.push("1 = 0"),

@@ -12,8 +12,9 @@
 //!
 //! The SQL is built here once for both backends; the backends only run it.
 
+use super::aggregate_levels::{check_queries as check_levels, push_rows};
 use super::filters::{push_run_filter, runs_of, Dialect};
-use super::time::{bucket_hours, hour_bucket_sql, start_bucket, to_micros};
+use super::time::{bucket_hours, hour_bucket_sql, hour_of, start_bucket, to_micros};
 use app::model::{ExecutionFilter, StatisticsFilter, MAX_CRITICAL_PATH_NODES};
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -145,28 +146,6 @@ where
     q.push(") AS e");
 }
 
-/// Appends `WHERE …` selecting an aggregate table's rows of the plan's hours.
-fn push_hours<'a, DB>(
-    q: &mut QueryBuilder<'a, DB>,
-    plan: &'a StatsPlan,
-    (first, last): (Option<i64>, Option<i64>),
-) where
-    DB: Database,
-    &'a str: Encode<'a, DB> + Type<DB>,
-    i64: Encode<'a, DB> + Type<DB>,
-{
-    q.push(" WHERE 1 = 1");
-    if let Some(graph_type) = &plan.graph_type {
-        q.push(" AND graph_type = ").push_bind(graph_type.as_str());
-    }
-    if let Some(first) = first {
-        q.push(" AND hour >= ").push_bind(first);
-    }
-    if let Some(last) = last {
-        q.push(" AND hour <= ").push_bind(last);
-    }
-}
-
 /// The SQL of a row's time bucket: its hour rounded down to `width` hours,
 /// or one bucket for everything when `width` is 0.
 pub fn time_bucket_sql(width: i64) -> String {
@@ -195,8 +174,15 @@ where
         time_bucket_sql(width)
     ));
     if let Some(hours) = plan.hours {
-        q.push("SELECT hour, status, runs, nodes, cached, llm_calls, tokens, parallel_runs FROM run_stats");
-        push_hours(&mut q, plan, hours);
+        push_rows(
+            &mut q,
+            "run_stats",
+            "hour, status, runs, nodes, cached, llm_calls, tokens, parallel_runs",
+            plan.graph_type.as_deref(),
+            hours,
+            width,
+            "",
+        );
         q.push(" UNION ALL ");
     }
     // Floats, as in the aggregates: a sum of producer counts never overflows.
@@ -232,9 +218,17 @@ where
         time_bucket_sql(width)
     ));
     if let Some(hours) = plan.hours {
-        q.push("SELECT hour, bucket, count FROM run_buckets");
-        push_hours(&mut q, plan, hours);
-        q.push(format!(" AND measure = '{name}' UNION ALL "));
+        let measure = format!(" AND measure = '{name}'");
+        push_rows(
+            &mut q,
+            "run_buckets",
+            "hour, bucket, count",
+            plan.graph_type.as_deref(),
+            hours,
+            width,
+            &measure,
+        );
+        q.push(" UNION ALL ");
     }
     q.push(format!("SELECT hour, {bucket} AS bucket, 1 AS count FROM"));
     push_exact(&mut q, plan, dialect);
@@ -266,8 +260,16 @@ where
         "SELECT node_id, CAST(SUM(runs) AS BIGINT) AS runs, CAST(SUM(ms) AS DOUBLE PRECISION) AS ms FROM (",
     );
     if let Some(hours) = plan.hours {
-        q.push("SELECT node_id, runs, ms FROM critical_path_stats");
-        push_hours(&mut q, plan, hours);
+        // Totals only: one bucket for everything.
+        push_rows(
+            &mut q,
+            "critical_path_stats",
+            "node_id, runs, ms",
+            plan.graph_type.as_deref(),
+            hours,
+            0,
+            "",
+        );
         q.push(" UNION ALL ");
     }
     q.push(format!(
@@ -313,6 +315,79 @@ where
     q
 }
 
+/// The hours of node-type figures for `filter`: node visits are kept per
+/// hour their run started in, so a window counts the hours it touches.
+fn node_hours(filter: &StatisticsFilter) -> (Option<i64>, Option<i64>) {
+    (
+        filter.start_time.as_ref().map(hour_of),
+        filter.end_time.as_ref().map(hour_of),
+    )
+}
+
+/// The hourly aggregates do not know run metadata: with a metadata filter
+/// they cannot answer, and say nothing rather than something about other
+/// runs (`Statistics::node_types_left_out`).
+fn node_rows_match(filter: &StatisticsFilter) -> &'static str {
+    if filter.metadata.is_empty() {
+        ""
+    } else {
+        " AND 1 = 0"
+    }
+}
+
+/// Per node type: `node_id, visits, failed, cached`, ordered by node type.
+pub fn node_counts_query<'a, DB>(filter: &'a StatisticsFilter) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(
+        "SELECT node_id, CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(failed) AS BIGINT) AS failed, \
+         CAST(SUM(cached) AS BIGINT) AS cached FROM (",
+    );
+    push_rows(
+        &mut q,
+        "node_stats",
+        "node_id, visits, failed, cached",
+        filter.graph_type.as_deref(),
+        node_hours(filter),
+        0,
+        node_rows_match(filter),
+    );
+    q.push(
+        ") AS r GROUP BY node_id HAVING SUM(visits) <> 0 OR SUM(failed) <> 0 OR SUM(cached) <> 0 \
+         ORDER BY node_id",
+    );
+    q
+}
+
+/// The node histograms per time bucket: `time_bucket, node_id, bucket,
+/// count`. One read serves the figures over time and, summed, the totals
+/// per node type (a second grouped scan cost as much again).
+pub fn node_series_query<'a, DB>(filter: &'a StatisticsFilter, width: i64) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+{
+    let mut q = QueryBuilder::new(format!(
+        "SELECT {} AS time_bucket, node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM (",
+        time_bucket_sql(width)
+    ));
+    push_rows(
+        &mut q,
+        "node_duration_buckets",
+        "hour, node_id, bucket, count",
+        filter.graph_type.as_deref(),
+        node_hours(filter),
+        width,
+        node_rows_match(filter),
+    );
+    q.push(") AS r GROUP BY 1, 2, 3 HAVING SUM(count) <> 0");
+    q
+}
+
 /// Per node type and histogram bucket, the visits of all time buckets:
 /// `(node_id, bucket, count)` ordered by node and bucket.
 pub fn node_totals(series: &[(i64, String, i32, i64)]) -> Vec<(String, i32, i64)> {
@@ -343,7 +418,7 @@ pub type CheckRow = (String, f64, f64, f64, f64, f64, f64);
 /// `(table, recount query, stored query)`, each giving rows of a readable key
 /// and six values (unused ones 0), ordered by key. Rows whose count went to
 /// zero (every run in them removed or moved) are left out of both.
-pub fn check_queries(dialect: &Dialect) -> Vec<(&'static str, String, String)> {
+pub fn check_queries(dialect: &Dialect) -> Vec<(String, String, String)> {
     let f = |column: &str| format!("CAST({column} AS DOUBLE PRECISION)");
     let key = |columns: &[&str]| {
         columns
@@ -366,7 +441,7 @@ pub fn check_queries(dialect: &Dialect) -> Vec<(&'static str, String, String)> {
     let stored_run_values = ["runs", "nodes", "cached", "llm_calls", "tokens", "parallel_runs"]
         .map(f)
         .join(", ");
-    vec![
+    let mut checks = vec![
         (
             "run_stats",
             format!(
@@ -414,6 +489,31 @@ pub fn check_queries(dialect: &Dialect) -> Vec<(&'static str, String, String)> {
             ),
         ),
     ]
+    .into_iter()
+    .map(|(table, recount, stored)| (table.to_owned(), recount, stored))
+    .collect::<Vec<_>>();
+    // The day and week sums of every aggregate table, recounted from its
+    // hourly rows.
+    let values = |vs: &[String]| {
+        let mut list: Vec<String> = vs.iter().map(|v| f(v)).collect();
+        list.resize(6, ZERO.to_owned());
+        list.join(", ")
+    };
+    let tables: [(&str, &[&str], &[&str]); 5] = [
+        (
+            "run_stats",
+            &["status"],
+            &["runs", "nodes", "cached", "llm_calls", "tokens", "parallel_runs"],
+        ),
+        ("run_buckets", &["measure", "bucket"], &["count"]),
+        ("critical_path_stats", &["node_id"], &["runs", "ms"]),
+        ("node_stats", &["node_id"], &["visits", "failed", "cached"]),
+        ("node_duration_buckets", &["node_id", "bucket"], &["count"]),
+    ];
+    for (hourly, keys, sums) in tables {
+        checks.extend(check_levels(hourly, keys, sums, |k: &[&str]| key(k), values));
+    }
+    checks
 }
 
 /// Compares a recount with the stored rows and describes each difference.

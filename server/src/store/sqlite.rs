@@ -3,9 +3,10 @@
 //! way SQLite wants them (one writer), so no transaction ever waits on a busy
 //! database file.
 
+use super::aggregate_levels;
 use super::batch_plan::BatchPlan;
 use super::batch_plan::{moved_node_stats, parent_ids, plan_batch, StoredContext, UnknownParents};
-use super::filters::{push_hour_filter, runs_of, SQLITE};
+use super::filters::{runs_of, SQLITE};
 use super::llm_calls::{event_to_look_up, plan_llm_calls, LlmPlan};
 use super::rows::{
     snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow, CountedEventRow,
@@ -423,7 +424,7 @@ impl HistoryStore for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            out.extend(run_stats::differences(table, &recount, &stored));
+            out.extend(run_stats::differences(&table, &recount, &stored));
         }
         tx.commit().await.map_err(db_error)?;
         Ok(out)
@@ -574,14 +575,7 @@ impl HistoryStore for SqliteStore {
                 .await
                 .map_err(db_error)?;
         }
-        // The run aggregates lost the deleted runs' shares through their
-        // triggers; what is left at zero goes (a chunk may leave runs of
-        // these hours for the next one, whose rows must stay).
-        for (table, count) in [
-            ("run_stats", "runs"),
-            ("run_buckets", "count"),
-            ("critical_path_stats", "runs"),
-        ] {
+        for (table, count) in aggregate_levels::emptied_by_retention() {
             sqlx::query(&format!("DELETE FROM {table} WHERE hour < ? AND {count} = 0"))
                 .bind(hour_of(&cutoff))
                 .execute(&mut *tx)
@@ -1480,21 +1474,9 @@ async fn load_statistics_in(
     let critical_nodes: Vec<(String, i64, f64)> =
         q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
 
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT node_id, CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(failed) AS BIGINT) AS failed, \
-         CAST(SUM(cached) AS BIGINT) AS cached FROM node_stats",
-    );
-    push_hour_filter(&mut q, filter);
-    q.push(" GROUP BY node_id ORDER BY node_id");
+    let mut q = run_stats::node_counts_query(filter);
     let node_counts: Vec<NodeCountRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
-    // One read of the node histograms per time bucket; the totals per node
-    // type are their sums (a second grouped scan cost as much again).
-    let mut q = QueryBuilder::<Sqlite>::new(format!(
-        "SELECT {} AS time_bucket, node_id, bucket, CAST(SUM(count) AS BIGINT) AS count FROM node_duration_buckets",
-        run_stats::time_bucket_sql(width)
-    ));
-    push_hour_filter(&mut q, filter);
-    q.push(" GROUP BY 1, 2, 3");
+    let mut q = run_stats::node_series_query(filter, width);
     let series: Vec<BucketNodeRow> = q.build_query_as().fetch_all(&mut *tx).await.map_err(db_error)?;
     let series: Vec<(i64, String, i32, i64)> = series.into_iter().map(Into::into).collect();
     let node_duration_buckets = run_stats::node_totals(&series);

@@ -36,24 +36,30 @@ pub const MAX_TIME_BUCKETS: i64 = 48;
 /// days, weeks counted from the epoch) whose buckets, aligned to multiples of
 /// the width as the SQL below aligns them, number at most [`MAX_TIME_BUCKETS`].
 pub fn bucket_hours(first: i64, last: i64) -> i64 {
-    const WIDTHS: [i64; 10] = [1, 2, 3, 6, 12, 24, 48, 168, 336, 720];
-    let (first, last) = (first / HOUR_MICROS, last / HOUR_MICROS);
-    let buckets = |w: i64| last / w - first / w + 1;
+    // From a day up, every width is a whole number of days, and from a week
+    // up of weeks, so the day and week sums of the aggregates answer whole
+    // buckets (`aggregate_levels`).
+    const WIDTHS: [i64; 10] = [1, 2, 3, 6, 12, 24, 48, 168, 336, 672];
+    const WEEK: i64 = 168;
+    let (first, last) = (first.div_euclid(HOUR_MICROS), last.div_euclid(HOUR_MICROS));
+    let buckets = |w: i64| last.div_euclid(w) - first.div_euclid(w) + 1;
     WIDTHS
         .into_iter()
         .find(|&w| buckets(w) <= MAX_TIME_BUCKETS)
-        .unwrap_or_else(|| (last - first) / (MAX_TIME_BUCKETS - 1) + 1)
+        .unwrap_or_else(|| ((last - first) / (MAX_TIME_BUCKETS - 1) / WEEK + 1) * WEEK)
 }
 
 /// The bucket (its first hour since the epoch) of a stored time, exactly as
-/// [`hour_bucket_sql`] computes it from the hour (integer division truncates).
+/// [`hour_bucket_sql`] computes it from the hour (both round down, also
+/// before 1970).
 pub fn start_bucket(micros: i64, width: i64) -> i64 {
-    micros / HOUR_MICROS / width * width
+    micros.div_euclid(HOUR_MICROS).div_euclid(width) * width
 }
 
-/// SQL for the bucket of an hourly statistics row's `hour` column.
+/// SQL for the bucket of an hourly statistics row's `hour` column, rounded
+/// down to a multiple of `width` (SQL's `/` and `%` truncate towards zero).
 pub fn hour_bucket_sql(width: i64) -> String {
-    format!("(hour / {width}) * {width}")
+    format!("(hour - ((hour % {width}) + {width}) % {width})")
 }
 
 #[cfg(test)]
@@ -72,6 +78,10 @@ mod tests {
         assert_eq!(bucket_hours(0, 30 * day), 24);
         assert_eq!(bucket_hours(0, 300 * day), 168);
         assert_eq!(bucket_hours(0, 365 * day), 336);
-        assert!((100 * 365 * day / HOUR_MICROS) / bucket_hours(0, 100 * 365 * day) <= MAX_TIME_BUCKETS);
+        let century = bucket_hours(0, 100 * 365 * day);
+        assert!((100 * 365 * day / HOUR_MICROS) / century < MAX_TIME_BUCKETS);
+        assert_eq!(century % 168, 0, "whole weeks");
+        // Before 1970 the buckets still hold whole days.
+        assert_eq!(start_bucket(-HOUR_MICROS, 24), -24);
     }
 }

@@ -463,6 +463,38 @@ async fn statistics_say_how_parallel_runs_were_and_which_nodes_decided_their_dur
 /// hold (running ones, partial hours at a window's edges): for any window the
 /// counts must equal a count of the runs that started in it, and the
 /// percentiles must be within the stated error of the exact ones.
+/// Stores a run with one node visit of `ms` and `tokens` tokens, finished
+/// with `status` unless that is `running`.
+async fn store_timed_run(
+    service: &TraceService,
+    id: &str,
+    graph: &str,
+    start: chrono::DateTime<Utc>,
+    ms: f64,
+    status: &str,
+    tokens: i64,
+) {
+    service
+        .start_execution(
+            serde_json::from_value(json!({"execution_id": id, "graph_type": graph, "start_time": start}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let batch = serde_json::from_value(json!({"events": [
+        {"node_id": "N", "event_type": "completed", "timestamp": start, "duration_ms": ms,
+         "metadata": {"tokens": tokens}}
+    ]}))
+    .unwrap();
+    let record = app::model::RecordId::parse(id.to_owned()).unwrap();
+    service.append_batch(&record, batch).await.unwrap();
+    if status != "running" {
+        let end = start + ChronoDuration::microseconds((ms * 1_000.0) as i64);
+        let completion = serde_json::from_value(json!({"status": status, "end_time": end})).unwrap();
+        service.complete_execution(&record, completion).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn statistics_over_any_window_equal_a_count_of_its_runs() {
     let db = TestDatabase::new();
@@ -484,25 +516,7 @@ async fn statistics_over_any_window_equal_a_count_of_its_runs() {
         } else {
             "completed"
         };
-        service
-            .start_execution(
-                serde_json::from_value(json!({"execution_id": id, "graph_type": "w", "start_time": start}))
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let batch = serde_json::from_value(json!({"events": [
-            {"node_id": "N", "event_type": "completed", "timestamp": start, "duration_ms": ms,
-             "metadata": {"tokens": i}}
-        ]}))
-        .unwrap();
-        let record = app::model::RecordId::parse(id.clone()).unwrap();
-        service.append_batch(&record, batch).await.unwrap();
-        if status != "running" {
-            let end = start + ChronoDuration::microseconds((ms * 1_000.0) as i64);
-            let completion = serde_json::from_value(json!({"status": status, "end_time": end})).unwrap();
-            service.complete_execution(&record, completion).await.unwrap();
-        }
+        store_timed_run(&service, &id, "w", start, ms, status, i).await;
         runs.push((start, status, (ms * 1_000.0).round() / 1_000.0, i));
     }
     let at = |h: u32, m: u32| {
@@ -564,6 +578,140 @@ async fn statistics_over_any_window_equal_a_count_of_its_runs() {
             "{label}: the chart counts the same runs"
         );
     }
+    assert_eq!(
+        service.check_run_aggregates().await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn statistics_over_months_from_day_and_week_sums_equal_a_count_of_their_runs() {
+    let db = TestDatabase::new();
+    let service = TraceService::new(tracevis::store::open(&db.url).await.unwrap());
+    let base = chrono::DateTime::parse_from_rfc3339("2025-10-21T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    // 90 runs about 40 hours apart over 150 days, so the chart's buckets are
+    // weeks and the window reads week, day and hour sums; every seventh
+    // fails, some still run.
+    let mut runs = Vec::new();
+    for i in 0..90i64 {
+        let id = format!("m{i}");
+        let start = base + ChronoDuration::minutes(i * (40 * 60 + 17));
+        let ms = 40.0 * 1.07f64.powi(i as i32);
+        let status = if i % 23 == 5 {
+            "running"
+        } else if i % 7 == 3 {
+            "failed"
+        } else {
+            "completed"
+        };
+        store_timed_run(&service, &id, "m", start, ms, status, i).await;
+        runs.push((start, status, (ms * 1_000.0).round() / 1_000.0, i));
+    }
+    let day = |d: i64, minutes: i64| base + ChronoDuration::days(d) + ChronoDuration::minutes(minutes);
+    let hour = |t: &chrono::DateTime<Utc>| t.timestamp_micros().div_euclid(3_600_000_000);
+
+    let check_windows = |runs: Vec<(chrono::DateTime<Utc>, &'static str, f64, i64)>| {
+        let service = service.clone();
+        async move {
+            let windows = [
+                (None, None),
+                // 110 days: week buckets; weeks, days and hours, and runs
+                // read one by one in the partial hours at the edges.
+                (Some(day(20, 5 * 60 + 30)), Some(day(130, 7 * 60 + 15))),
+                // 37 days: day buckets.
+                (Some(day(3, 40)), Some(day(40, 0))),
+                (None, Some(day(100, 3 * 60))),
+                (Some(day(45, 13 * 60)), None),
+            ];
+            for (start, end) in windows {
+                let filter = app::model::StatisticsFilter {
+                    graph_type: Some("m".into()),
+                    start_time: start,
+                    end_time: end,
+                    ..Default::default()
+                };
+                let stats = service.statistics(filter).await.unwrap();
+                let label = format!("window {start:?}..{end:?}");
+                let inside: Vec<_> = runs
+                    .iter()
+                    .filter(|(t, ..)| start.is_none_or(|s| *t >= s) && end.is_none_or(|e| *t <= e))
+                    .collect();
+                let count = |status: &str| inside.iter().filter(|r| r.1 == status).count() as i64;
+                assert_eq!(
+                    (
+                        stats.executions.total,
+                        stats.executions.running,
+                        stats.executions.completed,
+                        stats.executions.failed
+                    ),
+                    (
+                        inside.len() as i64,
+                        count("running"),
+                        count("completed"),
+                        count("failed")
+                    ),
+                    "{label}"
+                );
+                assert_eq!(
+                    stats.total_tokens,
+                    inside.iter().map(|r| r.3).sum::<i64>(),
+                    "{label}"
+                );
+                if inside.is_empty() {
+                    // After retention, the first windows hold nothing.
+                    assert!(stats.timeline.iter().all(|b| b.runs == 0), "{label}");
+                    continue;
+                }
+                let mut durations: Vec<f64> =
+                    inside.iter().filter(|r| r.1 != "running").map(|r| r.2).collect();
+                let exact = app::histogram::exact_quantile(&mut durations, 0.5).unwrap();
+                let p50 = stats.duration_ms.p50.unwrap();
+                assert!(
+                    (p50 - exact).abs() <= stats.accuracy.run_percentiles * exact,
+                    "{label}: p50 {p50} vs exact {exact}"
+                );
+                // Each chart bucket holds the runs that started in it.
+                let width = stats.bucket_hours;
+                assert!(width >= 24, "{label}: {width}-hour buckets");
+                let mut by_bucket = std::collections::BTreeMap::new();
+                for (t, ..) in &inside {
+                    let first_hour = hour(t).div_euclid(width) * width;
+                    *by_bucket.entry(first_hour * 3_600).or_insert(0i64) += 1;
+                }
+                let charted: std::collections::BTreeMap<i64, i64> = stats
+                    .timeline
+                    .iter()
+                    .filter(|b| b.runs > 0)
+                    .map(|b| (b.start.timestamp(), b.runs))
+                    .collect();
+                assert_eq!(charted, by_bucket, "{label}");
+                // Node visits count the whole hours a window touches.
+                let touched = runs
+                    .iter()
+                    .filter(|(t, ..)| {
+                        start.is_none_or(|s| hour(t) >= hour(&s)) && end.is_none_or(|e| hour(t) <= hour(&e))
+                    })
+                    .count() as i64;
+                let node = stats.node_types.iter().find(|n| n.node_id == "N");
+                assert_eq!(node.map_or(0, |n| n.count), touched, "{label}");
+            }
+        }
+    };
+    check_windows(runs.clone()).await;
+    let weeks = service.statistics(Default::default()).await.unwrap().bucket_hours;
+    assert_eq!(weeks % 168, 0, "150 days are charted in weeks");
+    assert_eq!(
+        service.check_run_aggregates().await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Retention takes the first 60 days in chunks; the sums follow.
+    while service.delete_started_before(day(60, 0), 7).await.unwrap() > 0 {}
+    let kept: Vec<_> = runs.into_iter().filter(|r| r.0 >= day(60, 0)).collect();
+    assert!(kept.len() > 30 && kept.len() < 60);
+    check_windows(kept).await;
     assert_eq!(
         service.check_run_aggregates().await.unwrap(),
         Vec::<String>::new()
