@@ -50,6 +50,10 @@ pub struct BenchArgs {
     /// of history, whose statistics read week and day sums).
     #[arg(long, default_value_t = 7)]
     stats_days: u32,
+    /// Runs of 100 events with about 1 KB payloads stored for the bytes on
+    /// disk per event.
+    #[arg(long, default_value_t = 200)]
+    disk_runs: u32,
     /// Node events in each of the two runs compared for the compare figure.
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
@@ -186,6 +190,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     })
     .await?;
     println!("GET /api/v1/executions/{{id}} over HTTP on loopback: {http_latency}");
+
+    crate::bench_disk::print_bytes_per_event(&url, &service, &mut rng, args.disk_runs, 100).await?;
 
     let rate = ingest(&http, addr, &args).await?;
     println!(

@@ -10,6 +10,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod bench;
+pub mod bench_disk;
 pub mod bench_live;
 pub mod config;
 pub mod demo;

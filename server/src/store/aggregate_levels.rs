@@ -153,7 +153,12 @@ pub fn push_rows<'a, DB>(
     &'a str: Encode<'a, DB> + Type<DB>,
     i64: Encode<'a, DB> + Type<DB>,
 {
-    for (i, piece) in pieces(first, last, width).into_iter().enumerate() {
+    let pieces = pieces(first, last, width);
+    if pieces.is_empty() {
+        // No hours (a window that ends before it starts): no rows.
+        q.push(format!("SELECT {columns} FROM {hourly} WHERE 1 = 0"));
+    }
+    for (i, piece) in pieces.into_iter().enumerate() {
         if i > 0 {
             q.push(" UNION ALL ");
         }
@@ -287,6 +292,10 @@ mod tests {
     #[test]
     fn buckets_narrower_than_a_day_read_hours_and_open_ends_stay_open() {
         assert_eq!(pieces(Some(3), Some(500), 12), vec![p(Level::Hour, 3, 500)]);
+        assert!(
+            pieces(Some(500), Some(3), 0).is_empty(),
+            "a window that ends before it starts"
+        );
         // 720-hour buckets hold whole days but not whole weeks.
         assert!(pieces(Some(0), Some(10_000), 720)
             .iter()

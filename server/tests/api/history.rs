@@ -624,6 +624,8 @@ async fn statistics_over_months_from_day_and_week_sums_equal_a_count_of_their_ru
                 (Some(day(3, 40)), Some(day(40, 0))),
                 (None, Some(day(100, 3 * 60))),
                 (Some(day(45, 13 * 60)), None),
+                // Ends before it starts: nothing, not an error.
+                (Some(day(40, 0)), Some(day(3, 0))),
             ];
             for (start, end) in windows {
                 let filter = app::model::StatisticsFilter {
