@@ -324,11 +324,14 @@ fn node_hours(filter: &StatisticsFilter) -> (Option<i64>, Option<i64>) {
     )
 }
 
-/// The hourly aggregates do not know run metadata: with a metadata filter
-/// they cannot answer, and say nothing rather than something about other
-/// runs (`Statistics::node_types_left_out`).
+/// The condition on node-type rows beyond their hours: none, or "none
+/// match". The hourly aggregates do not know run metadata: with a metadata
+/// filter they cannot answer, and say nothing rather than something about
+/// other runs (`Statistics::node_types_left_out`). A window that ends before
+/// it starts holds nothing, even when both ends fall in one hour.
 fn node_rows_match(filter: &StatisticsFilter) -> &'static str {
-    if filter.metadata.is_empty() {
+    let inverted = matches!((&filter.start_time, &filter.end_time), (Some(s), Some(e)) if e < s);
+    if filter.metadata.is_empty() && !inverted {
         ""
     } else {
         " AND 1 = 0"

@@ -459,10 +459,6 @@ async fn statistics_say_how_parallel_runs_were_and_which_nodes_decided_their_dur
     assert_eq!(none["parallelism"]["runs"].as_i64(), Some(0));
 }
 
-/// Run statistics come from hourly aggregates plus the runs those do not
-/// hold (running ones, partial hours at a window's edges): for any window the
-/// counts must equal a count of the runs that started in it, and the
-/// percentiles must be within the stated error of the exact ones.
 /// Stores a run with one node visit of `ms` and `tokens` tokens, finished
 /// with `status` unless that is `running`.
 async fn store_timed_run(
@@ -495,6 +491,10 @@ async fn store_timed_run(
     }
 }
 
+/// Run statistics come from hourly aggregates plus the runs those do not
+/// hold (running ones, partial hours at a window's edges): for any window the
+/// counts must equal a count of the runs that started in it, and the
+/// percentiles must be within the stated error of the exact ones.
 #[tokio::test]
 async fn statistics_over_any_window_equal_a_count_of_its_runs() {
     let db = TestDatabase::new();
@@ -626,6 +626,8 @@ async fn statistics_over_months_from_day_and_week_sums_equal_a_count_of_their_ru
                 (Some(day(45, 13 * 60)), None),
                 // Ends before it starts: nothing, not an error.
                 (Some(day(40, 0)), Some(day(3, 0))),
+                // The same inside the hour of run 24 (16:48 on day 40).
+                (Some(day(40, 415)), Some(day(40, 365))),
             ];
             for (start, end) in windows {
                 let filter = app::model::StatisticsFilter {
@@ -662,8 +664,10 @@ async fn statistics_over_months_from_day_and_week_sums_equal_a_count_of_their_ru
                     "{label}"
                 );
                 if inside.is_empty() {
-                    // After retention, the first windows hold nothing.
+                    // Windows that end before they start, and after
+                    // retention the first ones, hold nothing.
                     assert!(stats.timeline.iter().all(|b| b.runs == 0), "{label}");
+                    assert!(stats.node_types.is_empty(), "{label}: {:?}", stats.node_types);
                     continue;
                 }
                 let mut durations: Vec<f64> =
