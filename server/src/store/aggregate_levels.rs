@@ -9,6 +9,7 @@
 //! read grow with the weeks of a window plus at most 2 × 6 days and
 //! 2 × 23 hours, not with its hours.
 
+use super::time::hour_bucket_sql;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 /// A level of the aggregates.
@@ -42,14 +43,57 @@ impl Level {
     }
 }
 
-/// The aggregate tables, each with the column that is zero when a row
-/// counts nothing.
-const AGGREGATES: [(&str, &str); 5] = [
-    ("run_stats", "runs"),
-    ("run_buckets", "count"),
-    ("critical_path_stats", "runs"),
-    ("node_stats", "visits"),
-    ("node_duration_buckets", "count"),
+/// An aggregate table kept per hour, with its day and week sums.
+struct Aggregate {
+    /// The hourly table.
+    table: &'static str,
+    /// Key columns after `graph_type, hour`.
+    keys: &'static [&'static str],
+    /// Value columns, summed at every level.
+    sums: &'static [&'static str],
+    /// The value that is zero when a row counts nothing.
+    count: &'static str,
+    /// Kept by the run triggers of migration 0008 (the node tables are
+    /// written per batch, and cleared by hour on retention).
+    of_runs: bool,
+}
+
+const AGGREGATES: [Aggregate; 5] = [
+    Aggregate {
+        table: "run_stats",
+        keys: &["status"],
+        sums: &["runs", "nodes", "cached", "llm_calls", "tokens", "parallel_runs"],
+        count: "runs",
+        of_runs: true,
+    },
+    Aggregate {
+        table: "run_buckets",
+        keys: &["measure", "bucket"],
+        sums: &["count"],
+        count: "count",
+        of_runs: true,
+    },
+    Aggregate {
+        table: "critical_path_stats",
+        keys: &["node_id"],
+        sums: &["runs", "ms"],
+        count: "runs",
+        of_runs: true,
+    },
+    Aggregate {
+        table: "node_stats",
+        keys: &["node_id"],
+        sums: &["visits", "failed", "cached"],
+        count: "visits",
+        of_runs: false,
+    },
+    Aggregate {
+        table: "node_duration_buckets",
+        keys: &["node_id", "bucket"],
+        sums: &["count"],
+        count: "count",
+        of_runs: false,
+    },
 ];
 
 /// What retention clears after it deleted runs: `(table, column)` of every
@@ -59,16 +103,13 @@ const AGGREGATES: [(&str, &str); 5] = [
 /// the next one, whose rows must stay); the hourly node tables are cleared
 /// by hour instead, before this.
 pub fn emptied_by_retention() -> Vec<(String, &'static str)> {
-    let mut out: Vec<(String, &'static str)> = AGGREGATES[..3]
+    let mut out: Vec<(String, &'static str)> = AGGREGATES
         .iter()
-        .map(|(table, count)| ((*table).to_owned(), *count))
+        .filter(|a| a.of_runs)
+        .map(|a| (a.table.to_owned(), a.count))
         .collect();
     for level in [Level::Day, Level::Week] {
-        out.extend(
-            AGGREGATES
-                .iter()
-                .map(|(table, count)| (level.table(table), *count)),
-        );
+        out.extend(AGGREGATES.iter().map(|a| (level.table(a.table), a.count)));
     }
     out
 }
@@ -139,7 +180,6 @@ fn split(level: usize, first: Option<i64>, last: Option<i64>, out: &mut Vec<Piec
 /// {columns} FROM … WHERE …` for each piece, joined by `UNION ALL`.
 /// `graph_type` narrows every piece; `and` (SQL, may be empty) is added to
 /// each piece's conditions.
-#[allow(clippy::too_many_arguments)]
 pub fn push_rows<'a, DB>(
     q: &mut QueryBuilder<'a, DB>,
     hourly: &str,
@@ -179,57 +219,49 @@ pub fn push_rows<'a, DB>(
     }
 }
 
-/// For `tracevis check`: each level table of `hourly`, with a recount of
-/// its rows from the hourly ones and a read of its stored rows, both as
-/// `key, values…` ordered by key, and both without rows whose count is zero
-/// (they stay until retention; a float sum such as `ms` may keep a rounding
-/// residue there, so the count alone decides). `keys` are the key columns after
-/// `graph_type, hour`, `sums` the value columns; `key` renders key
+/// For `tracevis check`: every level table, with a recount of its rows
+/// from the hourly ones and a read of its stored rows, both as `key,
+/// values…` ordered by key, and both without rows whose count is zero (they
+/// stay until retention; a float sum such as `ms` may keep a rounding
+/// residue there, so the count alone decides). `key` renders key
 /// expressions as one text and `values` renders value expressions as the
 /// select list.
 pub fn check_queries(
-    hourly: &str,
-    keys: &[&str],
-    sums: &[&str],
     key: impl Fn(&[&str]) -> String,
     values: impl Fn(&[String]) -> String,
 ) -> Vec<(String, String, String)> {
-    let count = AGGREGATES
-        .iter()
-        .find(|(table, _)| *table == hourly)
-        .map_or(sums[0], |(_, count)| *count);
-    [Level::Day, Level::Week]
-        .into_iter()
-        .map(|level| {
-            let p = level.hours();
-            let period = format!("(hour - ((hour % {p}) + {p}) % {p})");
+    let mut out = Vec::new();
+    for a in &AGGREGATES {
+        for level in [Level::Day, Level::Week] {
+            let period = hour_bucket_sql(level.hours());
             let recount_keys: Vec<&str> = ["graph_type", period.as_str()]
                 .into_iter()
-                .chain(keys.iter().copied())
+                .chain(a.keys.iter().copied())
                 .collect();
             let stored_keys: Vec<&str> = ["graph_type", "hour"]
                 .into_iter()
-                .chain(keys.iter().copied())
+                .chain(a.keys.iter().copied())
                 .collect();
-            let totals: Vec<String> = sums.iter().map(|v| format!("SUM({v})")).collect();
-            let stored: Vec<String> = sums.iter().map(|v| (*v).to_owned()).collect();
-            let table = level.table(hourly);
-            (
+            let totals: Vec<String> = a.sums.iter().map(|v| format!("SUM({v})")).collect();
+            let stored: Vec<String> = a.sums.iter().map(|v| (*v).to_owned()).collect();
+            let (hourly, count, table) = (a.table, a.count, level.table(a.table));
+            out.push((
                 table.clone(),
                 format!(
                     "SELECT {} AS k, {} FROM {hourly} GROUP BY {} HAVING SUM({count}) <> 0 ORDER BY 1",
                     key(&recount_keys),
-                    values(&totals[..]),
+                    values(&totals),
                     recount_keys.join(", "),
                 ),
                 format!(
                     "SELECT {} AS k, {} FROM {table} WHERE {count} <> 0 ORDER BY 1",
                     key(&stored_keys),
-                    values(&stored[..]),
+                    values(&stored),
                 ),
-            )
-        })
-        .collect()
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! WHERE clauses shared by both backends: the run-list filter and the
-//! statistics' hour filter, written once over sqlx's generic query builder.
+//! WHERE clauses shared by both backends: the run-list filter and the runs
+//! a statistics filter selects, written once over sqlx's generic query
+//! builder.
 
 use super::search::SearchHits;
 use super::time::to_micros;

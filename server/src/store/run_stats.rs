@@ -502,20 +502,7 @@ pub fn check_queries(dialect: &Dialect) -> Vec<(String, String, String)> {
         list.resize(6, ZERO.to_owned());
         list.join(", ")
     };
-    let tables: [(&str, &[&str], &[&str]); 5] = [
-        (
-            "run_stats",
-            &["status"],
-            &["runs", "nodes", "cached", "llm_calls", "tokens", "parallel_runs"],
-        ),
-        ("run_buckets", &["measure", "bucket"], &["count"]),
-        ("critical_path_stats", &["node_id"], &["runs", "ms"]),
-        ("node_stats", &["node_id"], &["visits", "failed", "cached"]),
-        ("node_duration_buckets", &["node_id", "bucket"], &["count"]),
-    ];
-    for (hourly, keys, sums) in tables {
-        checks.extend(check_levels(hourly, keys, sums, |k: &[&str]| key(k), values));
-    }
+    checks.extend(check_levels(key, values));
     checks
 }
 
