@@ -108,6 +108,21 @@ pub struct SpanTrace<'a> {
     pub completion: Option<&'a Completion>,
 }
 
+/// A finished run stored whole (`HistoryStore::store_whole_runs`).
+#[derive(Clone, Debug)]
+pub struct WholeRun<'a> {
+    /// The run, not stored yet.
+    pub id: &'a RecordId,
+    /// Its start.
+    pub new: &'a NewExecution,
+    /// The canonical create request (as `create_execution` keeps it).
+    pub request: &'a str,
+    /// All its node events and state snapshots.
+    pub batch: &'a EventBatch,
+    /// Its end: a finished status.
+    pub completion: &'a Completion,
+}
+
 /// What `ingest_span_trace` changed, for whoever publishes it live.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SpanTraceOutcome {
@@ -230,6 +245,15 @@ pub trait HistoryStore: Send + Sync + 'static {
         id: &RecordId,
         trace: &SpanTrace<'_>,
     ) -> Result<SpanTraceOutcome, TraceError>;
+
+    /// Stores finished runs that are not stored yet, whole, in one
+    /// transaction (all or none): each planned as its start, one batch of
+    /// all its records and its completion would be, with the same
+    /// aggregates, but written with a few statements per call instead of
+    /// some twenty per run. The bulk path of `tracevis bench`'s scale
+    /// fill; alert rules are not evaluated for these runs. A run already
+    /// stored refuses the call.
+    async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError>;
 
     /// LLM calls of a span-born run still waiting for a span
     /// (`LlmPlace::Awaiting`).

@@ -43,7 +43,8 @@ pub struct BenchArgs {
     /// of 1,000 spans: one trace each, a run span and 999 node spans).
     #[arg(long, default_value_t = 200_000)]
     otlp_spans: u32,
-    /// Small runs (8 node events each) stored for the statistics figure.
+    /// Small runs (10 node events each) stored for the statistics and run
+    /// list figures, many per transaction (`bench_scale`).
     #[arg(long, default_value_t = 100_000)]
     stats_runs: u32,
     /// Days back over which the small runs' starts are spread (365: a year
@@ -119,7 +120,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     });
     println!("tracevis bench — database {}", crate::config::redact_url(&url));
     let (history, access_store, alert_store) = store::open_all(&url).await?;
-    let service = TraceService::new(history);
+    let service = TraceService::new(history.clone());
     let mut rng = StdRng::seed_from_u64(42);
 
     let ids = fill(&service, &args, &mut rng).await?;
@@ -234,7 +235,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("graph edges of {run}: {edges}");
     }
 
-    fill_small_runs(&service, args.stats_runs, args.stats_days).await?;
+    crate::bench_scale::fill_small_runs(&history, args.stats_runs, args.stats_days).await?;
     let total = service.statistics(Default::default()).await?.executions.total;
     // A window whose edges fall inside hours: whole hours from the
     // aggregates, the edges read run by run.
@@ -247,6 +248,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         (
             "GET /api/v1/statistics?graph_type=bench-stats",
             "/api/v1/statistics?graph_type=bench-stats".to_owned(),
+        ),
+        (
+            "GET /api/v1/statistics?graph_type=bench-rare (a graph type with one run)",
+            "/api/v1/statistics?graph_type=bench-rare".to_owned(),
         ),
         (
             "GET /api/v1/statistics, the last 3 days (edges inside hours)",
@@ -280,6 +285,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await?;
         println!("{label} over {total} runs: {latency}");
     }
+
+    crate::bench_scale::time_list_pages(&http, addr).await?;
 
     fill_search_runs(&service, args.search_runs).await?;
     // Each sample searches another word (no answer is cached), of three
@@ -615,7 +622,7 @@ where
 }
 
 /// Percent-encodes a query value (the `+` of a time zone offset, `:`).
-fn urlencode(value: &str) -> String {
+pub(crate) fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -735,42 +742,6 @@ async fn fill_compare_pair(service: &TraceService, events: u32) -> anyhow::Resul
     Ok((a, b))
 }
 
-/// Stores small finished runs (4 nodes, 8 events) until `count` exist,
-/// started over the last `days` days.
-async fn fill_small_runs(service: &TraceService, count: u32, days: u32) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let stored = fill_in_workers(service, "bench-stats", count, 0, move |service, rng| {
-        store_small_run(service, rng, days)
-    })
-    .await?;
-    if stored > 0 {
-        println!(
-            "stored {stored} small runs in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
-}
-
-/// One small run (see `fill_small_runs`).
-async fn store_small_run(service: TraceService, mut rng: StdRng, days: u32) -> anyhow::Result<StdRng> {
-    let id = format!("stats-{}", uuid::Uuid::now_v7().simple());
-    let start = Utc::now() - ChronoDuration::minutes(rng.random_range(0..60 * 24 * i64::from(days.max(1))));
-    let new: NewExecution = serde_json::from_value(json!({
-        "execution_id": id, "graph_type": "bench-stats", "start_time": start,
-    }))?;
-    service.start_execution(new).await?;
-    let record_id = app::model::RecordId::parse(id).map_err(anyhow::Error::msg)?;
-    let batch = serde_json::from_value(batch_json(&mut rng, 8, 0, start))?;
-    service.append_batch(&record_id, batch).await?;
-    let done = serde_json::from_value(
-        json!({"status": if rng.random_bool(0.1) { "failed" } else { "completed" },
-        "end_time": start + ChronoDuration::milliseconds(rng.random_range(100..30_000))}),
-    )?;
-    service.complete_execution(&record_id, done).await?;
-    Ok(rng)
-}
-
 /// Stores runs until the database holds `args.runs` of them; returns their ids.
 async fn fill(service: &TraceService, args: &BenchArgs, rng: &mut StdRng) -> anyhow::Result<Vec<String>> {
     let existing = service
@@ -819,7 +790,12 @@ async fn fill(service: &TraceService, args: &BenchArgs, rng: &mut StdRng) -> any
 }
 
 /// A batch of `events` node events and `snapshots` snapshots, like a real run's.
-fn batch_json(rng: &mut StdRng, events: u32, snapshots: u32, start: chrono::DateTime<Utc>) -> Value {
+pub(crate) fn batch_json(
+    rng: &mut StdRng,
+    events: u32,
+    snapshots: u32,
+    start: chrono::DateTime<Utc>,
+) -> Value {
     const NODES: [&str; 8] = [
         "PlanNode",
         "SearchNode",
@@ -1005,7 +981,7 @@ async fn ingest_otlp(
 }
 
 /// Latency distribution of a measurement.
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     p50: Duration,
     p95: Duration,
     p99: Duration,
@@ -1014,7 +990,11 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(mut times: Vec<Duration>) -> Self {
+    pub(crate) fn p99(&self) -> Duration {
+        self.p99
+    }
+
+    pub(crate) fn of(mut times: Vec<Duration>) -> Self {
         times.sort();
         let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
         let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;

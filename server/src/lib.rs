@@ -12,6 +12,7 @@ pub mod api;
 pub mod bench;
 pub mod bench_disk;
 pub mod bench_live;
+pub mod bench_scale;
 pub mod config;
 pub mod demo;
 pub mod export;

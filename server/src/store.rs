@@ -18,6 +18,7 @@ pub use postgres::{CHANNEL, INSTANCE_ID};
 mod sqlite;
 mod summary_row;
 pub(crate) mod time;
+mod whole_runs;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -17,6 +17,7 @@ use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
+use super::whole_runs::{plan_whole_runs, RunRow};
 use super::{
     begin_detached, db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps,
 };
@@ -30,7 +31,7 @@ use app::model::{
 use app::search::{tsvector_literal, SearchMatch, SearchQuery, MATCHES_PER_RUN};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
-    SpanTraceOutcome, StatisticsInputs, StoredBatch, TASK_KEY,
+    SpanTraceOutcome, StatisticsInputs, StoredBatch, WholeRun, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -122,6 +123,21 @@ impl HistoryStore for PostgresStore {
         let out = span_trace_in(&mut *tx, id, trace).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
+    }
+
+    #[instrument(skip_all, fields(runs = runs.len()))]
+    async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError> {
+        let planned = plan_whole_runs(runs)?;
+        let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
+        insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_events(&mut tx, &planned.events).await?;
+        insert_snapshots(&mut tx, &planned.snapshots).await?;
+        for ((graph_type, hour), counted) in &planned.node_stats {
+            add_node_stats(&mut tx, graph_type, *hour, counted).await?;
+        }
+        index_docs(&mut tx, &planned.run_docs).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
     async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
@@ -586,6 +602,53 @@ async fn add_node_stats(
     Ok(())
 }
 
+/// Finished runs' `executions` rows (`whole_runs`); the triggers add them
+/// to the run aggregates.
+async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<(), TraceError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    fn column<'r, T>(rows: &'r [RunRow], f: impl Fn(&'r RunRow) -> T) -> Vec<T> {
+        rows.iter().map(f).collect()
+    }
+    sqlx::query(
+        "INSERT INTO executions (execution_id, graph_type, status, start_time, end_time, \
+         total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
+         original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, \
+         last_seq, create_request, parallelism, critical_nodes) \
+         SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], \
+         $6::FLOAT8[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], \
+         $12::TEXT[], $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::BOOLEAN[], $17::TEXT[], $18::TEXT[], \
+         $19::BIGINT[], $20::TEXT[], $21::FLOAT8[], $22::TEXT[])",
+    )
+    .bind(column(rows, |r| r.execution_id.as_str()))
+    .bind(column(rows, |r| r.graph_type.as_str()))
+    .bind(column(rows, |r| r.status))
+    .bind(column(rows, |r| r.start_time))
+    .bind(column(rows, |r| r.end_time))
+    .bind(column(rows, |r| r.total_duration_ms))
+    .bind(column(rows, |r| r.total_nodes))
+    .bind(column(rows, |r| r.failed_nodes))
+    .bind(column(rows, |r| r.cached_nodes))
+    .bind(column(rows, |r| r.total_llm_calls))
+    .bind(column(rows, |r| r.total_tokens))
+    .bind(column(rows, |r| r.original_inputs.as_str()))
+    .bind(column(rows, |r| r.final_state.as_deref()))
+    .bind(column(rows, |r| r.metadata.as_str()))
+    .bind(column(rows, |r| r.graph.as_deref()))
+    .bind(column(rows, |r| r.is_replay))
+    .bind(column(rows, |r| r.original_execution_id.as_deref()))
+    .bind(column(rows, |r| r.error.as_deref()))
+    .bind(column(rows, |r| r.last_seq))
+    .bind(column(rows, |r| r.create_request.as_str()))
+    .bind(column(rows, |r| r.parallelism))
+    .bind(column(rows, |r| r.critical_nodes.as_deref()))
+    .execute(conn)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
 async fn ensure_exists(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
     sqlx::query("SELECT 1 FROM executions WHERE execution_id = $1")
         .bind(id)
@@ -813,17 +876,18 @@ async fn stored_seqs(
     Ok(found.into_iter().collect())
 }
 
-async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) -> Result<(), TraceError> {
+/// Stores events (of one run or of several, `whole_runs`).
+async fn insert_events(conn: &mut PgConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
     if events.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, duration_ms, \
          inputs, outputs, error, metadata, parents) \
-         SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
+         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
          $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])",
     )
-    .bind(id)
+    .bind(events.iter().map(|e| e.execution_id.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.node_id.as_str()).collect::<Vec<_>>())
@@ -856,19 +920,16 @@ async fn insert_events(conn: &mut PgConnection, id: &str, events: &[NodeEvent]) 
     index_docs(conn, &search::event_docs(events)).await
 }
 
-async fn insert_snapshots(
-    conn: &mut PgConnection,
-    id: &str,
-    snapshots: &[StateSnapshot],
-) -> Result<(), TraceError> {
+/// Stores snapshots (of one run or of several, `whole_runs`).
+async fn insert_snapshots(conn: &mut PgConnection, snapshots: &[StateSnapshot]) -> Result<(), TraceError> {
     if snapshots.is_empty() {
         return Ok(());
     }
     sqlx::query(
         "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state, diff) \
-         SELECT $1, * FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
+         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
     )
-    .bind(id)
+    .bind(snapshots.iter().map(|s| s.execution_id.as_str()).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.seq).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.snapshot_id.as_str()).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.node_id.as_str()).collect::<Vec<_>>())
@@ -1051,7 +1112,7 @@ async fn create_execution_in(
             state: state.clone(),
             diff: None,
         };
-        insert_snapshots(&mut *tx, id.as_str(), std::slice::from_ref(&snapshot)).await?;
+        insert_snapshots(&mut *tx, std::slice::from_ref(&snapshot)).await?;
     }
     let summary = select_summary(&mut *tx, id.as_str(), false).await?;
     notify(
@@ -1275,9 +1336,9 @@ async fn append_in(
         plan_llm_calls(llm_calls, &new_events, &settled, stored)
     };
     plan.add_llm_calls(llm.calls, llm.tokens);
-    insert_events(&mut *tx, id.as_str(), &plan.events).await?;
+    insert_events(&mut *tx, &plan.events).await?;
     write_llm_plan(&mut *tx, id, &llm).await?;
-    insert_snapshots(&mut *tx, id.as_str(), &plan.snapshots).await?;
+    insert_snapshots(&mut *tx, &plan.snapshots).await?;
     add_node_stats(&mut *tx, &graph_type, hour, &plan).await?;
     if plan.last_seq > last_seq {
         notify(

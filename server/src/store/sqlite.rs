@@ -17,6 +17,7 @@ use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
+use super::whole_runs::{plan_whole_runs, RunRow};
 use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -29,7 +30,7 @@ use app::model::{
 use app::search::{fts_text, SearchMatch, SearchQuery, MATCHES_PER_RUN};
 use app::store::{
     AppendOutcome, CreateOutcome, FinishedRuns, HistoryStore, LlmCall, RunHeader, SpanTrace,
-    SpanTraceOutcome, StatisticsInputs, StoredBatch, TASK_KEY,
+    SpanTraceOutcome, StatisticsInputs, StoredBatch, WholeRun, TASK_KEY,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,6 +46,8 @@ use tracing::instrument;
 /// Rows per multi-row INSERT: 11 columns × 500 stays far below SQLite's
 /// 32,766 bound parameters, and larger statements stopped getting faster.
 const INSERT_CHUNK: usize = 500;
+/// `executions` rows per statement (22 bound values each).
+const RUN_ROW_CHUNK: usize = 400;
 
 /// A `HistoryStore` on one SQLite database file.
 pub struct SqliteStore {
@@ -175,6 +178,22 @@ impl HistoryStore for SqliteStore {
         let out = span_trace_in(&mut *tx, id, trace).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(out)
+    }
+
+    #[instrument(skip_all, fields(runs = runs.len()))]
+    async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError> {
+        let planned = plan_whole_runs(runs)?;
+        let _writing = self.writer.lock().await;
+        let mut tx = self.begin_write().await?;
+        insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_events(&mut tx, &planned.events).await?;
+        insert_snapshots(&mut tx, &planned.snapshots).await?;
+        for ((graph_type, hour), counted) in &planned.node_stats {
+            add_node_stats(&mut tx, graph_type, *hour, counted).await?;
+        }
+        index_docs(&mut tx, &planned.run_docs).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
     }
 
     async fn awaiting_llm_calls(&self, id: &RecordId) -> Result<Vec<LlmCall>, TraceError> {
@@ -636,6 +655,45 @@ async fn add_node_stats(
         q.push(
             " ON CONFLICT (graph_type, hour, node_id, bucket) DO UPDATE SET count = count + excluded.count",
         );
+        q.build().execute(&mut *conn).await.map_err(db_error)?;
+    }
+    Ok(())
+}
+
+/// Finished runs' `executions` rows (`whole_runs`); the triggers add them
+/// to the run aggregates.
+async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result<(), TraceError> {
+    for chunk in rows.chunks(RUN_ROW_CHUNK) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO executions (execution_id, graph_type, status, start_time, end_time, \
+             total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
+             original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, \
+             last_seq, create_request, parallelism, critical_nodes) ",
+        );
+        q.push_values(chunk, |mut row, r| {
+            row.push_bind(r.execution_id.as_str())
+                .push_bind(r.graph_type.as_str())
+                .push_bind(r.status)
+                .push_bind(r.start_time)
+                .push_bind(r.end_time)
+                .push_bind(r.total_duration_ms)
+                .push_bind(r.total_nodes)
+                .push_bind(r.failed_nodes)
+                .push_bind(r.cached_nodes)
+                .push_bind(r.total_llm_calls)
+                .push_bind(r.total_tokens)
+                .push_bind(r.original_inputs.as_str())
+                .push_bind(r.final_state.as_deref())
+                .push_bind(r.metadata.as_str())
+                .push_bind(r.graph.as_deref())
+                .push_bind(r.is_replay)
+                .push_bind(r.original_execution_id.as_deref())
+                .push_bind(r.error.as_deref())
+                .push_bind(r.last_seq)
+                .push_bind(r.create_request.as_str())
+                .push_bind(r.parallelism)
+                .push_bind(r.critical_nodes.as_deref());
+        });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
     Ok(())

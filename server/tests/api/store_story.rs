@@ -6,7 +6,7 @@ use app::error::TraceError;
 use app::model::{
     Completion, EventBatch, ExecutionFilter, ExecutionStatus, NewExecution, RecordId, StatisticsFilter,
 };
-use app::store::{CreateOutcome, FinishedRuns, HistoryStore, RunHeader};
+use app::store::{CreateOutcome, FinishedRuns, HistoryStore, RunHeader, WholeRun};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -345,4 +345,175 @@ async fn the_sqlite_store_tells_the_whole_story() {
 async fn the_postgres_store_tells_the_whole_story() {
     let db = TestDatabase::postgres();
     story(tracevis::store::open(&db.url).await.unwrap()).await;
+}
+
+/// A finished run, owned, for a `WholeRun` to borrow.
+struct BulkRun {
+    id: RecordId,
+    new: NewExecution,
+    request: String,
+    batch: EventBatch,
+    done: Completion,
+}
+
+impl BulkRun {
+    fn new(run: &str, end: &str) -> Self {
+        let new = new_run(run, "bulk", "2025-03-01T10:00:00Z");
+        Self {
+            id: id(run),
+            request: serde_json::to_string(&new).unwrap(),
+            new,
+            batch: batch(json!({"events": [
+                {"node_id": "A", "event_type": "started", "timestamp": "2025-03-01T10:00:01Z"},
+                {"node_id": "A", "event_type": "completed", "timestamp": "2025-03-01T10:00:02Z", "duration_ms": 1000,
+                 "outputs": {"answer": "zanzibar"}, "metadata": {"llm_calls": 2, "tokens": 30}},
+                {"node_id": "B", "event_type": "failed", "timestamp": "2025-03-01T10:00:02.5Z", "error": "boom"}
+            ], "snapshots": [{"node_id": "A", "timestamp": "2025-03-01T10:00:02Z", "state": {"n": 1}}]})),
+            done: serde_json::from_value(json!({"status": "failed", "end_time": end})).unwrap(),
+        }
+    }
+
+    fn whole(&self) -> WholeRun<'_> {
+        WholeRun {
+            id: &self.id,
+            new: &self.new,
+            request: &self.request,
+            batch: &self.batch,
+            completion: &self.done,
+        }
+    }
+}
+
+/// Finished runs stored whole, several per call (the bulk path): together,
+/// or — when one of them is refused — not at all, with the error naming
+/// the field; stored, they read back and count as the producers' path
+/// leaves them.
+async fn whole_runs_in_one_transaction(store: Arc<dyn HistoryStore>) {
+    let fine = "2025-03-01T10:00:03Z";
+    // The second run ends before it started: refused.
+    let runs = [
+        BulkRun::new("bulk0", fine),
+        BulkRun::new("bulk1", "2025-03-01T09:00:00Z"),
+        BulkRun::new("bulk2", fine),
+    ];
+    let whole: Vec<WholeRun<'_>> = runs.iter().map(BulkRun::whole).collect();
+    match store.store_whole_runs(&whole).await {
+        Err(TraceError::Invalid { field, .. }) => assert_eq!(field, "end_time"),
+        other => panic!("expected the bad end time refused, got {other:?}"),
+    }
+    let by_type = ExecutionFilter {
+        graph_type: Some("bulk".into()),
+        ..ExecutionFilter::default()
+    };
+    assert_eq!(store.list_executions(&by_type).await.unwrap().total, 0);
+
+    store
+        .store_whole_runs(&[runs[0].whole(), runs[2].whole()])
+        .await
+        .unwrap();
+    // A third run through the producers' path, for comparison.
+    let third = new_run("bulk3", "bulk", "2025-03-01T10:00:00Z");
+    let request = serde_json::to_string(&third).unwrap();
+    store
+        .create_execution(&id("bulk3"), &third, &request)
+        .await
+        .unwrap();
+    store
+        .append_batch(&id("bulk3"), &runs[0].batch, FinishedRuns::Refuse)
+        .await
+        .unwrap();
+    store
+        .complete_execution(&id("bulk3"), &runs[0].done)
+        .await
+        .unwrap();
+
+    let bulk = store.load_trace("bulk0", 0).await.unwrap();
+    let produced = store.load_trace("bulk3", 0).await.unwrap();
+    let seqs = |t: &app::model::ExecutionTrace| {
+        (
+            t.node_events
+                .iter()
+                .map(|e| (e.seq, e.node_id.clone(), e.event_type))
+                .collect::<Vec<_>>(),
+            t.state_snapshots
+                .iter()
+                .map(|s| (s.seq, s.diff.is_some()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(seqs(&bulk), seqs(&produced));
+    let totals = |s: &app::model::ExecutionSummary| {
+        (
+            s.status,
+            s.total_nodes,
+            s.failed_nodes,
+            s.total_llm_calls,
+            s.total_tokens,
+            s.total_duration_ms,
+            s.last_seq,
+        )
+    };
+    assert_eq!(totals(&bulk.summary), totals(&produced.summary));
+    assert_eq!(totals(&bulk.summary).0, ExecutionStatus::Failed);
+
+    let listed = store.list_executions(&by_type).await.unwrap();
+    let mut ids: Vec<&str> = listed
+        .executions
+        .iter()
+        .map(|e| e.execution_id.as_str())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["bulk0", "bulk2", "bulk3"]);
+    // The aggregates count the three alike, and equal a recount.
+    assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
+    let stats_filter = StatisticsFilter {
+        graph_type: Some("bulk".into()),
+        ..StatisticsFilter::default()
+    };
+    let stats = store.load_statistics(&stats_filter, false).await.unwrap();
+    assert_eq!(
+        stats
+            .runs
+            .iter()
+            .map(|a| (a.status, a.runs, a.nodes, a.llm_calls, a.tokens))
+            .collect::<Vec<_>>(),
+        vec![(ExecutionStatus::Failed, 3, 6, 6, 90)]
+    );
+    let mut node_counts = stats.node_counts.clone();
+    node_counts.sort();
+    assert_eq!(
+        node_counts,
+        vec![("A".to_owned(), 3, 0, 0), ("B".to_owned(), 3, 3, 0)]
+    );
+    // Their words are found, as those of the run sent through the API.
+    let search = ExecutionFilter {
+        q: Some(app::search::SearchQuery::parse("zanzibar").unwrap()),
+        ..by_type.clone()
+    };
+    let mut found: Vec<String> = store
+        .list_executions(&search)
+        .await
+        .unwrap()
+        .executions
+        .into_iter()
+        .map(|e| e.execution_id)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["bulk0", "bulk2", "bulk3"]);
+
+    // Stored already: the call is refused and changes nothing.
+    assert!(store.store_whole_runs(&[runs[0].whole()]).await.is_err());
+    assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_sqlite_store_takes_whole_runs_in_one_transaction() {
+    let db = TestDatabase::sqlite();
+    whole_runs_in_one_transaction(tracevis::store::open(&db.url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_postgres_store_takes_whole_runs_in_one_transaction() {
+    let db = TestDatabase::postgres();
+    whole_runs_in_one_transaction(tracevis::store::open(&db.url).await.unwrap()).await;
 }
