@@ -252,7 +252,7 @@ pub trait HistoryStore: Send + Sync + 'static {
     /// aggregates, but written with a few statements per call instead of
     /// some twenty per run. The bulk path of `tracevis bench`'s scale
     /// fill; alert rules are not evaluated for these runs. A run already
-    /// stored refuses the call.
+    /// stored refuses the call (`Conflict`).
     async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError>;
 
     /// LLM calls of a span-born run still waiting for a span

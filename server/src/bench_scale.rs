@@ -64,7 +64,7 @@ pub async fn fill_small_runs(store: &Arc<dyn HistoryStore>, count: u32, days: u3
     let weeks = week_shares(now, days, missing);
     let stored = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..WORKERS {
         let mine: Vec<(DateTime<Utc>, i64, u64)> = weeks
             .iter()
@@ -73,7 +73,7 @@ pub async fn fill_small_runs(store: &Arc<dyn HistoryStore>, count: u32, days: u3
             .map(|(_, week)| *week)
             .collect();
         let (store, stored) = (store.clone(), stored.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut rng = StdRng::seed_from_u64(worker);
             for (from, seconds, runs) in mine {
                 // In order of start, as runs arrive: a transaction's runs
@@ -93,23 +93,26 @@ pub async fn fill_small_runs(store: &Arc<dyn HistoryStore>, count: u32, days: u3
                 }
             }
             anyhow::Ok(())
-        }));
+        });
     }
-    // Progress for long fills (ten million runs take a while).
-    let mut last_report = Instant::now();
-    while !tasks.iter().all(|t| t.is_finished()) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if last_report.elapsed() >= Duration::from_secs(60) {
-            last_report = Instant::now();
-            let done = stored.load(Ordering::Relaxed);
-            println!(
-                "  … {done} of {missing} small runs stored ({:.0} runs/s)",
-                done as f64 / started.elapsed().as_secs_f64()
-            );
+    // Progress for long fills (ten million runs take a while); the first
+    // failure stops the other tasks (dropping the set aborts them).
+    let mut progress = tokio::time::interval(Duration::from_secs(60));
+    progress.tick().await;
+    loop {
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                Some(result) => result.context("fill task panicked")??,
+                None => break,
+            },
+            _ = progress.tick() => {
+                let done = stored.load(Ordering::Relaxed);
+                println!(
+                    "  … {done} of {missing} small runs stored ({:.0} runs/s)",
+                    done as f64 / started.elapsed().as_secs_f64()
+                );
+            }
         }
-    }
-    for task in tasks {
-        task.await.context("fill task panicked")??;
     }
     let seconds = started.elapsed().as_secs_f64();
     println!(
@@ -145,6 +148,11 @@ fn week_shares(now: DateTime<Utc>, days: u32, runs: u64) -> Vec<(DateTime<Utc>, 
         let due = (u128::from(runs) * covered as u128 / window as u128) as u64;
         weeks.push((start, seconds, due - given));
         given = due;
+    }
+    // Whole seconds per week may fall short of the window by a fraction of
+    // one: the last week takes what rounding left.
+    if let Some(last) = weeks.last_mut() {
+        last.2 += runs - given;
     }
     weeks
 }
@@ -279,6 +287,10 @@ mod tests {
 
     #[test]
     fn week_shares_cover_the_window_and_hand_out_every_run() {
+        // A fraction of a second past the whole second, as `Utc::now()` is.
+        let fraction = DateTime::<Utc>::from_timestamp(1_800_000_000, 600_000_000).unwrap();
+        let spread = week_shares(fraction, 30, 1_000_003);
+        assert_eq!(spread.iter().map(|w| w.2).sum::<u64>(), 1_000_003);
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
         let weeks = week_shares(now, 30, 1_000_003);
         assert_eq!(weeks.iter().map(|w| w.2).sum::<u64>(), 1_000_003);

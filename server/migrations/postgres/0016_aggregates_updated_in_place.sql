@@ -2,10 +2,10 @@
 -- vacuumed, and the aggregate rows are updated by every finished run (the
 -- current hour's, day's and week's rows thousands of times an hour). With
 -- the counts inside their indexes (the covering indexes of migrations
--- 0010, 0011 and 0015) no update could be HOT: each wrote a new row
+-- 0010, 0011, 0013 and 0015) no update could be HOT: each wrote a new row
 -- version elsewhere and new entries in every index, so at a million runs
 -- the 114 live rows of run_stats_weeks took 299 MB and every statistics
--- read scanned them (#16; BENCHMARKS.md, "Ten million runs"). Here the
+-- read scanned them (#16; BENCHMARKS.md, "A million runs filled fast"). Here the
 -- indexes keep key columns only, and every aggregate table leaves half of
 -- each page free: an update then stays on its page (HOT) and the page
 -- drops its dead versions by itself, with or without autovacuum.

@@ -17,7 +17,7 @@ use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
-use super::whole_runs::{plan_whole_runs, RunRow};
+use super::whole_runs::{plan_whole_runs, run_rows_error, RunRow};
 use super::{
     begin_detached, db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps,
 };
@@ -130,6 +130,7 @@ impl HistoryStore for PostgresStore {
         let planned = plan_whole_runs(runs)?;
         let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
         insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_snapshots(&mut tx, &planned.initial_snapshots).await?;
         insert_events(&mut tx, &planned.events).await?;
         insert_snapshots(&mut tx, &planned.snapshots).await?;
         for ((graph_type, hour), counted) in &planned.node_stats {
@@ -645,7 +646,7 @@ async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<(),
     .bind(column(rows, |r| r.critical_nodes.as_deref()))
     .execute(conn)
     .await
-    .map_err(db_error)?;
+    .map_err(run_rows_error)?;
     Ok(())
 }
 

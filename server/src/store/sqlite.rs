@@ -17,7 +17,7 @@ use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
-use super::whole_runs::{plan_whole_runs, RunRow};
+use super::whole_runs::{plan_whole_runs, run_rows_error, RunRow};
 use super::{db_error, event_outline, json_column, span_trace_in, to_json_column, WriteSteps};
 use app::diff::DiffEntry;
 use app::error::TraceError;
@@ -186,6 +186,7 @@ impl HistoryStore for SqliteStore {
         let _writing = self.writer.lock().await;
         let mut tx = self.begin_write().await?;
         insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_snapshots(&mut tx, &planned.initial_snapshots).await?;
         insert_events(&mut tx, &planned.events).await?;
         insert_snapshots(&mut tx, &planned.snapshots).await?;
         for ((graph_type, hour), counted) in &planned.node_stats {
@@ -694,7 +695,7 @@ async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result
                 .push_bind(r.parallelism)
                 .push_bind(r.critical_nodes.as_deref());
         });
-        q.build().execute(&mut *conn).await.map_err(db_error)?;
+        q.build().execute(&mut *conn).await.map_err(run_rows_error)?;
     }
     Ok(())
 }

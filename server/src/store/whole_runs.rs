@@ -10,8 +10,8 @@
 
 use super::batch_plan::{plan_batch, BatchPlan, StoredContext, UnknownParents};
 use super::search::{run_doc, RunTextRow, SearchDoc};
-use super::time::{hour_of, millis_between, to_micros};
-use super::{figure_columns, to_json_column};
+use super::time::{from_micros, hour_of, millis_between, to_micros};
+use super::{db_error, figure_columns, to_json_column};
 use app::error::TraceError;
 use app::model::{EventOutline, ExecutionStatus, NodeEvent, RecordId, StateSnapshot, MAX_RUN_TOTAL};
 use app::store::WholeRun;
@@ -48,14 +48,14 @@ pub(crate) struct RunRow {
 #[derive(Default)]
 pub(crate) struct PlannedRuns {
     pub runs: Vec<RunRow>,
+    /// The runs' initial-state snapshots (`seq` 1), stored before the
+    /// events as `create_execution` stores them: their search documents
+    /// then come first, as on the producers' path.
+    pub initial_snapshots: Vec<StateSnapshot>,
     /// Every run's events, run after run, in `seq` order.
     pub events: Vec<NodeEvent>,
-    /// Where each run's events sit in `events`.
-    pub event_ranges: Vec<std::ops::Range<usize>>,
-    /// Every run's snapshots, run after run.
+    /// Every run's other snapshots, run after run.
     pub snapshots: Vec<StateSnapshot>,
-    /// Where each run's snapshots sit in `snapshots`.
-    pub snapshot_ranges: Vec<std::ops::Range<usize>>,
     /// Node type counters and duration buckets per (graph type, hour).
     pub node_stats: BTreeMap<(String, i64), BatchPlan>,
     /// The runs' own search documents.
@@ -77,12 +77,21 @@ pub(crate) fn plan_whole_runs(runs: &[WholeRun<'_>]) -> Result<PlannedRuns, Trac
         if !seen.insert(id.as_str()) {
             return Err(invalid("execution_id", format!("{id} comes twice in one call")));
         }
+        if run.new.execution_id.as_ref().is_some_and(|own| own != id) {
+            return Err(invalid(
+                "execution_id",
+                format!("the start of run {id} names another run"),
+            ));
+        }
         let completion = run.completion;
         if completion.status == ExecutionStatus::Running {
             return Err(invalid("status", format!("run {id} is not finished")));
         }
-        let start = run.new.start_time.unwrap_or_else(chrono::Utc::now);
-        let end = completion.end_time.unwrap_or_else(chrono::Utc::now);
+        // To the microsecond, as stored: the parallel figures below then
+        // see the times the producers' path reads back.
+        let stored = |t: chrono::DateTime<chrono::Utc>| from_micros(to_micros(&t));
+        let start = stored(run.new.start_time.unwrap_or_else(chrono::Utc::now))?;
+        let end = stored(completion.end_time.unwrap_or_else(chrono::Utc::now))?;
         if end < start {
             return Err(invalid("end_time", "is before the run's start_time".into()));
         }
@@ -153,14 +162,21 @@ pub(crate) fn plan_whole_runs(runs: &[WholeRun<'_>]) -> Result<PlannedRuns, Trac
         for event in &plan.events {
             counted.count_visit(&event.node_id, event.event_type, event.duration_ms, 1);
         }
-        let from = planned.events.len();
+        planned.initial_snapshots.extend(initial);
         planned.events.extend(plan.events);
-        planned.event_ranges.push(from..planned.events.len());
-        let from = planned.snapshots.len();
-        planned.snapshots.extend(initial);
         planned.snapshots.extend(plan.snapshots);
-        planned.snapshot_ranges.push(from..planned.snapshots.len());
         planned.runs.push(row);
     }
     Ok(planned)
+}
+
+/// The error of inserting `executions` rows: a run stored already is a
+/// conflict, not a fault.
+pub(crate) fn run_rows_error(err: sqlx::Error) -> TraceError {
+    match err.as_database_error() {
+        Some(e) if e.is_unique_violation() => {
+            TraceError::Conflict("a run of this call is stored already".into())
+        }
+        _ => db_error(err),
+    }
 }

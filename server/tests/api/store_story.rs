@@ -502,7 +502,10 @@ async fn whole_runs_in_one_transaction(store: Arc<dyn HistoryStore>) {
     assert_eq!(found, ["bulk0", "bulk2", "bulk3"]);
 
     // Stored already: the call is refused and changes nothing.
-    assert!(store.store_whole_runs(&[runs[0].whole()]).await.is_err());
+    assert!(matches!(
+        store.store_whole_runs(&[runs[0].whole()]).await,
+        Err(TraceError::Conflict(_))
+    ));
     assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
 }
 
