@@ -35,8 +35,8 @@ const RUNS_PER_TRANSACTION: usize = 500;
 /// transactions share an hour's, day's or week's sums (on PostgreSQL they
 /// would wait on each other's rows, or deadlock).
 const WORKERS: u64 = 4;
-/// Hours in the weeks the fill hands out (the store's week sums' period).
-const WEEK_HOURS: i64 = 168;
+/// Hours in the weeks the fill hands out: the store's week sums' period.
+const WEEK_HOURS: i64 = crate::store::aggregate_levels::Level::Week.hours();
 
 /// Stores small finished runs (five node visits, ten events) until `count`
 /// of `STATS_GRAPH_TYPE` exist, started over the last `days` days, plus

@@ -2,7 +2,7 @@
 //! database backend, plus what every backend shares: choosing a backend from
 //! the URL, planning a batch, and mapping database errors.
 
-mod aggregate_levels;
+pub(crate) mod aggregate_levels;
 mod alert_outbox;
 mod batch_plan;
 pub(crate) mod db_pool;
@@ -279,6 +279,24 @@ pub(crate) async fn begin_detached<DB: sqlx::Database>(
     tokio::spawn(async move { pool.begin().await })
         .await
         .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
+/// The snapshot of a new run's `initial_state` (`seq` 1, node `__start__`),
+/// when it has one.
+pub(crate) fn initial_snapshot(
+    id: &app::model::RecordId,
+    new: &app::model::NewExecution,
+    start_time: chrono::DateTime<chrono::Utc>,
+) -> Option<app::model::StateSnapshot> {
+    new.initial_state.as_ref().map(|state| app::model::StateSnapshot {
+        snapshot_id: app::model::RecordId::generate().into(),
+        execution_id: id.to_string(),
+        seq: 1,
+        timestamp: start_time,
+        node_id: "__start__".into(),
+        state: state.clone(),
+        diff: None,
+    })
 }
 
 /// Serialises a value for a JSON column.

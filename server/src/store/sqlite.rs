@@ -1197,16 +1197,7 @@ async fn create_execution_in(
     .await
     .map_err(db_error)?;
     index_run(&mut *tx, id.as_str()).await?;
-    if let Some(state) = &new.initial_state {
-        let snapshot = StateSnapshot {
-            snapshot_id: RecordId::generate().into(),
-            execution_id: id.to_string(),
-            seq: 1,
-            timestamp: start_time,
-            node_id: "__start__".into(),
-            state: state.clone(),
-            diff: None,
-        };
+    if let Some(snapshot) = super::initial_snapshot(id, new, start_time) {
         insert_snapshots(&mut *tx, std::slice::from_ref(&snapshot)).await?;
     }
     let summary = select_summary(&mut *tx, id.as_str()).await?;

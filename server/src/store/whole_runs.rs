@@ -95,15 +95,7 @@ pub(crate) fn plan_whole_runs(runs: &[WholeRun<'_>]) -> Result<PlannedRuns, Trac
         if end < start {
             return Err(invalid("end_time", "is before the run's start_time".into()));
         }
-        let initial = run.new.initial_state.as_ref().map(|state| StateSnapshot {
-            snapshot_id: RecordId::generate().into(),
-            execution_id: id.to_string(),
-            seq: 1,
-            timestamp: start,
-            node_id: "__start__".into(),
-            state: state.clone(),
-            diff: None,
-        });
+        let initial = super::initial_snapshot(id, run.new, start);
         let plan = plan_batch(
             id,
             run.batch,
