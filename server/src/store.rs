@@ -11,6 +11,7 @@ mod json_prefix;
 mod llm_calls;
 mod postgres;
 mod rows;
+mod run_keys;
 mod run_list;
 mod run_stats;
 mod search;

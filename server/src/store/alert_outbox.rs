@@ -27,10 +27,15 @@ pub fn run_payload(rule_name: &str, run: &ExecutionSummary) -> serde_json::Value
 macro_rules! fire_alerts_in {
     ($name:ident, $conn:ty) => {
         /// Fires the enabled per-run rules `run` (just finished) matches.
-        pub async fn $name(conn: &mut $conn, run: &ExecutionSummary, now: DateTime<Utc>) -> Result<(), TraceError> {
+        pub async fn $name(
+            conn: &mut $conn,
+            run: &ExecutionSummary,
+            now: DateTime<Utc>,
+        ) -> Result<(), TraceError> {
             let db = super::db_error;
-            let rules: Vec<RuleRecord> =
-                sqlx::query_as(&format!("SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = 1"))
+            let rules: Vec<RuleRecord> = sqlx::query_as(&format!(
+                "SELECT {RULE_COLUMNS} FROM alert_rules WHERE enabled = 1"
+            ))
             .fetch_all(&mut *conn)
             .await
             .map_err(db)?;
@@ -39,7 +44,9 @@ macro_rules! fire_alerts_in {
             }
             let failed_nodes: Vec<String> = if run.failed_nodes > 0 {
                 sqlx::query_scalar(
-                    "SELECT DISTINCT node_id FROM node_events WHERE execution_id = $1 AND event_type = 'failed'",
+                    "SELECT DISTINCT node_id FROM node_events \
+                     WHERE run_key = (SELECT run_key FROM executions WHERE execution_id = $1) \
+                     AND event_type = 'failed'",
                 )
                 .bind(run.execution_id.as_str())
                 .fetch_all(&mut *conn)
@@ -55,13 +62,13 @@ macro_rules! fire_alerts_in {
                 }
                 let cutoff = now - chrono::Duration::seconds(i64::from(rule.spec.cooldown_secs));
                 let claimed = sqlx::query(TAKE_COOLDOWN)
-                .bind(to_micros(&now))
-                .bind(rule.id.as_str())
-                .bind(to_micros(&cutoff))
-                .execute(&mut *conn)
-                .await
-                .map_err(db)?
-                .rows_affected();
+                    .bind(to_micros(&now))
+                    .bind(rule.id.as_str())
+                    .bind(to_micros(&cutoff))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
                 if claimed == 0 {
                     continue;
                 }

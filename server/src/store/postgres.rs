@@ -12,6 +12,7 @@ use super::rows::{
     EventMetadataRow, NodeCountRow, QuietRunRow, SnapshotOutlineRow, StartRangeRow, StatusAggregateRow,
     TaskRow,
 };
+use super::run_keys::RunKeys;
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
@@ -161,7 +162,7 @@ impl HistoryStore for PostgresStore {
         let rows: Vec<TaskRow> = sqlx::query_as(&format!(
             "SELECT metadata::jsonb ->> '{TASK_KEY}' AS namespace, event_id, timestamp AS started \
              FROM node_events \
-             WHERE execution_id = $1 AND event_type = 'started' \
+             WHERE {RUN_KEY_IS} AND event_type = 'started' \
              AND metadata::jsonb ->> '{TASK_KEY}' = ANY($2)"
         ))
         .bind(id.as_str())
@@ -300,9 +301,9 @@ impl HistoryStore for PostgresStore {
         let mut tx = self.read_snapshot().await?;
         let summary = select_summary(&mut tx, id, false).await?;
         let events = outline_events(&mut tx, id).await?;
-        let snapshot_rows: Vec<SnapshotOutlineRow> = sqlx::query_as(
-            "SELECT seq, node_id, timestamp FROM state_snapshots WHERE execution_id = $1 ORDER BY seq",
-        )
+        let snapshot_rows: Vec<SnapshotOutlineRow> = sqlx::query_as(&format!(
+            "SELECT seq, node_id, timestamp FROM state_snapshots WHERE {RUN_KEY_IS} ORDER BY seq"
+        ))
         .bind(id)
         .fetch_all(&mut *tx)
         .await
@@ -328,7 +329,7 @@ impl HistoryStore for PostgresStore {
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         ensure_exists(&mut conn, id).await?;
         let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM node_events WHERE execution_id = $1 AND seq = ANY($2) ORDER BY seq"
+            "SELECT {EVENT_COLUMNS} FROM node_events WHERE {RUN_KEY_IS} AND seq = ANY($2) ORDER BY seq"
         ))
         .bind(id)
         .bind(seqs)
@@ -497,7 +498,14 @@ impl HistoryStore for PostgresStore {
                 "search_backfill",
                 "executions",
             ] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE execution_id = ANY($1)"))
+                // Events and snapshots name their run by its key (0017), so
+                // they go before the runs' rows.
+                let run = if matches!(table, "node_events" | "state_snapshots") {
+                    "run_key IN (SELECT run_key FROM executions WHERE execution_id = ANY($1))"
+                } else {
+                    "execution_id = ANY($1)"
+                };
+                sqlx::query(&format!("DELETE FROM {table} WHERE {run}"))
                     .bind(&ids)
                     .execute(&mut *tx)
                     .await
@@ -680,12 +688,12 @@ async fn select_summary(
 /// A run's events without their payloads, in `seq` order: only the
 /// metadata fields the outline keeps are read out of the metadata.
 async fn outline_events(conn: &mut PgConnection, id: &str) -> Result<Vec<EventOutline>, TraceError> {
-    let event_rows = sqlx::query(
+    let event_rows = sqlx::query(&format!(
         "SELECT seq, node_id, event_type, timestamp, duration_ms, error, \
          (metadata::jsonb -> 'attempt')::text AS attempt, (metadata::jsonb -> 'saved_ms')::text AS saved_ms, \
          parents \
-         FROM node_events WHERE execution_id = $1 ORDER BY seq",
-    )
+         FROM node_events WHERE {RUN_KEY_IS} ORDER BY seq"
+    ))
     .bind(id)
     .fetch_all(conn)
     .await
@@ -744,7 +752,7 @@ async fn select_events(
 ) -> Result<Vec<NodeEvent>, TraceError> {
     let rows = sqlx::query(&format!(
         "SELECT {EVENT_COLUMNS} FROM node_events \
-         WHERE execution_id = $1 AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 AND seq <= $4 ORDER BY seq"
+         WHERE {RUN_KEY_IS} AND ($2::TEXT IS NULL OR node_id = $2) AND seq > $3 AND seq <= $4 ORDER BY seq"
     ))
     .bind(id)
     .bind(node_id)
@@ -765,6 +773,10 @@ where
     row.try_get(name)
         .map_err(|e| TraceError::Internal(format!("stored column {name}: {e}")))
 }
+
+/// Picks a run's events or snapshots by its key (migration 0017), found
+/// from the run's id, bound as `$1`.
+const RUN_KEY_IS: &str = "run_key = (SELECT run_key FROM executions WHERE execution_id = $1)";
 
 /// The columns `decode_event` reads.
 const EVENT_COLUMNS: &str =
@@ -801,10 +813,10 @@ async fn select_snapshots(
     after_seq: i64,
     until_seq: i64,
 ) -> Result<Vec<StateSnapshot>, TraceError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT seq, snapshot_id, node_id, timestamp, state, diff FROM state_snapshots \
-         WHERE execution_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-    )
+         WHERE {RUN_KEY_IS} AND seq > $2 AND seq <= $3 ORDER BY seq"
+    ))
     .bind(id)
     .bind(after_seq)
     .bind(until_seq)
@@ -829,9 +841,9 @@ async fn select_snapshots(
 }
 
 async fn latest_state(conn: &mut PgConnection, id: &str) -> Result<Option<JsonObject>, TraceError> {
-    let state: Option<String> = sqlx::query_scalar(
-        "SELECT state FROM state_snapshots WHERE execution_id = $1 ORDER BY seq DESC LIMIT 1",
-    )
+    let state: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT state FROM state_snapshots WHERE {RUN_KEY_IS} ORDER BY seq DESC LIMIT 1"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await
@@ -850,7 +862,7 @@ async fn stored_ids(
         return Ok(HashSet::new());
     }
     let found: Vec<String> = sqlx::query_scalar(&format!(
-        "SELECT {column} FROM {table} WHERE execution_id = $1 AND {column} = ANY($2)"
+        "SELECT {column} FROM {table} WHERE {RUN_KEY_IS} AND {column} = ANY($2)"
     ))
     .bind(execution_id.as_str())
     .bind(ids)
@@ -866,9 +878,9 @@ async fn stored_seqs(
     execution_id: &RecordId,
     event_ids: &[&str],
 ) -> Result<HashMap<String, i64>, TraceError> {
-    let found: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT event_id, seq FROM node_events WHERE execution_id = $1 AND event_id = ANY($2)",
-    )
+    let found: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT event_id, seq FROM node_events WHERE {RUN_KEY_IS} AND event_id = ANY($2)"
+    ))
     .bind(execution_id.as_str())
     .bind(event_ids)
     .fetch_all(conn)
@@ -877,18 +889,38 @@ async fn stored_seqs(
     Ok(found.into_iter().collect())
 }
 
+/// The keys (migration 0017) of the runs `ids` name, for rows about to be
+/// written that name their run by its key.
+async fn run_keys<'a>(
+    conn: &mut PgConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<RunKeys, TraceError> {
+    let found: Vec<(String, i64)> =
+        sqlx::query_as("SELECT execution_id, run_key FROM executions WHERE execution_id = ANY($1)")
+            .bind(RunKeys::wanted(ids))
+            .fetch_all(conn)
+            .await
+            .map_err(db_error)?;
+    let mut keys = RunKeys::default();
+    keys.extend(found);
+    Ok(keys)
+}
+
 /// Stores events (of one run or of several, `whole_runs`).
 async fn insert_events(conn: &mut PgConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
     if events.is_empty() {
         return Ok(());
     }
+    let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str()))
+        .await?
+        .of_each(events.iter().map(|e| e.execution_id.as_str()))?;
     sqlx::query(
-        "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, duration_ms, \
+        "INSERT INTO node_events (run_key, seq, event_id, node_id, event_type, timestamp, duration_ms, \
          inputs, outputs, error, metadata, parents) \
-         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
          $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])",
     )
-    .bind(events.iter().map(|e| e.execution_id.as_str()).collect::<Vec<_>>())
+    .bind(keys)
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.node_id.as_str()).collect::<Vec<_>>())
@@ -926,11 +958,14 @@ async fn insert_snapshots(conn: &mut PgConnection, snapshots: &[StateSnapshot]) 
     if snapshots.is_empty() {
         return Ok(());
     }
+    let keys = run_keys(&mut *conn, snapshots.iter().map(|s| s.execution_id.as_str()))
+        .await?
+        .of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
     sqlx::query(
-        "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state, diff) \
-         SELECT * FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
+        "INSERT INTO state_snapshots (run_key, seq, snapshot_id, node_id, timestamp, state, diff) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
     )
-    .bind(snapshots.iter().map(|s| s.execution_id.as_str()).collect::<Vec<_>>())
+    .bind(keys)
     .bind(snapshots.iter().map(|s| s.seq).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.snapshot_id.as_str()).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.node_id.as_str()).collect::<Vec<_>>())
@@ -1013,9 +1048,9 @@ async fn event_metadata(
     if event_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<EventMetadataRow> = sqlx::query_as(
-        "SELECT event_id, metadata FROM node_events WHERE execution_id = $1 AND event_id = ANY($2)",
-    )
+    let rows: Vec<EventMetadataRow> = sqlx::query_as(&format!(
+        "SELECT event_id, metadata FROM node_events WHERE {RUN_KEY_IS} AND event_id = ANY($2)"
+    ))
     .bind(id.as_str())
     .bind(event_ids)
     .fetch_all(conn)
@@ -1033,13 +1068,15 @@ async fn write_llm_plan(
     plan: &LlmPlan<'_>,
 ) -> Result<(), TraceError> {
     for (event, metadata) in &plan.events {
-        sqlx::query("UPDATE node_events SET metadata = $1 WHERE execution_id = $2 AND event_id = $3")
-            .bind(to_json_column(metadata))
-            .bind(id.as_str())
-            .bind(event)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(&format!(
+            "UPDATE node_events SET metadata = $2 WHERE {RUN_KEY_IS} AND event_id = $3"
+        ))
+        .bind(id.as_str())
+        .bind(to_json_column(metadata))
+        .bind(event)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     }
     for row in &plan.rows {
         sqlx::query(
@@ -1190,9 +1227,9 @@ async fn revise_run_in(
             (header.graph_type.as_str(), hour_of(&header.start_time)),
         );
         if old != new {
-            let events: Vec<CountedEventRow> = sqlx::query_as(
-                "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = $1",
-            )
+            let events: Vec<CountedEventRow> = sqlx::query_as(&format!(
+                "SELECT node_id, event_type, duration_ms FROM node_events WHERE {RUN_KEY_IS}"
+            ))
             .bind(id.as_str())
             .fetch_all(&mut *tx)
             .await

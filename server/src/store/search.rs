@@ -119,17 +119,18 @@ pub fn hit_columns() -> String {
          substr(e.error, 1, {n}) AS event_error, substr(e.inputs, 1, {n}) AS event_inputs, \
          substr(e.outputs, 1, {n}) AS event_outputs, \
          substr(s.state, 1, {n}) AS snapshot_state, substr(s.diff, 1, {n}) AS snapshot_diff, \
-         substr(x.error, 1, {n}) AS run_error, substr(x.original_inputs, 1, {n}) AS run_inputs, \
-         substr(x.final_state, 1, {n}) AS run_final_state, substr(x.metadata, 1, {n}) AS run_metadata"
+         CASE WHEN d.place = 'run' THEN substr(x.error, 1, {n}) END AS run_error, \
+         CASE WHEN d.place = 'run' THEN substr(x.original_inputs, 1, {n}) END AS run_inputs, \
+         CASE WHEN d.place = 'run' THEN substr(x.final_state, 1, {n}) END AS run_final_state, \
+         CASE WHEN d.place = 'run' THEN substr(x.metadata, 1, {n}) END AS run_metadata"
     )
 }
 
-/// The joins `hit_columns` reads through.
-pub const HIT_JOINS: &str = " LEFT JOIN node_events e ON d.place = 'event' \
-     AND e.execution_id = d.execution_id AND e.seq = d.seq \
-     LEFT JOIN state_snapshots s ON d.place = 'snapshot' \
-     AND s.execution_id = d.execution_id AND s.seq = d.seq \
-     LEFT JOIN executions x ON d.place = 'run' AND x.execution_id = d.execution_id";
+/// The joins `hit_columns` reads through: the run's row `x` (whose key,
+/// migration 0017, finds its events and snapshots) for every document.
+pub const HIT_JOINS: &str = " LEFT JOIN executions x ON x.execution_id = d.execution_id \
+     LEFT JOIN node_events e ON d.place = 'event' AND e.run_key = x.run_key AND e.seq = d.seq \
+     LEFT JOIN state_snapshots s ON d.place = 'snapshot' AND s.run_key = x.run_key AND s.seq = d.seq";
 
 /// A matched document with its record's columns (`hit_columns`), each
 /// perhaps cut short.

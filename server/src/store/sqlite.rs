@@ -12,6 +12,7 @@ use super::rows::{
     snapshot_outlines, status_aggregates, stored_tasks, AwaitingCallRow, BucketNodeRow, CountedEventRow,
     EventMetadataRow, NodeCountRow, QuietRunRow, StartRangeRow, StatusAggregateRow, TaskRow,
 };
+use super::run_keys::RunKeys;
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
 use super::search::{self, HitRow, RunTextRow, SearchDoc};
@@ -219,10 +220,10 @@ impl HistoryStore for SqliteStore {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
                 "SELECT json_extract(metadata, '$.{TASK_KEY}') AS namespace, event_id, timestamp AS started \
                  FROM node_events \
-                 WHERE execution_id = "
+                 WHERE {RUN_KEY_BOUND}"
             ));
             q.push_bind(id.as_str()).push(format!(
-                " AND event_type = 'started' AND json_extract(metadata, '$.{TASK_KEY}') IN ("
+                ") AND event_type = 'started' AND json_extract(metadata, '$.{TASK_KEY}') IN ("
             ));
             let mut list = q.separated(", ");
             for ns in chunk {
@@ -359,10 +360,10 @@ impl HistoryStore for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let summary = select_summary(&mut tx, id).await?;
         let events = outline_events(&mut tx, id).await?;
-        let snapshots: String = sqlx::query_scalar(
+        let snapshots: String = sqlx::query_scalar(&format!(
             "SELECT json_group_array(json_array(seq, node_id, timestamp) ORDER BY seq) \
-             FROM state_snapshots WHERE execution_id = ?",
-        )
+             FROM state_snapshots WHERE {RUN_KEY_IS}"
+        ))
         .bind(id)
         .fetch_one(&mut *tx)
         .await
@@ -392,11 +393,11 @@ impl HistoryStore for SqliteStore {
         let (Some(&first), Some(&last)) = (seqs.iter().min(), seqs.iter().max()) else {
             return Ok(Vec::new());
         };
-        // The seq range keeps the read on the (execution_id, seq) index; the
+        // The seq range keeps the read on the (run_key, seq) index; the
         // list then picks the wanted rows out of it.
         let wanted = serde_json::to_string(seqs).map_err(|e| TraceError::Internal(e.to_string()))?;
         let packed: String = sqlx::query_scalar(&format!(
-            "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq BETWEEN ? AND ? \
+            "SELECT {EVENT_ARRAY} FROM node_events WHERE {RUN_KEY_IS} AND seq BETWEEN ? AND ? \
              AND seq IN (SELECT value FROM json_each(?))"
         ))
         .bind(id)
@@ -578,12 +579,19 @@ impl HistoryStore for SqliteStore {
             "search_backfill",
             "executions",
         ] {
-            let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE execution_id IN ("));
+            // Events and snapshots name their run by its key (0017), so
+            // they go before the runs' rows.
+            let run = if matches!(table, "node_events" | "state_snapshots") {
+                "run_key IN (SELECT run_key FROM executions WHERE execution_id"
+            } else {
+                "(execution_id"
+            };
+            let mut q = QueryBuilder::<Sqlite>::new(format!("DELETE FROM {table} WHERE {run} IN ("));
             let mut list = q.separated(", ");
             for id in &ids {
                 list.push_bind(id.as_str());
             }
-            q.push(")");
+            q.push("))");
             if !ids.is_empty() {
                 q.build().execute(&mut *tx).await.map_err(db_error)?;
             }
@@ -664,15 +672,22 @@ async fn add_node_stats(
 /// Finished runs' `executions` rows (`whole_runs`); the triggers add them
 /// to the run aggregates.
 async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result<(), TraceError> {
-    for chunk in rows.chunks(RUN_ROW_CHUNK) {
+    // The write lock is held: the keys after the largest are free.
+    let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(run_key), 0) + 1 FROM executions")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    for (n, chunk) in rows.chunks(RUN_ROW_CHUNK).enumerate() {
+        let first = next + (n * RUN_ROW_CHUNK) as i64;
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO executions (execution_id, graph_type, status, start_time, end_time, \
+            "INSERT INTO executions (run_key, execution_id, graph_type, status, start_time, end_time, \
              total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
              original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, \
              last_seq, create_request, parallelism, critical_nodes) ",
         );
-        q.push_values(chunk, |mut row, r| {
-            row.push_bind(r.execution_id.as_str())
+        q.push_values(chunk.iter().enumerate(), |mut row, (i, r)| {
+            row.push_bind(first + i as i64)
+                .push_bind(r.execution_id.as_str())
                 .push_bind(r.graph_type.as_str())
                 .push_bind(r.status)
                 .push_bind(r.start_time)
@@ -748,7 +763,7 @@ async fn select_events(
     // more than everything else in a 1,000-event read; SQLite packs the rows
     // into one JSON array instead, which serde_json parses in a single pass.
     let packed: String = sqlx::query_scalar(&format!(
-        "SELECT {EVENT_ARRAY} FROM node_events WHERE execution_id = ? AND seq > ? AND seq <= ? \
+        "SELECT {EVENT_ARRAY} FROM node_events WHERE {RUN_KEY_IS} AND seq > ? AND seq <= ? \
          AND (? IS NULL OR node_id = ?)"
     ))
     .bind(id)
@@ -766,11 +781,11 @@ async fn select_events(
 /// `select_events`, and only the metadata fields the outline keeps are read
 /// out of the metadata.
 async fn outline_events(conn: &mut SqliteConnection, id: &str) -> Result<Vec<EventOutline>, TraceError> {
-    let events: String = sqlx::query_scalar(
+    let events: String = sqlx::query_scalar(&format!(
         "SELECT json_group_array(json_array(seq, node_id, event_type, timestamp, duration_ms, error, \
          json_extract(metadata, '$.attempt'), json_extract(metadata, '$.saved_ms'), json(parents)) ORDER BY seq) \
-         FROM node_events WHERE execution_id = ?",
-    )
+         FROM node_events WHERE {RUN_KEY_IS}"
+    ))
     .bind(id)
     .fetch_one(conn)
     .await
@@ -830,6 +845,12 @@ async fn refresh_run_figures(
     Ok(())
 }
 
+/// Picks a run's events or snapshots by its key (migration 0017), found
+/// from the run's id, bound in its place.
+const RUN_KEY_IS: &str = "run_key = (SELECT run_key FROM executions WHERE execution_id = ?)";
+/// `RUN_KEY_IS` for a `QueryBuilder`: the id is pushed next, then `)`.
+const RUN_KEY_BOUND: &str = "run_key = (SELECT run_key FROM executions WHERE execution_id = ";
+
 /// Events packed by SQLite into one JSON array of `EventColumns`, in seq order.
 const EVENT_ARRAY: &str = "json_group_array(json_array(seq, event_id, node_id, event_type, timestamp, \
      duration_ms, json(inputs), json(outputs), error, json(metadata), json(parents)) ORDER BY seq)";
@@ -884,10 +905,10 @@ async fn select_snapshots(
     until_seq: i64,
 ) -> Result<Vec<StateSnapshot>, TraceError> {
     // Packed into one JSON array for the reason given in `select_events`.
-    let packed: String = sqlx::query_scalar(
+    let packed: String = sqlx::query_scalar(&format!(
         "SELECT json_group_array(json_array(seq, snapshot_id, node_id, timestamp, json(state), json(diff)) \
-         ORDER BY seq) FROM state_snapshots WHERE execution_id = ? AND seq > ? AND seq <= ?",
-    )
+         ORDER BY seq) FROM state_snapshots WHERE {RUN_KEY_IS} AND seq > ? AND seq <= ?"
+    ))
     .bind(id)
     .bind(after_seq)
     .bind(until_seq)
@@ -911,9 +932,9 @@ async fn select_snapshots(
 }
 
 async fn latest_state(conn: &mut SqliteConnection, id: &str) -> Result<Option<JsonObject>, TraceError> {
-    let state: Option<String> = sqlx::query_scalar(
-        "SELECT state FROM state_snapshots WHERE execution_id = ? ORDER BY seq DESC LIMIT 1",
-    )
+    let state: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT state FROM state_snapshots WHERE {RUN_KEY_IS} ORDER BY seq DESC LIMIT 1"
+    ))
     .bind(id)
     .fetch_optional(conn)
     .await
@@ -932,9 +953,9 @@ async fn stored_ids(
     let mut found = HashSet::new();
     for chunk in ids.chunks(INSERT_CHUNK) {
         let mut q =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {column} FROM {table} WHERE execution_id = "));
+            QueryBuilder::<Sqlite>::new(format!("SELECT {column} FROM {table} WHERE {RUN_KEY_BOUND}"));
         q.push_bind(execution_id.as_str())
-            .push(format!(" AND {column} IN ("));
+            .push(format!(") AND {column} IN ("));
         let mut list = q.separated(", ");
         for id in chunk {
             list.push_bind(*id);
@@ -958,9 +979,10 @@ async fn stored_seqs(
 ) -> Result<HashMap<String, i64>, TraceError> {
     let mut found = HashMap::new();
     for chunk in event_ids.chunks(INSERT_CHUNK) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT event_id, seq FROM node_events WHERE execution_id = ");
-        q.push_bind(execution_id.as_str()).push(" AND event_id IN (");
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT event_id, seq FROM node_events WHERE {RUN_KEY_BOUND}"
+        ));
+        q.push_bind(execution_id.as_str()).push(") AND event_id IN (");
         let mut list = q.separated(", ");
         for id in chunk {
             list.push_bind(*id);
@@ -972,14 +994,38 @@ async fn stored_seqs(
     Ok(found)
 }
 
-async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
-    for chunk in events.chunks(INSERT_CHUNK) {
+/// The keys (migration 0017) of the runs `ids` name, for rows about to be
+/// written that name their run by its key.
+async fn run_keys<'a>(
+    conn: &mut SqliteConnection,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<RunKeys, TraceError> {
+    let mut keys = RunKeys::default();
+    for chunk in RunKeys::wanted(ids).chunks(INSERT_CHUNK) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, \
+            "SELECT execution_id, run_key FROM executions WHERE execution_id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *conn).await.map_err(db_error)?;
+        keys.extend(rows);
+    }
+    Ok(keys)
+}
+
+async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
+    let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str())).await?;
+    let keys = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
+    for (chunk, keys) in events.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO node_events (run_key, seq, event_id, node_id, event_type, timestamp, \
              duration_ms, inputs, outputs, error, metadata, parents) ",
         );
-        q.push_values(chunk, |mut row, e| {
-            row.push_bind(e.execution_id.as_str())
+        q.push_values(chunk.iter().zip(keys), |mut row, (e, key)| {
+            row.push_bind(*key)
                 .push_bind(e.seq)
                 .push_bind(e.event_id.as_str())
                 .push_bind(e.node_id.as_str())
@@ -1001,12 +1047,14 @@ async fn insert_snapshots(
     conn: &mut SqliteConnection,
     snapshots: &[StateSnapshot],
 ) -> Result<(), TraceError> {
-    for chunk in snapshots.chunks(INSERT_CHUNK) {
+    let keys = run_keys(&mut *conn, snapshots.iter().map(|s| s.execution_id.as_str())).await?;
+    let keys = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
+    for (chunk, keys) in snapshots.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state, diff) ",
+            "INSERT INTO state_snapshots (run_key, seq, snapshot_id, node_id, timestamp, state, diff) ",
         );
-        q.push_values(chunk, |mut row, s| {
-            row.push_bind(s.execution_id.as_str())
+        q.push_values(chunk.iter().zip(keys), |mut row, (s, key)| {
+            row.push_bind(*key)
                 .push_bind(s.seq)
                 .push_bind(s.snapshot_id.as_str())
                 .push_bind(s.node_id.as_str())
@@ -1106,9 +1154,10 @@ async fn event_metadata(
 ) -> Result<HashMap<String, JsonObject>, TraceError> {
     let mut found = HashMap::new();
     for chunk in event_ids.chunks(INSERT_CHUNK) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT event_id, metadata FROM node_events WHERE execution_id = ");
-        q.push_bind(id.as_str()).push(" AND event_id IN (");
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT event_id, metadata FROM node_events WHERE {RUN_KEY_BOUND}"
+        ));
+        q.push_bind(id.as_str()).push(") AND event_id IN (");
         let mut list = q.separated(", ");
         for event in chunk {
             list.push_bind(event.as_str());
@@ -1129,13 +1178,15 @@ async fn write_llm_plan(
     plan: &LlmPlan<'_>,
 ) -> Result<(), TraceError> {
     for (event, metadata) in &plan.events {
-        sqlx::query("UPDATE node_events SET metadata = ? WHERE execution_id = ? AND event_id = ?")
-            .bind(to_json_column(metadata))
-            .bind(id.as_str())
-            .bind(event)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(&format!(
+            "UPDATE node_events SET metadata = ? WHERE {RUN_KEY_IS} AND event_id = ?"
+        ))
+        .bind(to_json_column(metadata))
+        .bind(id.as_str())
+        .bind(event)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
     }
     for row in &plan.rows {
         sqlx::query(
@@ -1180,8 +1231,9 @@ async fn create_execution_in(
     let last_seq = i64::from(new.initial_state.is_some());
     sqlx::query(
         "INSERT INTO executions (execution_id, graph_type, status, start_time, original_inputs, \
-         metadata, graph, is_replay, original_execution_id, last_seq, create_request) \
-         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+         metadata, graph, is_replay, original_execution_id, last_seq, create_request, run_key) \
+         VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT COALESCE(MAX(run_key), 0) + 1 FROM executions))",
     )
     .bind(id.as_str())
     .bind(new.graph_type.as_str())
@@ -1273,9 +1325,9 @@ async fn revise_run_in(
             (header.graph_type.as_str(), hour_of(&header.start_time)),
         );
         if old != new {
-            let events: Vec<CountedEventRow> = sqlx::query_as(
-                "SELECT node_id, event_type, duration_ms FROM node_events WHERE execution_id = ?",
-            )
+            let events: Vec<CountedEventRow> = sqlx::query_as(&format!(
+                "SELECT node_id, event_type, duration_ms FROM node_events WHERE {RUN_KEY_IS}"
+            ))
             .bind(id.as_str())
             .fetch_all(&mut *tx)
             .await

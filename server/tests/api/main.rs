@@ -19,5 +19,6 @@ mod scale;
 mod search;
 mod store_story;
 mod teams;
+mod upgrade;
 mod validation;
 mod writes;

@@ -1,0 +1,55 @@
+-- Events and snapshots name their run by a bigint key instead of its text
+-- id (#13, #16). Every event row carried the run's id (32 characters for
+-- an OpenTelemetry trace id) in the row, in the primary key's B-tree and
+-- in the event-id B-tree, each compared with the database's collation on
+-- every insert; at a million runs those two indexes took 2 GB. An integer
+-- key makes each entry 8 bytes, compares as a number, and since keys grow
+-- with each new run a new run's rows go to the right edge of each B-tree
+-- instead of to a random leaf. Reads find the key through `executions`
+-- (`WHERE run_key = (SELECT run_key FROM executions WHERE execution_id = $1)`).
+
+ALTER TABLE executions ADD COLUMN run_key BIGINT GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE executions ADD CONSTRAINT executions_run_key_key UNIQUE (run_key);
+
+CREATE TABLE node_events_keyed (
+    run_key     BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    event_id    TEXT NOT NULL,
+    node_id     TEXT NOT NULL,
+    event_type  TEXT NOT NULL,
+    timestamp   BIGINT NOT NULL,
+    duration_ms DOUBLE PRECISION,
+    inputs      TEXT NOT NULL,
+    outputs     TEXT NOT NULL,
+    error       TEXT,
+    metadata    TEXT NOT NULL,
+    parents     TEXT
+);
+INSERT INTO node_events_keyed (run_key, seq, event_id, node_id, event_type, timestamp, duration_ms,
+    inputs, outputs, error, metadata, parents)
+SELECT x.run_key, e.seq, e.event_id, e.node_id, e.event_type, e.timestamp, e.duration_ms,
+    e.inputs, e.outputs, e.error, e.metadata, e.parents
+FROM node_events e JOIN executions x ON x.execution_id = e.execution_id
+ORDER BY x.run_key, e.seq;
+DROP TABLE node_events;
+ALTER TABLE node_events_keyed RENAME TO node_events;
+ALTER TABLE node_events ADD CONSTRAINT node_events_pkey PRIMARY KEY (run_key, seq);
+CREATE UNIQUE INDEX node_events_by_event_id ON node_events (run_key, event_id);
+
+CREATE TABLE state_snapshots_keyed (
+    run_key     BIGINT NOT NULL,
+    seq         BIGINT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    node_id     TEXT NOT NULL,
+    timestamp   BIGINT NOT NULL,
+    state       TEXT NOT NULL,
+    diff        TEXT
+);
+INSERT INTO state_snapshots_keyed (run_key, seq, snapshot_id, node_id, timestamp, state, diff)
+SELECT x.run_key, s.seq, s.snapshot_id, s.node_id, s.timestamp, s.state, s.diff
+FROM state_snapshots s JOIN executions x ON x.execution_id = s.execution_id
+ORDER BY x.run_key, s.seq;
+DROP TABLE state_snapshots;
+ALTER TABLE state_snapshots_keyed RENAME TO state_snapshots;
+ALTER TABLE state_snapshots ADD CONSTRAINT state_snapshots_pkey PRIMARY KEY (run_key, seq);
+CREATE UNIQUE INDEX state_snapshots_by_id ON state_snapshots (run_key, snapshot_id);
