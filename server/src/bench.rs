@@ -59,8 +59,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
     /// Node events of the parallel run (1,000 visits at a time) whose
-    /// critical path, lanes, parallelism and graph edges are timed.
-    #[arg(long, default_value_t = 100_000)]
+    /// critical path, lanes, parallelism and graph edges are timed. At
+    /// least 2,000, so a thousand visits overlap (the figure checks it).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(2_000..))]
     parallel_events: u32,
     /// Runs stored for the search figure: 10 node events each, every
     /// finished visit with about 1 KB of text in its outputs.

@@ -92,10 +92,12 @@ pub(crate) fn order_by(sort: app::model::ListSort) -> &'static str {
 /// out first, so the plan shows whether an index *can* serve the page
 /// whatever the table's size (a tiny test table is scanned otherwise). For
 /// the plan test and for operators. (A search's runs are left out: they
-/// are bound per request, see `search::SearchHits`.)
+/// are bound per request, see `search::SearchHits`.) `counted`: how many
+/// runs the page's count found (`run_list::page_query`).
 pub async fn explain_list(
     database_url: &str,
     filter: &app::model::ExecutionFilter,
+    counted: i64,
 ) -> anyhow::Result<Vec<Vec<String>>> {
     use sqlx::QueryBuilder;
     let mut plans = Vec::new();
@@ -111,6 +113,7 @@ pub async fn explain_list(
                 &format!("EXPLAIN QUERY PLAN SELECT {columns}"),
                 part,
                 limit,
+                counted,
                 &filters::SQLITE,
             );
             let rows: Vec<(i64, i64, i64, String)> = q.build_query_as().fetch_all(&mut *conn).await?;
@@ -129,6 +132,7 @@ pub async fn explain_list(
                 &format!("EXPLAIN SELECT {columns}"),
                 part,
                 limit,
+                counted,
                 &filters::POSTGRES,
             );
             let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut *conn).await?;

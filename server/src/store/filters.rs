@@ -87,6 +87,20 @@ pub const POSTGRES: Dialect = Dialect {
     search_runs: SearchRuns::AnyOfArray,
 };
 
+/// Whether a start-time window may choose the index a statement reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Window {
+    /// As the planner likes: counts, statistics, pages by start time.
+    Indexed,
+    /// Kept out of the index choice (`+start_time`, on both backends): a
+    /// page by duration over a window of more than `MAX_COUNTED_RUNS` runs
+    /// walks the duration index and checks each run's start there (the
+    /// index holds it). Planners otherwise pick the start-time range and
+    /// sort the whole window for one page: 140 ms at 300,000 runs on
+    /// SQLite, growing with the window (BENCHMARKS.md).
+    Checked,
+}
+
 /// Appends `WHERE …` for `f` in the backend's `dialect`; `hits` are the
 /// runs its search matched (none without a search).
 pub fn push_run_filter<'a, DB>(
@@ -94,6 +108,7 @@ pub fn push_run_filter<'a, DB>(
     f: &'a ExecutionFilter,
     hits: Option<&'a SearchHits>,
     dialect: &Dialect,
+    window: Window,
 ) where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
@@ -107,11 +122,15 @@ pub fn push_run_filter<'a, DB>(
     if let Some(status) = f.status {
         q.push(" AND status = ").push_bind(status.as_str());
     }
+    let start_time = match window {
+        Window::Indexed => " AND start_time",
+        Window::Checked => " AND +start_time",
+    };
     if let Some(start) = &f.start_time {
-        q.push(" AND start_time >= ").push_bind(to_micros(start));
+        q.push(start_time).push(" >= ").push_bind(to_micros(start));
     }
     if let Some(end) = &f.end_time {
-        q.push(" AND start_time <= ").push_bind(to_micros(end));
+        q.push(start_time).push(" <= ").push_bind(to_micros(end));
     }
     if let Some(id) = &f.id_contains {
         q.push(" AND ")

@@ -261,6 +261,7 @@ impl HistoryStore for PostgresStore {
                 &format!("SELECT {columns}"),
                 part,
                 missing,
+                counted,
                 &POSTGRES,
             )
             .build_query_as()

@@ -6,7 +6,7 @@
 //! then the runs without a duration, so that each part is one range of an
 //! index (migration 0009) rather than an OR the planners cannot range-scan.
 
-use super::filters::{push_run_filter, Dialect};
+use super::filters::{push_run_filter, Dialect, Window};
 use super::search::SearchHits;
 use app::model::{ExecutionFilter, ExecutionStatus, ListSort, MAX_COUNTED_RUNS};
 use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -37,13 +37,16 @@ pub fn page_parts(filter: &ExecutionFilter) -> Vec<PagePart> {
 
 /// One part of a page: at most `limit` runs after the filter's cursor.
 /// `select` is the statement's head up to its FROM (`SELECT columns`, or the
-/// same behind `EXPLAIN`); `hits`, the runs the filter's search matched.
+/// same behind `EXPLAIN`); `hits`, the runs the filter's search matched;
+/// `counted`, what `count_query` found (more than `MAX_COUNTED_RUNS`: a
+/// wide window, see `Window::Checked`).
 pub fn page_query<'a, DB>(
     filter: &'a ExecutionFilter,
     hits: Option<&'a SearchHits>,
     select: &str,
     part: PagePart,
     limit: i64,
+    counted: i64,
     dialect: &Dialect,
 ) -> QueryBuilder<'a, DB>
 where
@@ -62,7 +65,12 @@ where
         q.push(" FROM executions WHERE execution_id IN (SELECT execution_id");
     }
     super::search::push_from(&mut q, hits, dialect);
-    push_run_filter(&mut q, filter, hits, dialect);
+    let window = if part != PagePart::Newest && counted > MAX_COUNTED_RUNS {
+        Window::Checked
+    } else {
+        Window::Indexed
+    };
+    push_run_filter(&mut q, filter, hits, dialect, window);
     let cursor = filter.cursor.as_ref();
     let order = match part {
         PagePart::Newest | PagePart::WithoutDuration => {
@@ -133,7 +141,7 @@ where
     if !counted_by_aggregates(filter) {
         let mut q = QueryBuilder::new("SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT 1");
         super::search::push_from(&mut q, hits, dialect);
-        push_run_filter(&mut q, filter, hits, dialect);
+        push_run_filter(&mut q, filter, hits, dialect, Window::Indexed);
         q.push(" LIMIT ").push_bind(MAX_COUNTED_RUNS + 1).push(") AS c");
         return q;
     }

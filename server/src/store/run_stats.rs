@@ -13,7 +13,7 @@
 //! The SQL is built here once for both backends; the backends only run it.
 
 use super::aggregate_levels::{check_queries as check_levels, push_rows};
-use super::filters::{push_run_filter, runs_of, Dialect};
+use super::filters::{push_run_filter, runs_of, Dialect, Window};
 use super::time::{bucket_hours, hour_bucket_sql, hour_of, start_bucket, to_micros};
 use app::model::{ExecutionFilter, StatisticsFilter, MAX_CRITICAL_PATH_NODES};
 use chrono::{DateTime, Utc};
@@ -133,7 +133,7 @@ where
             q.push(" UNION ALL ");
         }
         q.push(format!("SELECT {EXACT_COLUMNS} FROM run_contributions"));
-        push_run_filter(q, filter, None, dialect);
+        push_run_filter(q, filter, None, dialect, Window::Indexed);
         q.push(match part {
             Part::Running => " AND status = 'running'",
             Part::Finished => " AND status <> 'running'",
@@ -308,9 +308,9 @@ where
     // for both would scan every matching run (SQLite's min/max optimisation
     // takes a single aggregate only).
     let mut q = QueryBuilder::new("SELECT (SELECT MIN(start_time) FROM executions");
-    push_run_filter(&mut q, runs, None, dialect);
+    push_run_filter(&mut q, runs, None, dialect, Window::Indexed);
     q.push(") AS first_start, (SELECT MAX(start_time) FROM executions");
-    push_run_filter(&mut q, runs, None, dialect);
+    push_run_filter(&mut q, runs, None, dialect, Window::Indexed);
     q.push(") AS last_start");
     q
 }

@@ -319,6 +319,7 @@ impl HistoryStore for SqliteStore {
                 &format!("SELECT {columns}"),
                 part,
                 missing,
+                counted,
                 &SQLITE,
             )
             .build_query_as()
