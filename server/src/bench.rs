@@ -46,11 +46,11 @@ pub struct BenchArgs {
     /// Small runs (10 node events each) stored for the statistics and run
     /// list figures, many per transaction (`bench_scale`).
     #[arg(long, default_value_t = 100_000)]
-    stats_runs: u32,
+    pub(crate) stats_runs: u32,
     /// Days back over which the small runs' starts are spread (365: a year
     /// of history, whose statistics read week and day sums).
     #[arg(long, default_value_t = 7)]
-    stats_days: u32,
+    pub(crate) stats_days: u32,
     /// Runs of 100 events with about 1 KB payloads stored for the bytes on
     /// disk per event.
     #[arg(long, default_value_t = 200)]
@@ -195,7 +195,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     crate::bench_disk::print_bytes_per_event(&url, &service, &mut rng, args.disk_runs, 100).await?;
 
-    let rate = ingest(&http, addr, &args).await?;
+    let (rate, _) = ingest(&http, addr, &args).await?;
     println!(
         "ingest through HTTP, batches of 1,000, {} producers: {rate:.0} events/s",
         args.producers
@@ -350,6 +350,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!("{rules}: the first evaluation of each later hour (reads one hour more): {next_hour}");
     println!("{rules}: the later evaluations in an hour: {later}");
+
+    // Last: it deletes a day of the small runs (a later bench on this
+    // database stores them again).
+    crate::bench_scale::time_retention(&service, &http, addr, &args).await?;
     Ok(())
 }
 
@@ -857,8 +861,13 @@ where
 }
 
 /// Posts `args.ingest_events` events in batches of 1,000 from concurrent
-/// producers; returns events per second from first request to last answer.
-async fn ingest(http: &reqwest::Client, addr: std::net::SocketAddr, args: &BenchArgs) -> anyhow::Result<f64> {
+/// producers; returns events per second from first request to last answer,
+/// and each batch's time from request to answer.
+pub(crate) async fn ingest(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    args: &BenchArgs,
+) -> anyhow::Result<(f64, Percentiles)> {
     let batches = args.ingest_events.div_ceil(1_000);
     let mut rng = StdRng::seed_from_u64(7);
     // Bodies are serialised before the clock starts: the figure is the
@@ -879,19 +888,20 @@ async fn ingest(http: &reqwest::Client, addr: std::net::SocketAddr, args: &Bench
         .into_iter()
         .map(|(_, id, body)| (format!("http://{addr}/api/v1/executions/{id}/events"), body))
         .collect();
-    let secs = post_concurrently(http, args.producers, "application/json", requests).await?;
-    Ok(f64::from(batches * 1_000) / secs)
+    let (secs, each) = post_concurrently(http, args.producers, "application/json", requests).await?;
+    Ok((f64::from(batches * 1_000) / secs, each))
 }
 
 /// Posts every `(url, body)` from `producers` concurrent tasks; returns the
-/// seconds from the first request to the last answer. Each answer must be a
-/// success (for the JSON API, with every record of the batch accepted).
+/// seconds from the first request to the last answer, and the time of each
+/// request. Each answer must be a success (for the JSON API, with every
+/// record of the batch accepted).
 async fn post_concurrently(
     http: &reqwest::Client,
     producers: u32,
     content_type: &'static str,
     requests: Vec<(String, Vec<u8>)>,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, Percentiles)> {
     let queue = std::sync::Arc::new(tokio::sync::Mutex::new(requests));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -899,10 +909,12 @@ async fn post_concurrently(
         let queue = queue.clone();
         let http = http.clone();
         tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
             loop {
                 let Some((url, body)) = queue.lock().await.pop() else {
-                    return anyhow::Ok(());
+                    return anyhow::Ok(times);
                 };
+                let sent = Instant::now();
                 let response = http
                     .post(url)
                     .header("content-type", content_type)
@@ -918,13 +930,15 @@ async fn post_concurrently(
                     let outcome: Value = response.json().await?;
                     ensure!(outcome["accepted"] == 1_000, "not all accepted: {outcome}");
                 }
+                times.push(sent.elapsed());
             }
         }));
     }
+    let mut times = Vec::new();
     for task in tasks {
-        task.await.context("producer task panicked")??;
+        times.extend(task.await.context("producer task panicked")??);
     }
-    Ok(started.elapsed().as_secs_f64())
+    Ok((started.elapsed().as_secs_f64(), Percentiles::of(times)))
 }
 
 /// Posts `args.otlp_spans` spans as OTLP protobuf, 1,000 per request (one
@@ -977,7 +991,7 @@ async fn ingest_otlp(
         };
         work.push((format!("http://{addr}/v1/traces"), request.encode_to_vec()));
     }
-    let secs = post_concurrently(http, args.producers, "application/x-protobuf", work).await?;
+    let (secs, _) = post_concurrently(http, args.producers, "application/x-protobuf", work).await?;
     Ok(f64::from(requests * 1_000) / secs)
 }
 

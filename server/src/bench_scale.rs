@@ -10,7 +10,9 @@
 //! and the node type aggregates added per hour — the same rows a run sent
 //! through the API leaves, which `tracevis check` recounts.
 
-use crate::bench::batch_json;
+use crate::bench::{batch_json, ingest, BenchArgs};
+use crate::retention::CHUNK_RUNS;
+use crate::service::TraceService;
 use anyhow::{ensure, Context};
 use app::model::{Completion, EventBatch, ExecutionFilter, NewExecution, RecordId};
 use app::store::{HistoryStore, WholeRun};
@@ -277,6 +279,43 @@ pub async fn time_list_pages(http: &reqwest::Client, addr: SocketAddr) -> anyhow
     println!(
         "run list, every filter combination and sort, pages 1–{LIST_DEPTH} by cursor: worst p99 {:.2} ms",
         worst.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Times what retention costs ingest (#16): producers post batches through
+/// HTTP (`--ingest-events`, as the ingest figure) once alone, then again
+/// while the retention task's deletion removes the oldest day of the small
+/// runs (everything started more than `--stats-days` − 1 days ago) in its
+/// chunks of `retention::CHUNK_RUNS`. Prints both, and how fast the day went.
+pub async fn time_retention(
+    service: &TraceService,
+    http: &reqwest::Client,
+    addr: SocketAddr,
+    args: &BenchArgs,
+) -> anyhow::Result<()> {
+    if args.stats_days < 2 || args.stats_runs == 0 {
+        return Ok(());
+    }
+    let (alone, alone_batches) = ingest(http, addr, args).await?;
+    let cutoff = Utc::now() - ChronoDuration::days(i64::from(args.stats_days) - 1);
+    let deleting = async {
+        let started = Instant::now();
+        let deleted = service.delete_started_before(cutoff, CHUNK_RUNS).await?;
+        anyhow::Ok((deleted, started.elapsed()))
+    };
+    let ((deleted, took), ingested) = tokio::try_join!(deleting, ingest(http, addr, args))?;
+    let (during, during_batches) = ingested;
+    let secs = took.as_secs_f64();
+    println!(
+        "retention: the {deleted} runs started over {} days ago (the small runs' oldest day) deleted in \
+         {secs:.2} s ({:.0} runs/s, chunks of {CHUNK_RUNS}) while producers posted",
+        args.stats_days - 1,
+        deleted as f64 / secs.max(f64::EPSILON)
+    );
+    println!("ingest through HTTP, batches of 1,000, alone: {alone:.0} events/s, each batch {alone_batches}");
+    println!(
+        "ingest through HTTP, batches of 1,000, during that retention: {during:.0} events/s, each batch {during_batches}"
     );
     Ok(())
 }
