@@ -868,6 +868,17 @@ pub(crate) async fn ingest(
     addr: std::net::SocketAddr,
     args: &BenchArgs,
 ) -> anyhow::Result<(f64, Percentiles)> {
+    let requests = ingest_requests(http, addr, args).await?;
+    post_ingest(http, args, requests).await
+}
+
+/// What `ingest` posts: a run started for each batch of 1,000 events, and
+/// the batches as `(url, body)`.
+pub(crate) async fn ingest_requests(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let batches = args.ingest_events.div_ceil(1_000);
     let mut rng = StdRng::seed_from_u64(7);
     // Bodies are serialised before the clock starts: the figure is the
@@ -884,12 +895,22 @@ pub(crate) async fn ingest(
             .error_for_status()?;
         work.push((b, id, body));
     }
-    let requests = work
+    Ok(work
         .into_iter()
         .map(|(_, id, body)| (format!("http://{addr}/api/v1/executions/{id}/events"), body))
-        .collect();
+        .collect())
+}
+
+/// Posts `ingest_requests` from `args.producers` tasks: events per second,
+/// and each batch's time.
+pub(crate) async fn post_ingest(
+    http: &reqwest::Client,
+    args: &BenchArgs,
+    requests: Vec<(String, Vec<u8>)>,
+) -> anyhow::Result<(f64, Percentiles)> {
+    let events = requests.len() as f64 * 1_000.0;
     let (secs, each) = post_concurrently(http, args.producers, "application/json", requests).await?;
-    Ok((f64::from(batches * 1_000) / secs, each))
+    Ok((events / secs, each))
 }
 
 /// Posts every `(url, body)` from `producers` concurrent tasks; returns the
@@ -1010,6 +1031,15 @@ impl Percentiles {
     }
 
     pub(crate) fn of(mut times: Vec<Duration>) -> Self {
+        if times.is_empty() {
+            return Self {
+                p50: Duration::ZERO,
+                p95: Duration::ZERO,
+                p99: Duration::ZERO,
+                mean: Duration::ZERO,
+                n: 0,
+            };
+        }
         times.sort();
         let at = |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
         let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;

@@ -7,6 +7,10 @@
 -- with each new run a new run's rows go to the right edge of each B-tree
 -- instead of to a random leaf. Reads find the key through `executions`
 -- (`WHERE run_key = (SELECT run_key FROM executions WHERE execution_id = $1)`).
+--
+-- Rows are copied through their run's row: an event or snapshot whose run
+-- is gone (none is left so by this store: a run's rows go in one
+-- transaction with it) could not be read by any request, and is not kept.
 
 ALTER TABLE executions ADD COLUMN run_key BIGINT GENERATED ALWAYS AS IDENTITY;
 ALTER TABLE executions ADD CONSTRAINT executions_run_key_key UNIQUE (run_key);

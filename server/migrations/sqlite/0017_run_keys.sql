@@ -11,6 +11,10 @@
 -- after the largest, under the store's write lock) and never changed.
 -- `rowid` itself is not used: VACUUM may renumber the rowids of a table
 -- whose primary key is not an INTEGER PRIMARY KEY.
+--
+-- Rows are copied through their run's row: an event or snapshot whose run
+-- is gone (none is left so by this store: a run's rows go in one
+-- transaction with it) could not be read by any request, and is not kept.
 
 ALTER TABLE executions ADD COLUMN run_key INTEGER;
 UPDATE executions SET run_key = rowid;

@@ -65,7 +65,10 @@ where
         q.push(" FROM executions WHERE execution_id IN (SELECT execution_id");
     }
     super::search::push_from(&mut q, hits, dialect);
-    let window = if part != PagePart::Newest && counted > MAX_COUNTED_RUNS {
+    // Offset pages keep the planners' choice: their order (NULLS LAST on
+    // PostgreSQL) is no index's, and the offset bounds them.
+    let by_duration = matches!(part, PagePart::Durations | PagePart::WithoutDuration);
+    let window = if by_duration && counted > MAX_COUNTED_RUNS {
         Window::Checked
     } else {
         Window::Indexed
