@@ -30,7 +30,7 @@ cargo leptos build --release --split --precompress
 
 step "tracevis bench at a tiny size (so the benchmark cannot rot; figures in BENCHMARKS.md come from full runs)"
 RUST_LOG=warn "$CARGO_TARGET_DIR/release/tracevis" bench --runs 2 --events-per-run 10 --snapshots-per-run 1 \
-  --samples 5 --ingest-events 1000 --otlp-spans 2000 --stats-runs 50 --stats-days 400 --disk-runs 2 --compare-events 100 --parallel-events 4000 --search-runs 50 --baseline-node-types 3 >/dev/null
+  --samples 5 --ingest-events 1000 --otlp-spans 2000 --stats-runs 50 --stats-days 400 --disk-runs 2 --compare-events 100 --parallel-events 4000 --search-runs 50 --baseline-node-types 3 --retention-day >/dev/null
 
 step "Python SDK tests (pytest against the release server)"
 "$TRACEVIS_VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --force-reinstall ./sdk/python

@@ -55,6 +55,11 @@ pub struct BenchArgs {
     /// disk per event.
     #[arg(long, default_value_t = 200)]
     disk_runs: u32,
+    /// Last, delete the small runs' oldest day (runs started over
+    /// `--stats-days` − 1 days ago) as retention does, while producers post,
+    /// and time both (`bench_scale::time_retention`). Deletes those runs.
+    #[arg(long)]
+    pub(crate) retention_day: bool,
     /// Node events in each of the two runs compared for the compare figure.
     #[arg(long, default_value_t = 100_000)]
     compare_events: u32,
@@ -351,9 +356,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("{rules}: the first evaluation of each later hour (reads one hour more): {next_hour}");
     println!("{rules}: the later evaluations in an hour: {later}");
 
-    // Last: it deletes a day of the small runs (a later bench on this
-    // database stores them again).
-    crate::bench_scale::time_retention(&service, &http, addr, &args).await?;
+    if args.retention_day {
+        // Last: it deletes a day of the small runs (a later bench on this
+        // database stores as many again).
+        crate::bench_scale::time_retention(&service, &http, addr, &args).await?;
+    }
     Ok(())
 }
 
@@ -862,12 +869,12 @@ where
 
 /// Posts `args.ingest_events` events in batches of 1,000 from concurrent
 /// producers; returns events per second from first request to last answer,
-/// and each batch's time from request to answer.
+/// and when each batch was sent and how long its answer took.
 pub(crate) async fn ingest(
     http: &reqwest::Client,
     addr: std::net::SocketAddr,
     args: &BenchArgs,
-) -> anyhow::Result<(f64, Percentiles)> {
+) -> anyhow::Result<(f64, Vec<Sent>)> {
     let requests = ingest_requests(http, addr, args).await?;
     post_ingest(http, args, requests).await
 }
@@ -902,27 +909,30 @@ pub(crate) async fn ingest_requests(
 }
 
 /// Posts `ingest_requests` from `args.producers` tasks: events per second,
-/// and each batch's time.
+/// and each batch's `Sent`.
 pub(crate) async fn post_ingest(
     http: &reqwest::Client,
     args: &BenchArgs,
     requests: Vec<(String, Vec<u8>)>,
-) -> anyhow::Result<(f64, Percentiles)> {
+) -> anyhow::Result<(f64, Vec<Sent>)> {
     let events = requests.len() as f64 * 1_000.0;
     let (secs, each) = post_concurrently(http, args.producers, "application/json", requests).await?;
     Ok((events / secs, each))
 }
 
+/// When a request was sent, and how long its answer took.
+pub(crate) type Sent = (Instant, Duration);
+
 /// Posts every `(url, body)` from `producers` concurrent tasks; returns the
-/// seconds from the first request to the last answer, and the time of each
-/// request. Each answer must be a success (for the JSON API, with every
+/// seconds from the first request to the last answer, and each request's
+/// `Sent`. Each answer must be a success (for the JSON API, with every
 /// record of the batch accepted).
 async fn post_concurrently(
     http: &reqwest::Client,
     producers: u32,
     content_type: &'static str,
     requests: Vec<(String, Vec<u8>)>,
-) -> anyhow::Result<(f64, Percentiles)> {
+) -> anyhow::Result<(f64, Vec<Sent>)> {
     let queue = std::sync::Arc::new(tokio::sync::Mutex::new(requests));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -951,7 +961,7 @@ async fn post_concurrently(
                     let outcome: Value = response.json().await?;
                     ensure!(outcome["accepted"] == 1_000, "not all accepted: {outcome}");
                 }
-                times.push(sent.elapsed());
+                times.push((sent, sent.elapsed()));
             }
         }));
     }
@@ -959,7 +969,7 @@ async fn post_concurrently(
     for task in tasks {
         times.extend(task.await.context("producer task panicked")??);
     }
-    Ok((started.elapsed().as_secs_f64(), Percentiles::of(times)))
+    Ok((started.elapsed().as_secs_f64(), times))
 }
 
 /// Posts `args.otlp_spans` spans as OTLP protobuf, 1,000 per request (one

@@ -10,7 +10,7 @@
 //! and the node type aggregates added per hour — the same rows a run sent
 //! through the API leaves, which `tracevis check` recounts.
 
-use crate::bench::{batch_json, ingest, ingest_requests, post_ingest, BenchArgs};
+use crate::bench::{batch_json, ingest, ingest_requests, post_ingest, BenchArgs, Percentiles, Sent};
 use crate::retention::CHUNK_RUNS;
 use crate::service::TraceService;
 use anyhow::{ensure, Context};
@@ -269,7 +269,7 @@ pub async fn time_list_pages(http: &reqwest::Client, addr: SocketAddr) -> anyhow
                     .collect::<Vec<_>>()
                     .join(" + ")
             };
-            let figures = crate::bench::Percentiles::of(times);
+            let figures = Percentiles::of(times);
             worst = worst.max(figures.p99());
             println!(
                 "GET /api/v1/executions sort={sort}, {label}: {pages} pages of {LIST_PAGE} by cursor: {figures}"
@@ -287,7 +287,8 @@ pub async fn time_list_pages(http: &reqwest::Client, addr: SocketAddr) -> anyhow
 /// HTTP (`--ingest-events`, as the ingest figure) once alone, then again
 /// while the retention task's deletion removes the runs started more than
 /// `--stats-days` − 1 days ago (the small runs' oldest day) in its chunks of
-/// `retention::CHUNK_RUNS`. Prints both, and how fast the day went. Needs
+/// `retention::CHUNK_RUNS`. Prints how fast the day went, and the batches
+/// alone against those whose request overlapped the deletion. Needs
 /// `--stats-days` of at least 9: the bench's other runs (search, baseline)
 /// start within the last eight days and must stay.
 pub async fn time_retention(
@@ -296,9 +297,10 @@ pub async fn time_retention(
     addr: SocketAddr,
     args: &BenchArgs,
 ) -> anyhow::Result<()> {
-    if args.stats_days < 9 || args.stats_runs == 0 {
-        return Ok(());
-    }
+    ensure!(
+        args.stats_days >= 9,
+        "--retention-day needs --stats-days of at least 9 (the bench's other runs are from the last 8 days)"
+    );
     let (alone, alone_batches) = ingest(http, addr, args).await?;
     // The batches are made (their runs started, their bodies encoded)
     // before the deletion starts, so it overlaps the posting only.
@@ -309,21 +311,32 @@ pub async fn time_retention(
         async move {
             let started = Instant::now();
             let deleted = service.delete_started_before(cutoff, CHUNK_RUNS).await?;
-            anyhow::Ok((deleted, started.elapsed()))
+            anyhow::Ok((deleted, started, Instant::now()))
         }
     });
-    let (during, during_batches) = post_ingest(http, args, requests).await?;
-    let (deleted, took) = deleting.await.context("the retention task panicked")??;
-    let secs = took.as_secs_f64();
+    let (during, batches) = post_ingest(http, args, requests).await?;
+    let (deleted, began, ended) = deleting.await.context("the retention task panicked")??;
+    let secs = (ended - began).as_secs_f64();
+    let overlapping: Vec<Duration> = batches
+        .iter()
+        .filter(|(sent, took)| *sent < ended && *sent + *took > began)
+        .map(|(_, took)| *took)
+        .collect();
     println!(
         "retention: the {deleted} runs started over {} days ago (the small runs' oldest day) deleted in \
          {secs:.2} s ({:.0} runs/s, chunks of {CHUNK_RUNS}) while producers posted",
         args.stats_days - 1,
         deleted as f64 / secs.max(f64::EPSILON)
     );
-    println!("ingest through HTTP, batches of 1,000, alone: {alone:.0} events/s, each batch {alone_batches}");
+    let times = |batches: &[Sent]| Percentiles::of(batches.iter().map(|b| b.1).collect());
     println!(
-        "ingest through HTTP, batches of 1,000, during that retention: {during:.0} events/s, each batch {during_batches}"
+        "ingest through HTTP, batches of 1,000, alone: {alone:.0} events/s, each batch {}",
+        times(&alone_batches)
+    );
+    println!(
+        "ingest through HTTP, batches of 1,000, with that retention: {during:.0} events/s; the batches \
+         overlapping the deletion: {}",
+        Percentiles::of(overlapping)
     );
     Ok(())
 }

@@ -130,10 +130,10 @@ impl HistoryStore for PostgresStore {
     async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError> {
         let planned = plan_whole_runs(runs)?;
         let mut tx = begin_detached(&self.pool).await.map_err(db_error)?;
-        insert_run_rows(&mut tx, &planned.runs).await?;
-        insert_snapshots(&mut tx, &planned.initial_snapshots).await?;
-        insert_events(&mut tx, &planned.events).await?;
-        insert_snapshots(&mut tx, &planned.snapshots).await?;
+        let keys = insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_snapshots_of(&mut tx, &planned.initial_snapshots, &keys).await?;
+        insert_events_of(&mut tx, &planned.events, &keys).await?;
+        insert_snapshots_of(&mut tx, &planned.snapshots, &keys).await?;
         for ((graph_type, hour), counted) in &planned.node_stats {
             add_node_stats(&mut tx, graph_type, *hour, counted).await?;
         }
@@ -613,15 +613,16 @@ async fn add_node_stats(
 }
 
 /// Finished runs' `executions` rows (`whole_runs`); the triggers add them
-/// to the run aggregates.
-async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<(), TraceError> {
+/// to the run aggregates. Returns the keys they were given.
+async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<RunKeys, TraceError> {
+    let mut keys = RunKeys::default();
     if rows.is_empty() {
-        return Ok(());
+        return Ok(keys);
     }
     fn column<'r, T>(rows: &'r [RunRow], f: impl Fn(&'r RunRow) -> T) -> Vec<T> {
         rows.iter().map(f).collect()
     }
-    sqlx::query(
+    let given: Vec<(String, i64)> = sqlx::query_as(
         "INSERT INTO executions (execution_id, graph_type, status, start_time, end_time, \
          total_duration_ms, total_nodes, failed_nodes, cached_nodes, total_llm_calls, total_tokens, \
          original_inputs, final_state, metadata, graph, is_replay, original_execution_id, error, \
@@ -629,7 +630,8 @@ async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<(),
          SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BIGINT[], \
          $6::FLOAT8[], $7::BIGINT[], $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], \
          $12::TEXT[], $13::TEXT[], $14::TEXT[], $15::TEXT[], $16::BOOLEAN[], $17::TEXT[], $18::TEXT[], \
-         $19::BIGINT[], $20::TEXT[], $21::FLOAT8[], $22::TEXT[])",
+         $19::BIGINT[], $20::TEXT[], $21::FLOAT8[], $22::TEXT[]) \
+         RETURNING execution_id, run_key",
     )
     .bind(column(rows, |r| r.execution_id.as_str()))
     .bind(column(rows, |r| r.graph_type.as_str()))
@@ -653,10 +655,11 @@ async fn insert_run_rows(conn: &mut PgConnection, rows: &[RunRow]) -> Result<(),
     .bind(column(rows, |r| r.create_request.as_str()))
     .bind(column(rows, |r| r.parallelism))
     .bind(column(rows, |r| r.critical_nodes.as_deref()))
-    .execute(conn)
+    .fetch_all(conn)
     .await
     .map_err(run_rows_error)?;
-    Ok(())
+    keys.extend(given);
+    Ok(keys)
 }
 
 async fn ensure_exists(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
@@ -912,9 +915,20 @@ async fn insert_events(conn: &mut PgConnection, events: &[NodeEvent]) -> Result<
     if events.is_empty() {
         return Ok(());
     }
-    let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str()))
-        .await?
-        .of_each(events.iter().map(|e| e.execution_id.as_str()))?;
+    let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str())).await?;
+    insert_events_of(conn, events, &keys).await
+}
+
+/// `insert_events` for runs whose keys the caller holds.
+async fn insert_events_of(
+    conn: &mut PgConnection,
+    events: &[NodeEvent],
+    keys: &RunKeys,
+) -> Result<(), TraceError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let keys = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
     sqlx::query(
         "INSERT INTO node_events (run_key, seq, event_id, node_id, event_type, timestamp, duration_ms, \
          inputs, outputs, error, metadata, parents) \
@@ -959,9 +973,20 @@ async fn insert_snapshots(conn: &mut PgConnection, snapshots: &[StateSnapshot]) 
     if snapshots.is_empty() {
         return Ok(());
     }
-    let keys = run_keys(&mut *conn, snapshots.iter().map(|s| s.execution_id.as_str()))
-        .await?
-        .of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
+    let keys = run_keys(&mut *conn, snapshots.iter().map(|s| s.execution_id.as_str())).await?;
+    insert_snapshots_of(conn, snapshots, &keys).await
+}
+
+/// `insert_snapshots` for runs whose keys the caller holds.
+async fn insert_snapshots_of(
+    conn: &mut PgConnection,
+    snapshots: &[StateSnapshot],
+    keys: &RunKeys,
+) -> Result<(), TraceError> {
+    if snapshots.is_empty() {
+        return Ok(());
+    }
+    let keys = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
     sqlx::query(
         "INSERT INTO state_snapshots (run_key, seq, snapshot_id, node_id, timestamp, state, diff) \
          SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",

@@ -186,10 +186,10 @@ impl HistoryStore for SqliteStore {
         let planned = plan_whole_runs(runs)?;
         let _writing = self.writer.lock().await;
         let mut tx = self.begin_write().await?;
-        insert_run_rows(&mut tx, &planned.runs).await?;
-        insert_snapshots(&mut tx, &planned.initial_snapshots).await?;
-        insert_events(&mut tx, &planned.events).await?;
-        insert_snapshots(&mut tx, &planned.snapshots).await?;
+        let keys = insert_run_rows(&mut tx, &planned.runs).await?;
+        insert_snapshots_of(&mut tx, &planned.initial_snapshots, &keys).await?;
+        insert_events_of(&mut tx, &planned.events, &keys).await?;
+        insert_snapshots_of(&mut tx, &planned.snapshots, &keys).await?;
         for ((graph_type, hour), counted) in &planned.node_stats {
             add_node_stats(&mut tx, graph_type, *hour, counted).await?;
         }
@@ -671,8 +671,8 @@ async fn add_node_stats(
 }
 
 /// Finished runs' `executions` rows (`whole_runs`); the triggers add them
-/// to the run aggregates.
-async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result<(), TraceError> {
+/// to the run aggregates. Returns the keys they were given.
+async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result<RunKeys, TraceError> {
     // The write lock is held: the keys after the largest are free.
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(run_key), 0) + 1 FROM executions")
         .fetch_one(&mut *conn)
@@ -713,7 +713,9 @@ async fn insert_run_rows(conn: &mut SqliteConnection, rows: &[RunRow]) -> Result
         });
         q.build().execute(&mut *conn).await.map_err(run_rows_error)?;
     }
-    Ok(())
+    let mut keys = RunKeys::default();
+    keys.extend((next..).zip(rows).map(|(key, r)| (r.execution_id.clone(), key)));
+    Ok(keys)
 }
 
 async fn ensure_exists(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {
@@ -1019,6 +1021,15 @@ async fn run_keys<'a>(
 
 async fn insert_events(conn: &mut SqliteConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
     let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str())).await?;
+    insert_events_of(conn, events, &keys).await
+}
+
+/// `insert_events` for runs whose keys the caller holds.
+async fn insert_events_of(
+    conn: &mut SqliteConnection,
+    events: &[NodeEvent],
+    keys: &RunKeys,
+) -> Result<(), TraceError> {
     let keys = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
     for (chunk, keys) in events.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -1049,6 +1060,15 @@ async fn insert_snapshots(
     snapshots: &[StateSnapshot],
 ) -> Result<(), TraceError> {
     let keys = run_keys(&mut *conn, snapshots.iter().map(|s| s.execution_id.as_str())).await?;
+    insert_snapshots_of(conn, snapshots, &keys).await
+}
+
+/// `insert_snapshots` for runs whose keys the caller holds.
+async fn insert_snapshots_of(
+    conn: &mut SqliteConnection,
+    snapshots: &[StateSnapshot],
+    keys: &RunKeys,
+) -> Result<(), TraceError> {
     let keys = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
     for (chunk, keys) in snapshots.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
         let mut q = QueryBuilder::<Sqlite>::new(
