@@ -910,16 +910,8 @@ async fn run_keys<'a>(
     Ok(keys)
 }
 
-/// Stores events (of one run or of several, `whole_runs`).
-async fn insert_events(conn: &mut PgConnection, events: &[NodeEvent]) -> Result<(), TraceError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let keys = run_keys(&mut *conn, events.iter().map(|e| e.execution_id.as_str())).await?;
-    insert_events_of(conn, events, &keys).await
-}
-
-/// `insert_events` for runs whose keys the caller holds.
+/// Stores events (of one run or of several, `whole_runs`) of runs whose
+/// keys the caller holds.
 async fn insert_events_of(
     conn: &mut PgConnection,
     events: &[NodeEvent],
@@ -1311,7 +1303,7 @@ async fn append_in(
     llm_calls: &[LlmCall],
 ) -> Result<StoredBatch, TraceError> {
     let row = sqlx::query(
-        "SELECT status, last_seq, graph_type, start_time, end_time FROM executions WHERE execution_id = $1 FOR UPDATE",
+        "SELECT status, last_seq, graph_type, start_time, end_time, run_key FROM executions WHERE execution_id = $1 FOR UPDATE",
     )
     .bind(id.as_str())
     .fetch_optional(&mut *tx)
@@ -1330,6 +1322,12 @@ async fn append_in(
     // Set once the run finished: records that reach it then change its figures.
     let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
     let hour = hour_of(&start_time);
+    // The run's key, read with its row: its records need no lookup.
+    let mut keys = RunKeys::default();
+    keys.extend([(
+        id.to_string(),
+        row.try_get::<i64, _>("run_key").map_err(db_error)?,
+    )]);
     let event_ids: Vec<String> = batch
         .events
         .iter()
@@ -1391,9 +1389,9 @@ async fn append_in(
         plan_llm_calls(llm_calls, &new_events, &settled, stored)
     };
     plan.add_llm_calls(llm.calls, llm.tokens);
-    insert_events(&mut *tx, &plan.events).await?;
+    insert_events_of(&mut *tx, &plan.events, &keys).await?;
     write_llm_plan(&mut *tx, id, &llm).await?;
-    insert_snapshots(&mut *tx, &plan.snapshots).await?;
+    insert_snapshots_of(&mut *tx, &plan.snapshots, &keys).await?;
     add_node_stats(&mut *tx, &graph_type, hour, &plan).await?;
     if plan.last_seq > last_seq {
         notify(
