@@ -10,11 +10,13 @@ export const root = path.join(path.dirname(new URL(import.meta.url).pathname), "
 const target = process.env.CARGO_TARGET_DIR ?? path.join(root, "target");
 export const bin = process.env.TRACEVIS_BIN ?? [path.join(target, "release", "tracevis"), path.join(target, "debug", "tracevis")].find(fs.existsSync);
 
-/// Starts the server on `port`; resolves once /healthz answers.
-export async function startServer(port, name) {
+/// Starts the server on `port`; resolves once /healthz answers. By default
+/// on a fresh SQLite file; `databaseUrl` serves an existing database, `args`
+/// go to `tracevis serve`.
+export async function startServer(port, name, { databaseUrl, args = [] } = {}) {
   const base = `http://127.0.0.1:${port}`;
-  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), `tracevis-${name}-`)), `${name}.db`);
-  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--database-url", `sqlite://${db}`, "--config", "/nonexistent.toml"], {
+  const url = databaseUrl ?? `sqlite://${path.join(fs.mkdtempSync(path.join(os.tmpdir(), `tracevis-${name}-`)), `${name}.db`)}`;
+  const server = spawn(bin, ["serve", "--addr", `127.0.0.1:${port}`, "--database-url", url, "--config", "/nonexistent.toml", ...args], {
     cwd: root, stdio: "ignore", env: { ...process.env, RUST_LOG: "warn" },
   });
   for (let i = 0; i < 200; i++) {
