@@ -12,7 +12,7 @@
 
 use crate::bench::{batch_json, ingest, ingest_requests, post_ingest, BenchArgs, Percentiles, Sent};
 use crate::retention::CHUNK_RUNS;
-use crate::service::TraceService;
+use crate::service::{TraceService, RETENTION_REST};
 use anyhow::{ensure, Context};
 use app::model::{Completion, EventBatch, ExecutionFilter, NewExecution, RecordId};
 use app::store::{HistoryStore, WholeRun};
@@ -324,7 +324,8 @@ pub async fn time_retention(
         .collect();
     println!(
         "retention: the {deleted} runs started over {} days ago (the small runs' oldest day) deleted in \
-         {secs:.2} s ({:.0} runs/s, chunks of {CHUNK_RUNS}) while producers posted",
+         {secs:.2} s ({:.0} runs/s, chunks of {CHUNK_RUNS}, each followed by a rest {RETENTION_REST} times \
+         as long) while producers posted",
         args.stats_days - 1,
         deleted as f64 / secs.max(f64::EPSILON)
     );

@@ -358,17 +358,18 @@ impl TraceService {
     }
 
     /// Deletes every run that started before `cutoff`, `chunk` runs per
-    /// transaction, yielding between chunks so ingest never waits long.
-    /// Returns how many runs were deleted.
+    /// transaction, resting after each chunk `RETENTION_REST` times as long
+    /// as it took. Returns how many runs were deleted.
     pub async fn delete_started_before(&self, cutoff: DateTime<Utc>, chunk: u32) -> Result<u64, TraceError> {
         let mut deleted = 0;
         loop {
+            let began = std::time::Instant::now();
             let n = self.store.delete_started_before(cutoff, chunk).await?;
             deleted += n;
             if n < u64::from(chunk) {
                 return Ok(deleted);
             }
-            tokio::task::yield_now().await;
+            tokio::time::sleep(began.elapsed() * RETENTION_REST).await;
         }
     }
 }
@@ -398,6 +399,15 @@ impl app::protocol::HistoryQueries for TraceService {
         TraceService::comparison_candidates(self, execution_id, search).await
     }
 }
+
+/// How many times as long as a chunk of retention took it rests before the
+/// next: deletion then holds at most a fifth of the store's time. A chunk
+/// holds SQLite's single writer, and on both backends it competes with
+/// ingest for the disk and the cores; run back to back, the chunks of a
+/// day at ten million runs halved ingest while they ran (BENCHMARKS.md,
+/// "Retention of a day at ten million"). Retention is not urgent: a day's
+/// runs expire over a day.
+pub const RETENTION_REST: u32 = 4;
 
 /// `id` if it can name a run, else the error every door gives for an id
 /// outside the id rules (API.md), naming `field` — checked here, behind

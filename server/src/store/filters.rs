@@ -26,11 +26,11 @@ pub struct Dialect {
     /// Its ms, as a float.
     pub critical_ms: &'static str,
     /// The SQL around a bound search (`search_literal`) and a bound limit
-    /// that selects the newest matching documents' `doc_id, execution_id`.
+    /// that selects the newest matching documents' `doc_id, run_key`.
     pub matching_docs: (&'static str, &'static str, &'static str),
     /// The search as the backend's index reads it.
     pub search_literal: fn(&SearchQuery) -> String,
-    /// The distinct `execution_id`s of the matched documents as a JSON
+    /// The `execution_id`s of the matched runs `x` (each once) as a JSON
     /// array of strings (`[]` for none).
     pub run_ids_json: &'static str,
     /// How a search narrows the runs (`store::search::push_from`).
@@ -60,13 +60,13 @@ pub const SQLITE: Dialect = Dialect {
     critical_ms: "CAST(json_extract(c.value, '$[1]') AS REAL)",
     // FTS5's index holds only the document ids (its rowids).
     matching_docs: (
-        "SELECT doc_id, execution_id FROM search_docs WHERE doc_id IN \
+        "SELECT doc_id, run_key FROM search_docs WHERE doc_id IN \
          (SELECT rowid FROM search_words WHERE search_words MATCH ",
         " ORDER BY rowid DESC LIMIT ",
         ")",
     ),
     search_literal: SearchQuery::fts_match,
-    run_ids_json: "json_group_array(DISTINCT execution_id)",
+    run_ids_json: "json_group_array(x.execution_id)",
     search_runs: SearchRuns::CrossJoin,
 };
 
@@ -78,12 +78,12 @@ pub const POSTGRES: Dialect = Dialect {
     critical_node: "(c ->> 0)",
     critical_ms: "(c ->> 1)::FLOAT8",
     matching_docs: (
-        "SELECT doc_id, execution_id FROM search_docs WHERE words @@ CAST(",
+        "SELECT doc_id, run_key FROM search_docs WHERE words @@ CAST(",
         " AS tsquery) ORDER BY doc_id DESC LIMIT ",
         "",
     ),
     search_literal: SearchQuery::tsquery_literal,
-    run_ids_json: "COALESCE(CAST(json_agg(DISTINCT execution_id) AS TEXT), '[]')",
+    run_ids_json: "COALESCE(CAST(json_agg(x.execution_id) AS TEXT), '[]')",
     search_runs: SearchRuns::AnyOfArray,
 };
 

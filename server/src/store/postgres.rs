@@ -15,7 +15,7 @@ use super::rows::{
 use super::run_keys::RunKeys;
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
-use super::search::{self, HitRow, RunTextRow, SearchDoc};
+use super::search::{self, HitRow, KeyedRunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::whole_runs::{plan_whole_runs, run_rows_error, RunRow};
@@ -57,7 +57,17 @@ impl PostgresStore {
     /// Connects to `url` and applies the embedded migrations (under
     /// PostgreSQL's advisory lock, so instances starting together are safe).
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url)?;
+        let mut options = PgConnectOptions::from_str(url)?;
+        // PostgreSQL compiles a query to machine code (JIT) when its
+        // estimated cost passes `jit_above_cost`. tracevis's queries are
+        // bounded and short, but estimates can be far off: a search for a
+        // word PostgreSQL has no statistics for is estimated at 0.5 % of
+        // the documents, and at a million runs the compilation took 40–110
+        // ms of a query that runs in 2.4 ms (BENCHMARKS.md, "Search
+        // documents by run key"). Off, unless the URL sets it.
+        if !url.contains("options[jit]") {
+            options = options.options([("jit", "off")]);
+        }
         // One direct connection first: the pool would report an unreachable
         // server only as "pool timed out", this says "connection refused".
         let probe = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&options))
@@ -137,7 +147,7 @@ impl HistoryStore for PostgresStore {
         for ((graph_type, hour), counted) in &planned.node_stats {
             add_node_stats(&mut tx, graph_type, *hour, counted).await?;
         }
-        index_docs(&mut tx, &planned.run_docs).await?;
+        index_docs(&mut tx, &planned.run_docs, &keys).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(())
     }
@@ -420,9 +430,10 @@ impl HistoryStore for PostgresStore {
         ids: &[String],
     ) -> Result<Vec<(String, SearchMatch)>, TraceError> {
         let sql = format!(
-            "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY execution_id ORDER BY doc_id) AS n \
-             FROM search_docs WHERE execution_id = ANY($1) AND words @@ CAST($2 AS tsquery)) AS d {} \
-             WHERE d.n <= $3 ORDER BY d.execution_id, d.doc_id",
+            "SELECT {} FROM (SELECT *, row_number() OVER (PARTITION BY run_key ORDER BY doc_id) AS n \
+             FROM search_docs WHERE run_key IN (SELECT run_key FROM executions WHERE execution_id = ANY($1)) \
+             AND words @@ CAST($2 AS tsquery)) AS d {} \
+             WHERE d.n <= $3 ORDER BY x.execution_id, d.doc_id",
             search::hit_columns(),
             search::HIT_JOINS
         );
@@ -448,23 +459,24 @@ impl HistoryStore for PostgresStore {
                 .await
                 .map_err(db_error)?;
         for id in &ids {
-            let exists: Option<String> =
-                sqlx::query_scalar("SELECT execution_id FROM executions WHERE execution_id = $1 FOR UPDATE")
+            let key: Option<i64> =
+                sqlx::query_scalar("SELECT run_key FROM executions WHERE execution_id = $1 FOR UPDATE")
                     .bind(id.as_str())
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_error)?;
-            sqlx::query("DELETE FROM search_docs WHERE execution_id = $1")
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            if exists.is_some() {
+            if let Some(key) = key {
+                // Whatever was indexed of the run since is indexed again whole.
+                sqlx::query("DELETE FROM search_docs WHERE run_key = $1")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 let events = select_events(&mut tx, id, None, 0, i64::MAX).await?;
                 let snapshots = select_snapshots(&mut tx, id, 0, i64::MAX).await?;
                 let mut docs = search::event_docs(&events);
                 docs.extend(search::snapshot_docs(&snapshots));
-                index_docs(&mut tx, &docs).await?;
+                index_docs(&mut tx, &docs, &RunKeys::one(id, key)).await?;
                 index_run(&mut tx, id).await?;
             }
         }
@@ -499,9 +511,9 @@ impl HistoryStore for PostgresStore {
                 "search_backfill",
                 "executions",
             ] {
-                // Events and snapshots name their run by its key (0017), so
-                // they go before the runs' rows.
-                let run = if matches!(table, "node_events" | "state_snapshots") {
+                // Events, snapshots and search documents name their run by
+                // its key (0017, 0018), so they go before the runs' rows.
+                let run = if matches!(table, "node_events" | "state_snapshots" | "search_docs") {
                     "run_key IN (SELECT run_key FROM executions WHERE execution_id = ANY($1))"
                 } else {
                     "execution_id = ANY($1)"
@@ -920,14 +932,14 @@ async fn insert_events_of(
     if events.is_empty() {
         return Ok(());
     }
-    let keys = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
+    let each = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
     sqlx::query(
         "INSERT INTO node_events (run_key, seq, event_id, node_id, event_type, timestamp, duration_ms, \
          inputs, outputs, error, metadata, parents) \
          SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], \
          $7::FLOAT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[])",
     )
-    .bind(keys)
+    .bind(each)
     .bind(events.iter().map(|e| e.seq).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.event_id.as_str()).collect::<Vec<_>>())
     .bind(events.iter().map(|e| e.node_id.as_str()).collect::<Vec<_>>())
@@ -957,7 +969,7 @@ async fn insert_events_of(
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    index_docs(conn, &search::event_docs(events)).await
+    index_docs(conn, &search::event_docs(events), keys).await
 }
 
 /// Stores snapshots (of one run or of several, `whole_runs`).
@@ -978,12 +990,12 @@ async fn insert_snapshots_of(
     if snapshots.is_empty() {
         return Ok(());
     }
-    let keys = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
+    let each = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
     sqlx::query(
         "INSERT INTO state_snapshots (run_key, seq, snapshot_id, node_id, timestamp, state, diff) \
          SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[])",
     )
-    .bind(keys)
+    .bind(each)
     .bind(snapshots.iter().map(|s| s.seq).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.snapshot_id.as_str()).collect::<Vec<_>>())
     .bind(snapshots.iter().map(|s| s.node_id.as_str()).collect::<Vec<_>>())
@@ -993,21 +1005,22 @@ async fn insert_snapshots_of(
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
-    index_docs(conn, &search::snapshot_docs(snapshots)).await
+    index_docs(conn, &search::snapshot_docs(snapshots), keys).await
 }
 
 /// Adds documents to the search index (`store::search`) in the caller's
-/// transaction, their words as `tsvector` literals.
-async fn index_docs(conn: &mut PgConnection, docs: &[SearchDoc]) -> Result<(), TraceError> {
+/// transaction, for runs whose keys the caller holds, their words as
+/// `tsvector` literals.
+async fn index_docs(conn: &mut PgConnection, docs: &[SearchDoc], keys: &RunKeys) -> Result<(), TraceError> {
     if docs.is_empty() {
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO search_docs (execution_id, place, seq, node_id, words) \
-         SELECT e, p, s, n, CAST(w AS tsvector) FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], \
-         $4::TEXT[], $5::TEXT[]) AS d(e, p, s, n, w)",
+        "INSERT INTO search_docs (run_key, place, seq, node_id, words) \
+         SELECT k, p, s, n, CAST(w AS tsvector) FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], \
+         $4::TEXT[], $5::TEXT[]) AS d(k, p, s, n, w)",
     )
-    .bind(docs.iter().map(|d| d.execution_id.as_str()).collect::<Vec<_>>())
+    .bind(keys.of_each(docs.iter().map(|d| d.execution_id.as_str()))?)
     .bind(docs.iter().map(|d| d.place.as_str()).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.seq).collect::<Vec<_>>())
     .bind(docs.iter().map(|d| d.node_id.as_deref()).collect::<Vec<_>>())
@@ -1021,20 +1034,20 @@ async fn index_docs(conn: &mut PgConnection, docs: &[SearchDoc]) -> Result<(), T
 /// Indexes the run's own text again (after it was created, completed or
 /// revised), replacing its document.
 async fn index_run(conn: &mut PgConnection, id: &str) -> Result<(), TraceError> {
-    sqlx::query("DELETE FROM search_docs WHERE execution_id = $1 AND place = 'run'")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let row: RunTextRow = sqlx::query_as(
-        "SELECT error, original_inputs, final_state, metadata FROM executions WHERE execution_id = $1",
+    let row: KeyedRunTextRow = sqlx::query_as(
+        "SELECT run_key, error, original_inputs, final_state, metadata FROM executions WHERE execution_id = $1",
     )
     .bind(id)
     .fetch_one(&mut *conn)
     .await
     .map_err(db_error)?;
-    match search::run_doc(id, &row)? {
-        Some(doc) => index_docs(conn, &[doc]).await,
+    sqlx::query("DELETE FROM search_docs WHERE run_key = $1 AND place = 'run'")
+        .bind(row.run_key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    match search::run_doc(id, &row.text)? {
+        Some(doc) => index_docs(conn, &[doc], &RunKeys::one(id, row.run_key)).await,
         None => Ok(()),
     }
 }
@@ -1323,11 +1336,7 @@ async fn append_in(
     let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
     let hour = hour_of(&start_time);
     // The run's key, read with its row: its records need no lookup.
-    let mut keys = RunKeys::default();
-    keys.extend([(
-        id.to_string(),
-        row.try_get::<i64, _>("run_key").map_err(db_error)?,
-    )]);
+    let keys = RunKeys::one(id.as_str(), row.try_get::<i64, _>("run_key").map_err(db_error)?);
     let event_ids: Vec<String> = batch
         .events
         .iter()

@@ -20,6 +20,11 @@ impl RunKeys {
         wanted
     }
 
+    /// The key of one run.
+    pub fn one(id: &str, key: i64) -> Self {
+        Self(HashMap::from([(id.to_owned(), key)]))
+    }
+
     pub fn extend(&mut self, found: impl IntoIterator<Item = (String, i64)>) {
         self.0.extend(found);
     }

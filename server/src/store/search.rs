@@ -78,6 +78,14 @@ pub struct RunTextRow {
     pub metadata: String,
 }
 
+/// A run's searchable columns with its key, as the index reads them again.
+#[derive(sqlx::FromRow)]
+pub struct KeyedRunTextRow {
+    pub run_key: i64,
+    #[sqlx(flatten)]
+    pub text: RunTextRow,
+}
+
 impl RunTextRow {
     /// The columns' searchable text. The columns may be whole or cut to
     /// their first `PREFIX_CHARS` characters (a search hit's excerpt).
@@ -115,7 +123,7 @@ pub fn run_doc(execution_id: &str, row: &RunTextRow) -> Result<Option<SearchDoc>
 pub fn hit_columns() -> String {
     let n = PREFIX_CHARS;
     format!(
-        "d.execution_id, d.place, d.seq, d.node_id, \
+        "x.execution_id, d.place, d.seq, d.node_id, \
          substr(e.error, 1, {n}) AS event_error, substr(e.inputs, 1, {n}) AS event_inputs, \
          substr(e.outputs, 1, {n}) AS event_outputs, \
          substr(s.state, 1, {n}) AS snapshot_state, substr(s.diff, 1, {n}) AS snapshot_diff, \
@@ -126,9 +134,10 @@ pub fn hit_columns() -> String {
     )
 }
 
-/// The joins `hit_columns` reads through: the run's row `x` (whose key,
-/// migration 0017, finds its events and snapshots) for every document.
-pub const HIT_JOINS: &str = " LEFT JOIN executions x ON x.execution_id = d.execution_id \
+/// The joins `hit_columns` reads through: the run's row `x` (by the key
+/// the document names it by, migration 0018, which also finds its events
+/// and snapshots, 0017) for every document.
+pub const HIT_JOINS: &str = " JOIN executions x ON x.run_key = d.run_key \
      LEFT JOIN node_events e ON d.place = 'event' AND e.run_key = x.run_key AND e.seq = d.seq \
      LEFT JOIN state_snapshots s ON d.place = 'snapshot' AND s.run_key = x.run_key AND s.seq = d.seq";
 
@@ -244,7 +253,9 @@ pub struct SearchHits {
 /// gathered by the database: thousands of rows for a common word cost sqlx
 /// (a row at a time through a channel on SQLite) far more than the query.
 /// The newest `MAX_SEARCH_DOCS + 1` documents are read, the extra one only
-/// to tell whether the cap was reached: its run is left out.
+/// to tell whether the cap was reached: its run is left out. Documents name
+/// their run by its key; each distinct run's id is read once, through the
+/// key's index.
 pub fn hits_query<'a, DB>(query: &SearchQuery, dialect: &Dialect) -> QueryBuilder<'a, DB>
 where
     DB: Database,
@@ -260,9 +271,10 @@ where
         .push(tail)
         .push(format!(
             ") SELECT (SELECT COUNT(*) FROM m) > {MAX_SEARCH_DOCS} AS capped, \
-             CAST(COUNT(DISTINCT execution_id) AS BIGINT) AS count, {} AS runs FROM m \
+             CAST(COUNT(*) AS BIGINT) AS count, {} AS runs \
+             FROM (SELECT DISTINCT run_key FROM m \
              WHERE doc_id > (SELECT CASE WHEN COUNT(*) > {MAX_SEARCH_DOCS} THEN MIN(doc_id) \
-             ELSE -1 END FROM m)",
+             ELSE -1 END FROM m)) AS k JOIN executions x ON x.run_key = k.run_key",
             dialect.run_ids_json
         ));
     q

@@ -15,7 +15,7 @@ use super::rows::{
 use super::run_keys::RunKeys;
 use super::run_list;
 use super::run_stats::{self, CheckRow, Measure};
-use super::search::{self, HitRow, RunTextRow, SearchDoc};
+use super::search::{self, HitRow, KeyedRunTextRow, SearchDoc};
 use super::summary_row::{list_columns, SummaryRow, SUMMARY_COLUMNS};
 use super::time::{from_micros, hour_of, millis_between, to_micros};
 use super::whole_runs::{plan_whole_runs, run_rows_error, RunRow};
@@ -193,7 +193,7 @@ impl HistoryStore for SqliteStore {
         for ((graph_type, hour), counted) in &planned.node_stats {
             add_node_stats(&mut tx, graph_type, *hour, counted).await?;
         }
-        index_docs(&mut tx, &planned.run_docs).await?;
+        index_docs(&mut tx, &planned.run_docs, &keys).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(())
     }
@@ -500,10 +500,11 @@ impl HistoryStore for SqliteStore {
         let mut rows: Vec<HitRow> = Vec::new();
         // FTS5 reads only the matches among each run's documents' ids.
         let sql = format!(
-            "SELECT {} FROM search_docs d {} WHERE d.execution_id = ? AND d.doc_id IN \
+            "WITH r AS (SELECT run_key FROM executions WHERE execution_id = ?) \
+             SELECT {} FROM search_docs d {} WHERE d.run_key = (SELECT run_key FROM r) AND d.doc_id IN \
              (SELECT rowid FROM search_words WHERE search_words MATCH ? AND rowid BETWEEN \
-             (SELECT MIN(doc_id) FROM search_docs WHERE execution_id = ?) AND \
-             (SELECT MAX(doc_id) FROM search_docs WHERE execution_id = ?)) \
+             (SELECT MIN(doc_id) FROM search_docs WHERE run_key = (SELECT run_key FROM r)) AND \
+             (SELECT MAX(doc_id) FROM search_docs WHERE run_key = (SELECT run_key FROM r))) \
              ORDER BY d.doc_id LIMIT ?",
             search::hit_columns(),
             search::HIT_JOINS
@@ -512,8 +513,6 @@ impl HistoryStore for SqliteStore {
             let found: Vec<HitRow> = sqlx::query_as(&sql)
                 .bind(id.as_str())
                 .bind(words.as_str())
-                .bind(id.as_str())
-                .bind(id.as_str())
                 .bind(MATCHES_PER_RUN as i64)
                 .fetch_all(&mut *conn)
                 .await
@@ -532,23 +531,24 @@ impl HistoryStore for SqliteStore {
             .await
             .map_err(db_error)?;
         for id in &ids {
-            // Whatever was indexed of the run since is indexed again whole.
-            sqlx::query("DELETE FROM search_docs WHERE execution_id = ?")
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM executions WHERE execution_id = ?")
-                .bind(id.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            if exists.is_some() {
+            let key: Option<i64> =
+                sqlx::query_scalar("SELECT run_key FROM executions WHERE execution_id = ?")
+                    .bind(id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            if let Some(key) = key {
+                // Whatever was indexed of the run since is indexed again whole.
+                sqlx::query("DELETE FROM search_docs WHERE run_key = ?")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
                 let events = select_events(&mut tx, id, None, 0, i64::MAX).await?;
                 let snapshots = select_snapshots(&mut tx, id, 0, i64::MAX).await?;
                 let mut docs = search::event_docs(&events);
                 docs.extend(search::snapshot_docs(&snapshots));
-                index_docs(&mut tx, &docs).await?;
+                index_docs(&mut tx, &docs, &RunKeys::one(id, key)).await?;
                 index_run(&mut tx, id).await?;
             }
             sqlx::query("DELETE FROM search_backfill WHERE execution_id = ?")
@@ -580,9 +580,9 @@ impl HistoryStore for SqliteStore {
             "search_backfill",
             "executions",
         ] {
-            // Events and snapshots name their run by its key (0017), so
-            // they go before the runs' rows.
-            let run = if matches!(table, "node_events" | "state_snapshots") {
+            // Events, snapshots and search documents name their run by its
+            // key (0017, 0018), so they go before the runs' rows.
+            let run = if matches!(table, "node_events" | "state_snapshots" | "search_docs") {
                 "run_key IN (SELECT run_key FROM executions WHERE execution_id"
             } else {
                 "(execution_id"
@@ -1026,13 +1026,13 @@ async fn insert_events_of(
     events: &[NodeEvent],
     keys: &RunKeys,
 ) -> Result<(), TraceError> {
-    let keys = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
-    for (chunk, keys) in events.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
+    let each = keys.of_each(events.iter().map(|e| e.execution_id.as_str()))?;
+    for (chunk, each) in events.chunks(INSERT_CHUNK).zip(each.chunks(INSERT_CHUNK)) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO node_events (run_key, seq, event_id, node_id, event_type, timestamp, \
              duration_ms, inputs, outputs, error, metadata, parents) ",
         );
-        q.push_values(chunk.iter().zip(keys), |mut row, (e, key)| {
+        q.push_values(chunk.iter().zip(each), |mut row, (e, key)| {
             row.push_bind(*key)
                 .push_bind(e.seq)
                 .push_bind(e.event_id.as_str())
@@ -1048,7 +1048,7 @@ async fn insert_events_of(
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
-    index_docs(conn, &search::event_docs(events)).await
+    index_docs(conn, &search::event_docs(events), keys).await
 }
 
 async fn insert_snapshots(
@@ -1065,12 +1065,12 @@ async fn insert_snapshots_of(
     snapshots: &[StateSnapshot],
     keys: &RunKeys,
 ) -> Result<(), TraceError> {
-    let keys = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
-    for (chunk, keys) in snapshots.chunks(INSERT_CHUNK).zip(keys.chunks(INSERT_CHUNK)) {
+    let each = keys.of_each(snapshots.iter().map(|s| s.execution_id.as_str()))?;
+    for (chunk, each) in snapshots.chunks(INSERT_CHUNK).zip(each.chunks(INSERT_CHUNK)) {
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO state_snapshots (run_key, seq, snapshot_id, node_id, timestamp, state, diff) ",
         );
-        q.push_values(chunk.iter().zip(keys), |mut row, (s, key)| {
+        q.push_values(chunk.iter().zip(each), |mut row, (s, key)| {
             row.push_bind(*key)
                 .push_bind(s.seq)
                 .push_bind(s.snapshot_id.as_str())
@@ -1081,27 +1081,36 @@ async fn insert_snapshots_of(
         });
         q.build().execute(&mut *conn).await.map_err(db_error)?;
     }
-    index_docs(conn, &search::snapshot_docs(snapshots)).await
+    index_docs(conn, &search::snapshot_docs(snapshots), keys).await
 }
 
 /// Adds documents to the search index (`store::search`) in the caller's
-/// transaction. The write lock is held, so the next ids are free.
-async fn index_docs(conn: &mut SqliteConnection, docs: &[SearchDoc]) -> Result<(), TraceError> {
+/// transaction, for runs whose keys the caller holds. The write lock is
+/// held, so the next ids are free.
+async fn index_docs(
+    conn: &mut SqliteConnection,
+    docs: &[SearchDoc],
+    keys: &RunKeys,
+) -> Result<(), TraceError> {
     if docs.is_empty() {
         return Ok(());
     }
+    let each = keys.of_each(docs.iter().map(|d| d.execution_id.as_str()))?;
     let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(doc_id), 0) + 1 FROM search_docs")
         .fetch_one(&mut *conn)
         .await
         .map_err(db_error)?;
-    for (n, chunk) in docs.chunks(INSERT_CHUNK).enumerate() {
+    for (n, (chunk, each)) in docs
+        .chunks(INSERT_CHUNK)
+        .zip(each.chunks(INSERT_CHUNK))
+        .enumerate()
+    {
         let first = next + (n * INSERT_CHUNK) as i64;
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO search_docs (doc_id, execution_id, place, seq, node_id) ",
-        );
-        q.push_values(chunk.iter().enumerate(), |mut row, (i, d)| {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO search_docs (doc_id, run_key, place, seq, node_id) ");
+        q.push_values(chunk.iter().zip(each).enumerate(), |mut row, (i, (d, key))| {
             row.push_bind(first + i as i64)
-                .push_bind(d.execution_id.as_str())
+                .push_bind(*key)
                 .push_bind(d.place.as_str())
                 .push_bind(d.seq)
                 .push_bind(d.node_id.as_deref());
@@ -1119,20 +1128,20 @@ async fn index_docs(conn: &mut SqliteConnection, docs: &[SearchDoc]) -> Result<(
 /// Indexes the run's own text again (after it was created, completed or
 /// revised), replacing its document.
 async fn index_run(conn: &mut SqliteConnection, id: &str) -> Result<(), TraceError> {
-    sqlx::query("DELETE FROM search_docs WHERE execution_id = ? AND place = 'run'")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let row: RunTextRow = sqlx::query_as(
-        "SELECT error, original_inputs, final_state, metadata FROM executions WHERE execution_id = ?",
+    let row: KeyedRunTextRow = sqlx::query_as(
+        "SELECT run_key, error, original_inputs, final_state, metadata FROM executions WHERE execution_id = ?",
     )
     .bind(id)
     .fetch_one(&mut *conn)
     .await
     .map_err(db_error)?;
-    match search::run_doc(id, &row)? {
-        Some(doc) => index_docs(conn, &[doc]).await,
+    sqlx::query("DELETE FROM search_docs WHERE run_key = ? AND place = 'run'")
+        .bind(row.run_key)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    match search::run_doc(id, &row.text)? {
+        Some(doc) => index_docs(conn, &[doc], &RunKeys::one(id, row.run_key)).await,
         None => Ok(()),
     }
 }
@@ -1421,11 +1430,7 @@ async fn append_in(
     let end_time: Option<i64> = row.try_get("end_time").map_err(db_error)?;
     let hour = hour_of(&start_time);
     // The run's key, read with its row: its records need no lookup.
-    let mut keys = RunKeys::default();
-    keys.extend([(
-        id.to_string(),
-        row.try_get::<i64, _>("run_key").map_err(db_error)?,
-    )]);
+    let keys = RunKeys::one(id.as_str(), row.try_get::<i64, _>("run_key").map_err(db_error)?);
 
     let event_ids: Vec<&str> = batch
         .events

@@ -1,9 +1,11 @@
 //! A database written before migration 0017 (runs' integer keys) keeps
-//! every run when a new server upgrades it: events, snapshots, duplicate
-//! detection, appends after the upgrade and retention all still work.
+//! every run when a new server upgrades it: events, snapshots, search
+//! documents (keyed too since 0018), duplicate detection, appends after the
+//! upgrade and retention all still work.
 
 use crate::helpers::TestDatabase;
 use app::model::{EventBatch, NewExecution, RecordId};
+use app::search::SearchQuery;
 use app::store::{CreateOutcome, FinishedRuns, HistoryStore};
 use chrono::{TimeZone, Utc};
 use serde_json::json;
@@ -25,10 +27,21 @@ const OLD_ROWS: &[&str] = &[
     "INSERT INTO node_events (execution_id, seq, event_id, node_id, event_type, timestamp, inputs, outputs, \
      metadata) VALUES \
      ('old-1', 1, 'e1', 'A', 'started', 1735689601000000, '{\"q\":1}', '{}', '{}'), \
-     ('old-1', 2, 'e2', 'A', 'completed', 1735689602000000, '{}', '{\"a\":1}', '{}'), \
+     ('old-1', 2, 'e2', 'A', 'completed', 1735689602000000, '{}', '{\"a\":\"zebra\"}', '{}'), \
      ('old-2', 1, 'e1', 'B', 'started', 1735689701000000, '{}', '{}', '{}')",
     "INSERT INTO state_snapshots (execution_id, seq, snapshot_id, node_id, timestamp, state) VALUES \
      ('old-1', 3, 'p1', 'A', 1735689602000000, '{\"n\":1}')",
+];
+
+/// The search document of old-1's second event, as each backend's store
+/// wrote it before 0018: named by the run's text id.
+const OLD_SQLITE_DOC: &[&str] = &[
+    "INSERT INTO search_docs (doc_id, execution_id, place, seq, node_id) VALUES (1, 'old-1', 'event', 2, 'A')",
+    "INSERT INTO search_words (rowid, words) VALUES (1, 'a zebra')",
+];
+const OLD_POSTGRES_DOC: &[&str] = &[
+    "INSERT INTO search_docs (execution_id, place, seq, node_id, words) \
+     VALUES ('old-1', 'event', 2, 'A', CAST('a:1 zebra:2' AS tsvector))",
 ];
 
 fn id(s: &str) -> RecordId {
@@ -73,6 +86,16 @@ async fn upgraded_runs_are_all_there(store: Arc<dyn HistoryStore>) {
         old.state_snapshots[0].state,
         json!({"n": 1}).as_object().unwrap().clone()
     );
+    // Its search document still finds it, with the excerpt of its event.
+    let zebra = SearchQuery::parse("zebra").unwrap();
+    let found = store.search_matches(&zebra, &["old-1".to_owned()]).await.unwrap();
+    assert_eq!(
+        found
+            .iter()
+            .map(|(run, m)| (run.as_str(), m.seq, m.excerpt.contains("zebra")))
+            .collect::<Vec<_>>(),
+        vec![("old-1", Some(2), true)]
+    );
     let other = store.load_trace_range("old-2", 0, i64::MAX).await.unwrap();
     assert_eq!(
         other
@@ -111,7 +134,8 @@ async fn upgraded_runs_are_all_there(store: Arc<dyn HistoryStore>) {
         .append_batch(
             &id("new-1"),
             &batch(json!({"events": [
-                {"event_id": "e1", "node_id": "C", "event_type": "started", "timestamp": "2026-01-01T00:00:01Z"}
+                {"event_id": "e1", "node_id": "C", "event_type": "started", "timestamp": "2026-01-01T00:00:01Z",
+                 "inputs": {"animal": "zebra"}}
             ]})),
             FinishedRuns::Refuse,
         )
@@ -133,6 +157,15 @@ async fn upgraded_runs_are_all_there(store: Arc<dyn HistoryStore>) {
     assert_eq!(store.delete_started_before(cutoff, 10).await.unwrap(), 2);
     assert!(store.load_events("old-1", None).await.is_err());
     assert_eq!(store.load_events("new-1", None).await.unwrap().len(), 1);
+    let found = store
+        .search_matches(&zebra, &["old-1".to_owned(), "new-1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|(run, _)| run.as_str()).collect::<Vec<_>>(),
+        vec!["new-1"],
+        "the deleted run's documents went with it"
+    );
     assert_eq!(store.check_run_aggregates().await.unwrap(), Vec::<String>::new());
 }
 
@@ -148,7 +181,7 @@ async fn a_sqlite_database_from_before_run_keys_keeps_its_runs() {
             .run(&pool)
             .await
             .unwrap();
-        for sql in OLD_ROWS {
+        for sql in OLD_ROWS.iter().chain(OLD_SQLITE_DOC) {
             sqlx::query(sql).execute(&pool).await.unwrap();
         }
         pool.close().await;
@@ -165,7 +198,7 @@ async fn a_postgres_database_from_before_run_keys_keeps_its_runs() {
             .run(&pool)
             .await
             .unwrap();
-        for sql in OLD_ROWS {
+        for sql in OLD_ROWS.iter().chain(OLD_POSTGRES_DOC) {
             sqlx::query(sql).execute(&pool).await.unwrap();
         }
         pool.close().await;
