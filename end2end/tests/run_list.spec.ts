@@ -77,6 +77,7 @@ test("a user filters the run list; the filter lives in the URL and the back butt
   }
 
   await page.goto("/");
+  await expect(page.getByRole("status")).toHaveText("Live");
   const filters = page.getByRole("form", { name: "Filter runs" });
   await filters.getByLabel("Graph type").fill(graph);
   await filters.getByLabel("Status").selectOption("failed");
@@ -142,6 +143,9 @@ test("a metadata filter slices the run list and stays in the URL", async ({ page
   }
   await page.goto(`/?graph_type=meta_graph_${stamp}`);
   await expect(page.getByRole("link", { name: `meta-staging-${stamp}` })).toBeVisible();
+  // "Live" shows once the page's code runs: text typed before that would be
+  // reset by hydration (seen on a slow CI run).
+  await expect(page.getByRole("status")).toHaveText("Live");
   const form = page.getByRole("form", { name: "Filter runs" });
   await form.getByLabel("Metadata").fill("environment=prod");
   await form.getByRole("button", { name: "Apply" }).click();

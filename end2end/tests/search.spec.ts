@@ -40,6 +40,8 @@ test("a user finds a run by its error and opens the visit where it happened", as
   await postRun(request, `other-${word}`, `other${word}`);
 
   await page.goto("/");
+  // Typed before the page's code runs, the words would be reset by hydration.
+  await expect(page.getByRole("status")).toHaveText("Live");
   const filters = page.getByRole("form", { name: "Filter runs" });
   await filters.getByLabel("Search").fill(`"rate limit" ${word}`);
   await filters.getByRole("button", { name: "Apply" }).click();

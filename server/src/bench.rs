@@ -244,7 +244,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("graph edges of {run}: {edges}");
     }
 
-    crate::bench_scale::fill_small_runs(&history, args.stats_runs, args.stats_days).await?;
+    crate::bench_scale::fill_small_runs(&history, &url, args.stats_runs, args.stats_days).await?;
     let total = service.statistics(Default::default()).await?.executions.total;
     // A window whose edges fall inside hours: whole hours from the
     // aggregates, the edges read run by run.

@@ -96,6 +96,14 @@ const AGGREGATES: [Aggregate; 5] = [
     },
 ];
 
+/// Every aggregate table at every level.
+pub fn all_tables() -> Vec<String> {
+    AGGREGATES
+        .iter()
+        .flat_map(|a| [Level::Hour, Level::Day, Level::Week].map(|level| level.table(a.table)))
+        .collect()
+}
+
 /// What retention clears after it deleted runs: `(table, column)` of every
 /// aggregate table whose rows before the cutoff's hour go once `column` is
 /// zero. The hourly run aggregates and every level lost the deleted runs'
