@@ -10,6 +10,11 @@
 -- this store writes a run's documents in the run's transactions and
 -- deletes them with it, so none is without its run. Their ids keep their
 -- sequence, so ids stay in the order documents were written.
+--
+-- The primary key is (run_key, doc_id): every read and delete of documents
+-- is by run or through the words' index (whose matches are sorted by id),
+-- none by id alone, so one B-tree serves where the id's and the run's took
+-- two (225 MB and 367 MB at a million runs).
 
 CREATE TABLE search_docs_keyed (
     doc_id  BIGINT NOT NULL,
@@ -28,6 +33,5 @@ DROP TABLE search_docs;
 ALTER TABLE search_docs_keyed RENAME TO search_docs;
 ALTER TABLE search_docs ALTER COLUMN doc_id SET DEFAULT nextval('search_docs_doc_id_seq');
 ALTER SEQUENCE search_docs_doc_id_seq OWNED BY search_docs.doc_id;
-ALTER TABLE search_docs ADD CONSTRAINT search_docs_pkey PRIMARY KEY (doc_id);
-CREATE INDEX search_docs_by_run ON search_docs (run_key, doc_id);
+ALTER TABLE search_docs ADD CONSTRAINT search_docs_pkey PRIMARY KEY (run_key, doc_id);
 CREATE INDEX search_docs_words ON search_docs USING GIN (words);
