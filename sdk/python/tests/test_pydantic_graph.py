@@ -247,8 +247,12 @@ def test_a_fork_join_runs_its_branches_side_by_side_and_compares_cleanly_with_an
     comparison = api.get(f"/api/v1/compare?a={a['execution_id']}&b={b['execution_id']}")
     assert comparison["first_divergence"] is None, comparison["first_divergence"]
     assert [s["node_id"] for s in comparison["aligned"]] == ["plan", "code", "docs", "web", "answer"]
-    # The slow branch decided each run's duration: the compare says so.
-    called_out = {c["node_id"]: c["description"] for c in comparison["critical_path_changes"]}
-    assert set(called_out) == {"web", "code"}, called_out
+    # The slow branch decided each run's duration: the compare says so, first.
+    # A node on the path that took a millisecond or two longer in one run on
+    # a busy machine is called out too (it did change), after them.
+    changes = comparison["critical_path_changes"]
+    called_out = {c["node_id"]: c["description"] for c in changes}
+    assert {c["node_id"] for c in changes[:2]} == {"web", "code"}, called_out
+    assert all(abs(c["duration_delta_ms"]) < 50 for c in changes[2:]), called_out
     assert called_out["web"].endswith("faster; it was on run a's critical path")
     assert called_out["code"].endswith("slower and is on run b's critical path")
