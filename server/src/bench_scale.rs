@@ -112,15 +112,16 @@ pub async fn fill_small_runs(
             anyhow::Ok(())
         });
     }
+    // On PostgreSQL: a connection of its own and the statement to run.
     let vacuum = if database_url.starts_with("postgres") {
-        Some(sqlx::PgPool::connect(database_url).await?)
+        let sql = format!(
+            "VACUUM {}",
+            crate::store::aggregate_levels::all_tables().join(", ")
+        );
+        Some((sqlx::PgPool::connect(database_url).await?, sql))
     } else {
         None
     };
-    let vacuum_sql = format!(
-        "VACUUM {}",
-        crate::store::aggregate_levels::all_tables().join(", ")
-    );
     let mut vacuum_tick = tokio::time::interval(AGGREGATE_VACUUM_EVERY);
     vacuum_tick.tick().await;
     // Progress for long fills (ten million runs take a while); the first
@@ -134,8 +135,8 @@ pub async fn fill_small_runs(
                 None => break,
             },
             _ = vacuum_tick.tick(), if vacuum.is_some() => {
-                if let Some(pool) = &vacuum {
-                    sqlx::query(&vacuum_sql).execute(pool).await.context("vacuuming the aggregate tables")?;
+                if let Some((pool, sql)) = &vacuum {
+                    sqlx::query(sql).execute(pool).await.context("vacuuming the aggregate tables")?;
                 }
             }
             _ = progress.tick() => {

@@ -100,7 +100,7 @@ const AGGREGATES: [Aggregate; 5] = [
 pub fn all_tables() -> Vec<String> {
     AGGREGATES
         .iter()
-        .flat_map(|a| [Level::Hour, Level::Day, Level::Week].map(|level| level.table(a.table)))
+        .flat_map(|a| Level::ALL.map(|level| level.table(a.table)))
         .collect()
 }
 
