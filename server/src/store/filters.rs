@@ -35,6 +35,11 @@ pub struct Dialect {
     pub run_ids_json: &'static str,
     /// How a search narrows the runs (`store::search::push_from`).
     pub search_runs: SearchRuns,
+    /// Whether an index scan tests a filter on the index's own columns
+    /// before it reads the row: SQLite does (it defers a row's seek until a
+    /// column outside the index is needed); PostgreSQL's plain index scans
+    /// read the row first (`run_list::page_query`).
+    pub filters_index_entries: bool,
 }
 
 /// How a backend is made to read a search's runs by their ids (bounded by
@@ -68,6 +73,7 @@ pub const SQLITE: Dialect = Dialect {
     search_literal: SearchQuery::fts_match,
     run_ids_json: "json_group_array(x.execution_id)",
     search_runs: SearchRuns::CrossJoin,
+    filters_index_entries: true,
 };
 
 pub const POSTGRES: Dialect = Dialect {
@@ -85,6 +91,7 @@ pub const POSTGRES: Dialect = Dialect {
     search_literal: SearchQuery::tsquery_literal,
     run_ids_json: "COALESCE(CAST(json_agg(x.execution_id) AS TEXT), '[]')",
     search_runs: SearchRuns::AnyOfArray,
+    filters_index_entries: false,
 };
 
 /// Whether a start-time window may choose the index a statement reads.

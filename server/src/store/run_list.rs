@@ -56,15 +56,6 @@ where
     i64: Encode<'a, DB> + Type<DB>,
     f64: Encode<'a, DB> + Type<DB>,
 {
-    let mut q = QueryBuilder::new(select);
-    if hits.is_some() {
-        // A search's runs are read by key, thousands of them for a common
-        // word: the page is picked from their sort and filter columns
-        // first, and only the page's runs are read whole (their rows hold
-        // long payload columns that sit before `error` and `last_seq`).
-        q.push(" FROM executions WHERE execution_id IN (SELECT execution_id");
-    }
-    super::search::push_from(&mut q, hits, dialect);
     // Offset pages keep the planners' choice: their order (NULLS LAST on
     // PostgreSQL) is no index's, and the offset bounds them.
     let by_duration = matches!(part, PagePart::Durations | PagePart::WithoutDuration);
@@ -73,6 +64,24 @@ where
     } else {
         Window::Indexed
     };
+    // The page is picked from its sort and filter columns first, and only
+    // the page's runs are read whole, when picking it reads many more runs
+    // than it keeps:
+    // - a search's runs are read by key, thousands of them for a common
+    //   word (their rows hold long payload columns that sit before `error`
+    //   and `last_seq`);
+    // - on PostgreSQL, a checked window passes over the duration index's
+    //   runs outside it, and a plain index scan checks its filter on each
+    //   run's row (`Dialect::filters_index_entries`), one heap page per run
+    //   passed: at 3 million runs a page by duration over the last 30 days
+    //   read 1,066 pages (44 ms, cold) to keep 51, where picking it is an
+    //   index-only scan (BENCHMARKS.md).
+    let pick_first = hits.is_some() || (window == Window::Checked && !dialect.filters_index_entries);
+    let mut q = QueryBuilder::new(select);
+    if pick_first {
+        q.push(" FROM executions WHERE execution_id IN (SELECT execution_id");
+    }
+    super::search::push_from(&mut q, hits, dialect);
     push_run_filter(&mut q, filter, hits, dialect, window);
     let cursor = filter.cursor.as_ref();
     let order = match part {
@@ -111,7 +120,7 @@ where
     if part == PagePart::Offset || (part == PagePart::Newest && filter.offset > 0) {
         q.push(" OFFSET ").push_bind(i64::from(filter.offset));
     }
-    if hits.is_some() {
+    if pick_first {
         q.push(")").push(order);
     }
     q
