@@ -3,17 +3,21 @@
 //! run list's pages by cursor for every filter and sort the list page
 //! offers.
 //!
-//! The fill is the fastest honest path we have: `HistoryStore::
-//! store_whole_runs`, many finished runs per transaction, each planned as
-//! the producers' path plans it (its events, totals, parallel figures and
-//! search documents), the run aggregates kept by the store's own triggers
-//! and the node type aggregates added per hour — the same rows a run sent
-//! through the API leaves, which `tracevis check` recounts.
+//! The fill is the fastest honest path we have for each backend. On SQLite:
+//! `HistoryStore::store_whole_runs`, many finished runs per transaction,
+//! each planned as the producers' path plans it (its events, totals,
+//! parallel figures and search documents), the run aggregates kept by the
+//! store's own triggers and the node type aggregates added per hour — the
+//! same rows a run sent through the API leaves, which `tracevis check`
+//! recounts. On PostgreSQL: the same plans written by COPY with the
+//! secondary indexes and the run trigger off, the run aggregates recounted
+//! and the indexes built once at the end (`store::BulkLoad`).
 
 use crate::bench::{batch_json, ingest, ingest_requests, post_ingest, BenchArgs, Percentiles, Sent};
 use crate::retention::CHUNK_RUNS;
 use crate::service::{TraceService, RETENTION_REST};
 use anyhow::{ensure, Context};
+use app::error::TraceError;
 use app::model::{Completion, EventBatch, ExecutionFilter, NewExecution, RecordId};
 use app::store::{HistoryStore, WholeRun};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
@@ -37,15 +41,6 @@ const RUNS_PER_TRANSACTION: usize = 500;
 /// transactions share an hour's, day's or week's sums (on PostgreSQL they
 /// would wait on each other's rows, or deadlock).
 const WORKERS: u64 = 4;
-/// How often a fill into PostgreSQL vacuums the aggregate tables. Every
-/// finished run updates its hour's, day's and week's rows; PostgreSQL
-/// reuses the pages of the old versions only once a vacuum has recorded
-/// them, and otherwise adds pages: a million runs filled with autovacuum off
-/// (as on this project's machines) left `run_stats_weeks` with 116 rows in
-/// 12,392 pages, which every unfiltered list's `total` then read. A server
-/// runs with autovacuum on (README), which vacuums such small, busy tables
-/// about once a minute; this keeps the fill's tables as it would.
-const AGGREGATE_VACUUM_EVERY: Duration = Duration::from_secs(10);
 /// Hours in the weeks the fill hands out: the store's week sums' period.
 const WEEK_HOURS: i64 = crate::store::aggregate_levels::Level::Week.hours();
 
@@ -79,6 +74,13 @@ pub async fn fill_small_runs(
         return Ok(());
     }
     let weeks = week_shares(now, days, missing);
+    let writer = if database_url.starts_with("postgres") {
+        Writer::Copy(Arc::new(
+            crate::store::BulkLoad::begin(database_url, WORKERS as u32).await?,
+        ))
+    } else {
+        Writer::Store(store.clone())
+    };
     let stored = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -89,7 +91,7 @@ pub async fn fill_small_runs(
             .filter(|(i, _)| *i as u64 % WORKERS == worker)
             .map(|(_, week)| *week)
             .collect();
-        let (store, stored) = (store.clone(), stored.clone());
+        let (writer, stored) = (writer.clone(), stored.clone());
         tasks.spawn(async move {
             let mut rng = StdRng::seed_from_u64(worker);
             for (from, seconds, runs) in mine {
@@ -105,25 +107,13 @@ pub async fn fill_small_runs(
                         })
                         .collect::<anyhow::Result<Vec<_>>>()?;
                     let runs: Vec<WholeRun<'_>> = chunk.iter().map(SmallRun::whole).collect();
-                    store.store_whole_runs(&runs).await?;
+                    writer.store_whole_runs(&runs).await?;
                     stored.fetch_add(runs.len() as u64, Ordering::Relaxed);
                 }
             }
             anyhow::Ok(())
         });
     }
-    // On PostgreSQL: a connection of its own and the statement to run.
-    let vacuum = if database_url.starts_with("postgres") {
-        let sql = format!(
-            "VACUUM {}",
-            crate::store::aggregate_levels::all_tables().join(", ")
-        );
-        Some((sqlx::PgPool::connect(database_url).await?, sql))
-    } else {
-        None
-    };
-    let mut vacuum_tick = tokio::time::interval(AGGREGATE_VACUUM_EVERY);
-    vacuum_tick.tick().await;
     // Progress for long fills (ten million runs take a while); the first
     // failure stops the other tasks (dropping the set aborts them).
     let mut progress = tokio::time::interval(Duration::from_secs(60));
@@ -134,11 +124,6 @@ pub async fn fill_small_runs(
                 Some(result) => result.context("fill task panicked")??,
                 None => break,
             },
-            _ = vacuum_tick.tick(), if vacuum.is_some() => {
-                if let Some((pool, sql)) = &vacuum {
-                    sqlx::query(sql).execute(pool).await.context("vacuuming the aggregate tables")?;
-                }
-            }
             _ = progress.tick() => {
                 let done = stored.load(Ordering::Relaxed);
                 println!(
@@ -148,15 +133,43 @@ pub async fn fill_small_runs(
             }
         }
     }
+    let loaded = started.elapsed().as_secs_f64();
+    let how = match writer {
+        Writer::Store(_) => "store_whole_runs",
+        Writer::Copy(load) => {
+            let load = Arc::into_inner(load).context("a fill task still holds the load")?;
+            for (step, took) in load.finish().await? {
+                println!("  … {step} in {:.1} s", took.as_secs_f64());
+            }
+            "COPY with secondary indexes and the run trigger off, then recounted, indexed and vacuumed"
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "stored {missing} small runs ({} events each) in {seconds:.1} s: {:.0} runs/s, {:.0} events/s \
-         ({RUNS_PER_TRANSACTION} finished runs per transaction, store_whole_runs, {WORKERS} tasks)",
+        "stored {missing} small runs ({} events each) in {seconds:.1} s ({loaded:.1} s writing rows): \
+         {:.0} runs/s, {:.0} events/s ({RUNS_PER_TRANSACTION} finished runs per transaction, {how}, \
+         {WORKERS} tasks)",
         EVENTS_PER_SMALL_RUN,
         missing as f64 / seconds,
         (missing * u64::from(EVENTS_PER_SMALL_RUN)) as f64 / seconds
     );
     Ok(())
+}
+
+/// Where the fill's runs go: through the store, or loaded by COPY.
+#[derive(Clone)]
+enum Writer {
+    Store(Arc<dyn HistoryStore>),
+    Copy(Arc<crate::store::BulkLoad>),
+}
+
+impl Writer {
+    async fn store_whole_runs(&self, runs: &[WholeRun<'_>]) -> Result<(), TraceError> {
+        match self {
+            Writer::Store(store) => store.store_whole_runs(runs).await,
+            Writer::Copy(load) => load.store_whole_runs(runs).await,
+        }
+    }
 }
 
 /// The weeks (of the store's week sums) overlapping the last `days` days

@@ -5,6 +5,7 @@
 pub(crate) mod aggregate_levels;
 mod alert_outbox;
 mod batch_plan;
+mod bulk_load;
 pub(crate) mod db_pool;
 mod filters;
 mod json_prefix;
@@ -21,6 +22,7 @@ mod summary_row;
 pub(crate) mod time;
 mod whole_runs;
 
+pub use bulk_load::BulkLoad;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -22,7 +22,7 @@ pub enum Level {
 
 impl Level {
     /// Finest first.
-    const ALL: [Level; 3] = [Level::Hour, Level::Day, Level::Week];
+    pub const ALL: [Level; 3] = [Level::Hour, Level::Day, Level::Week];
 
     /// Hours in one period of the level.
     pub const fn hours(self) -> i64 {

@@ -581,7 +581,7 @@ async fn notify(conn: &mut PgConnection, payload: &str) -> Result<(), TraceError
 
 /// Adds a batch's per node type counters and duration buckets. Rows are
 /// upserted in key order so concurrent batches lock them in the same order.
-async fn add_node_stats(
+pub(super) async fn add_node_stats(
     conn: &mut PgConnection,
     graph_type: &str,
     hour: i64,
